@@ -1,0 +1,391 @@
+"""Build synthetic benchmark corpora and query sets for the speed benchmarks.
+
+Documents are made by sampling sentences from the Cranfield abstracts (and, with
+``--source mixed``, the seed news articles) with a seeded RNG: each document follows
+one "topic" abstract for most of its sentences and borrows the rest from random other
+abstracts, so term co-occurrence looks natural while no two documents are alike.
+A small fraction of words is replaced by pseudo-words drawn from a Zipf-like
+distribution over two million ids: Cranfield alone has ~9k distinct words, a real
+80 MB collection has hundreds of thousands, and the size of the term dictionary is
+what indexing and query speed depend on.
+
+Every document is generated from its own RNG seeded by (seed, document number), so a
+5,000-document corpus is a prefix of the 100,000-document one, and the generator
+streams: it never holds more than one document in memory, whatever ``--docs`` is.
+
+Usage:
+    python benchmarks/corpus.py build OUT_DIR [--docs 100000] [--source cranfield]
+    python benchmarks/corpus.py queries CORPUS_DIR [--out FILE]
+
+``build`` writes OUT_DIR/docs/NNNN/NNNNNNN.txt (title line, blank line, paragraphs
+wrapped at 72 columns), OUT_DIR/queries.json and, last, OUT_DIR/manifest.json; a
+second ``build`` with the same parameters finds the manifest and does nothing.
+``queries`` makes a query set for any directory of .txt files (e.g. the seed corpus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+GENERATOR_VERSION = 1
+DEFAULT_SEED = 1400
+CRANFIELD_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cranfield"
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
+DOCS_PER_DIR = 1000
+WRAP_COLUMNS = 72
+MEDIAN_DOC_BYTES = 620  # lognormal, sigma 0.5; with titles and the last sentence overshooting, mean ~850 bytes
+RARE_WORD_IDS = 2_000_000
+
+# A plain English stop list: used only to keep query words and phrase edges meaningful.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers him his how i if in into is
+    it its itself just may me more most must my no nor not now of off on once only or other
+    our out over own same she should so some such than that the their them then there these
+    they this those through to too under until up upon very was we were what when where
+    which while who whom why will with would you your""".split()
+)
+
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70 syllables
+_WORD_RE = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)*\b")  # whole words only: not "10degrees"
+
+
+# ---------------------------------------------------------------------------
+# Source text
+
+
+@dataclass
+class SourceDoc:
+    title: str
+    sentences: list[str]
+
+
+def _tidy_sentence(text: str) -> str:
+    """Cranfield writes 'word .' and all lower case; make it read like prose."""
+    text = " ".join(text.split())
+    text = re.sub(r"\s+([.,;:?])", r"\1", text)
+    if text and not text.endswith((".", "?", "!")):
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
+def read_cranfield(cranfield_dir: Path = CRANFIELD_DIR) -> list[SourceDoc]:
+    raw = (cranfield_dir / "cran.all.1400").read_text(encoding="utf-8", errors="replace")
+    raw = raw.replace("\r", "")
+    docs = []
+    for record in re.split(r"^\.I .*\n", raw, flags=re.M)[1:]:
+        fields = dict(re.findall(r"^\.([TABW])\n(.*?)(?=^\.[TABW]\n|\Z)", record, flags=re.M | re.S))
+        title = _tidy_sentence(fields.get("T", "")).rstrip(".")
+        body = " ".join(fields.get("W", "").split())
+        # Cranfield ends sentences with ' .'; that is the only reliable splitter here.
+        sentences = [_tidy_sentence(s) for s in re.split(r"\s\.(?:\s+|$)", body) if len(s.split()) >= 3]
+        if title and sentences:
+            docs.append(SourceDoc(title, sentences))
+    return docs
+
+
+def read_text_dir(directory: Path) -> list[SourceDoc]:
+    """Plain text files: first line is the title, sentences split at '. ' before a capital."""
+    docs = []
+    for path in sorted(directory.glob("*.txt")):
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if not lines:
+            continue
+        body = " ".join(" ".join(lines[1:]).split())
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"“])", body) if len(s.split()) >= 3]
+        if sentences:
+            docs.append(SourceDoc(lines[0].strip(), sentences))
+    return docs
+
+
+def read_cranfield_questions(cranfield_dir: Path = CRANFIELD_DIR, min_words=10, max_words=20) -> list[str]:
+    raw = (cranfield_dir / "cran.qry").read_text(encoding="utf-8", errors="replace").replace("\r", "")
+    questions = []
+    for record in re.split(r"^\.I .*\n", raw, flags=re.M)[1:]:
+        text = " ".join(record.replace(".W\n", "", 1).split())
+        # '?' and '*' are wildcards to query parsers; a question is not meant as one.
+        text = re.sub(r"\s*\.$", "", text).replace("?", "").replace("*", "").strip()
+        if min_words <= len(text.split()) <= max_words:
+            questions.append(text)
+    return questions
+
+
+def load_sources(source: str) -> list[SourceDoc]:
+    if source == "cranfield":
+        return read_cranfield()
+    if source == "seeds":
+        return read_text_dir(SEEDS_DIR)
+    if source == "mixed":
+        return read_cranfield() + read_text_dir(SEEDS_DIR)
+    raise ValueError(f"unknown source {source!r} (cranfield, seeds or mixed)")
+
+
+# ---------------------------------------------------------------------------
+# Document generation
+
+
+def rare_word(word_id: int) -> str:
+    """Deterministic pronounceable pseudo-word for an id: base-70 syllables."""
+    syllables = []
+    n = word_id
+    while True:
+        n, digit = divmod(n, len(_SYLLABLES))
+        syllables.append(_SYLLABLES[digit])
+        if n == 0:
+            break
+    return "".join(syllables) + ("n" if len(syllables) < 2 else "")
+
+
+def _sprinkle_rare_words(sentence: str, rng: random.Random, rate: float) -> str:
+    if rate <= 0:
+        return sentence
+    words = sentence.split(" ")
+    for i in range(1, len(words) - 1):  # keep capitalised first and punctuated last word
+        if rng.random() < rate:
+            # log-uniform id => P(id) ~ 1/id, a Zipf-like tail of ever rarer words
+            words[i] = rare_word(int(RARE_WORD_IDS ** rng.random()))
+    return " ".join(words)
+
+
+def wrap(text: str, width: int = WRAP_COLUMNS) -> list[str]:
+    lines, line, length = [], [], 0
+    for word in text.split(" "):
+        if line and length + 1 + len(word) > width:
+            lines.append(" ".join(line))
+            line, length = [], 0
+        length += len(word) + (1 if line else 0)
+        line.append(word)
+    if line:
+        lines.append(" ".join(line))
+    return lines
+
+
+@dataclass
+class Document:
+    number: int
+    title: str
+    paragraphs: list[str]
+
+    def text(self) -> str:
+        body = "\n\n".join("\n".join(wrap(p)) for p in self.paragraphs)
+        return f"{self.title}\n\n{body}\n"
+
+
+def make_document(number: int, sources: list[SourceDoc], seed: int = DEFAULT_SEED, rare_rate: float = 0.015) -> Document:
+    rng = random.Random(f"{seed}:{number}")
+    topic = sources[rng.randrange(len(sources))]
+    target = min(6000, max(150, int(rng.lognormvariate(math.log(MEDIAN_DOC_BYTES), 0.5))))
+    sentences, size = [], 0
+    position = rng.randrange(len(topic.sentences))
+    while size < target:
+        if rng.random() < 0.65:
+            sentence = topic.sentences[position % len(topic.sentences)]
+            position += 1
+        else:
+            other = sources[rng.randrange(len(sources))]
+            sentence = other.sentences[rng.randrange(len(other.sentences))]
+        sentence = _sprinkle_rare_words(sentence, rng, rare_rate)
+        sentences.append(sentence)
+        size += len(sentence) + 1
+    paragraphs = []
+    while sentences:
+        take = rng.randint(2, 5)
+        paragraphs.append(" ".join(sentences[:take]))
+        sentences = sentences[take:]
+    return Document(number, topic.title, paragraphs)
+
+
+def iter_documents(count: int, sources: list[SourceDoc], seed: int = DEFAULT_SEED, rare_rate: float = 0.015):
+    """Stream documents 0..count-1; memory use does not grow with count."""
+    for number in range(count):
+        yield make_document(number, sources, seed, rare_rate)
+
+
+def document_path(docs_dir: Path, number: int) -> Path:
+    return docs_dir / f"{number // DOCS_PER_DIR:04d}" / f"{number:07d}.txt"
+
+
+# ---------------------------------------------------------------------------
+# Query sets
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text)
+
+
+def keyword_candidates(sample_texts: list[str]) -> list[str]:
+    """Mid-frequency words of the sample: neither stop-word-like nor hapax noise."""
+    df = Counter()
+    for text in sample_texts:
+        df.update({w.lower() for w in _words(text)})
+    n = max(1, len(sample_texts))
+    usable = {w: c for w, c in df.items() if len(w) >= 4 and w not in STOP_WORDS and "-" not in w}
+    mid = [w for w, c in usable.items() if 0.005 <= c / n <= 0.1 and c >= 2]
+    if len(mid) < 20:  # tiny corpora (e.g. 5 seed articles): take what there is
+        mid = [w for w, c in usable.items() if c / n <= 0.6] or list(usable)
+    return sorted(mid)
+
+
+def sample_phrase(text: str, rng: random.Random, tries: int = 20) -> str | None:
+    """A 2-4 word span that occurs verbatim (modulo whitespace) in text."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    for _ in range(tries):
+        tokens = sentences[rng.randrange(len(sentences))].split(" ")
+        length = rng.randint(2, 4)
+        if len(tokens) < length:
+            continue
+        start = rng.randrange(len(tokens) - length + 1)
+        span = tokens[start : start + length]
+        if not all(re.fullmatch(r"[A-Za-z]+", t) for t in span):
+            continue  # punctuation inside a phrase tests the tokenizer, not the index
+        if span[0].lower() in STOP_WORDS or span[-1].lower() in STOP_WORDS:
+            continue
+        return " ".join(span)
+    return None
+
+
+def make_queries(sample_texts: list[str], questions: list[str], seed: int = DEFAULT_SEED, count: int = 200) -> dict:
+    rng = random.Random(f"{seed}:queries")
+    candidates = set(keyword_candidates(sample_texts))
+    keywords, phrases = [], []
+    seen_k, seen_p = set(), set()
+    for _ in range(count * 50):
+        if len(keywords) >= count and len(phrases) >= count:
+            break
+        text = sample_texts[rng.randrange(len(sample_texts))]
+        if len(keywords) < count:
+            # words of one document, so an AND of them has at least one match
+            in_doc = sorted({w.lower() for w in _words(text)} & candidates)
+            k = min(len(keywords) % 3 + 1, len(in_doc))
+            if k:
+                query = " ".join(rng.sample(in_doc, k))
+                if query not in seen_k:
+                    seen_k.add(query)
+                    keywords.append(query)
+        if len(phrases) < count:
+            phrase = sample_phrase(text, rng)
+            if phrase and phrase.lower() not in seen_p:
+                seen_p.add(phrase.lower())
+                phrases.append(f'"{phrase}"')
+    return {"keywords": keywords, "phrases": phrases, "questions": questions[:count]}
+
+
+def sample_numbers(total: int, wanted: int = 1000) -> list[int]:
+    stride = max(1, total // wanted)
+    return list(range(0, total, stride))[:wanted]
+
+
+def queries_for_directory(corpus_dir: Path, seed: int = DEFAULT_SEED, count: int = 200) -> dict:
+    paths = sorted(p for p in corpus_dir.rglob("*") if p.is_file() and p.suffix in {".txt", ".md"})
+    if not paths:
+        raise SystemExit(f"error: no .txt or .md files under {corpus_dir}")
+    texts = [paths[i].read_text(encoding="utf-8", errors="replace") for i in sample_numbers(len(paths))]
+    return make_queries(texts, read_cranfield_questions(), seed, count)
+
+
+# ---------------------------------------------------------------------------
+# Build
+
+
+@dataclass
+class Manifest:
+    generator_version: int
+    docs: int
+    seed: int
+    source: str
+    rare_rate: float
+    total_bytes: int = 0
+    build_seconds: float = 0.0
+
+
+def _same_build(a: Manifest, b: Manifest) -> bool:
+    keys = ("generator_version", "docs", "seed", "source", "rare_rate")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def read_manifest(out_dir: Path) -> Manifest | None:
+    try:
+        return Manifest(**json.loads((out_dir / "manifest.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAULT_SEED,
+          rare_rate: float = 0.015, progress=None) -> Manifest:
+    wanted = Manifest(GENERATOR_VERSION, docs, seed, source, rare_rate)
+    existing = read_manifest(out_dir)
+    if existing and _same_build(existing, wanted):
+        return existing
+    if (out_dir / "docs").exists() and any((out_dir / "docs").iterdir()):
+        # Refuse rather than leave stale documents from a larger build mixed in.
+        raise SystemExit(f"error: {out_dir}/docs exists from another build; remove it or pick another OUT_DIR")
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    sources = load_sources(source)
+    docs_dir = out_dir / "docs"
+    sampled = set(sample_numbers(docs))
+    sample_texts = []
+    started = time.perf_counter()
+    total = 0
+    for doc in iter_documents(docs, sources, seed, rare_rate):
+        path = document_path(docs_dir, doc.number)
+        if doc.number % DOCS_PER_DIR == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        data = doc.text().encode("utf-8")
+        with open(path, "wb") as f:
+            f.write(data)
+        total += len(data)
+        if doc.number in sampled:
+            sample_texts.append(doc.text())
+        if progress and doc.number and doc.number % 10000 == 0:
+            progress(f"{doc.number} documents, {total / 1e6:.1f} MB")
+    queries = make_queries(sample_texts, read_cranfield_questions(), seed)
+    (out_dir / "queries.json").write_text(json.dumps(queries, indent=1) + "\n")
+    wanted.total_bytes = total
+    wanted.build_seconds = round(time.perf_counter() - started, 2)
+    (out_dir / "manifest.json").write_text(json.dumps(asdict(wanted), indent=1) + "\n")
+    return wanted
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write a synthetic corpus, one .txt per document, plus queries.json")
+    b.add_argument("out_dir", type=Path)
+    b.add_argument("--docs", type=int, default=100_000)
+    b.add_argument("--source", choices=["cranfield", "seeds", "mixed"], default="cranfield")
+    b.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    b.add_argument("--rare-rate", type=float, default=0.015, help="fraction of words replaced by Zipf-tail pseudo-words")
+    q = sub.add_parser("queries", help="write a query set (JSON) for an existing directory of text files")
+    q.add_argument("corpus_dir", type=Path)
+    q.add_argument("--out", type=Path, help="default: CORPUS_DIR/queries.json")
+    q.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        if args.docs < 1:
+            parser.error("--docs must be at least 1")
+        say = lambda msg: print(msg, file=sys.stderr, flush=True)
+        m = build(args.out_dir, args.docs, args.source, args.seed, args.rare_rate, progress=say)
+        print(f"{args.out_dir}: {m.docs} documents, {m.total_bytes / 1e6:.1f} MB "
+              f"(built in {m.build_seconds:.1f} s); queries in {args.out_dir / 'queries.json'}")
+    else:
+        queries = queries_for_directory(args.corpus_dir, args.seed)
+        out = args.out or args.corpus_dir / "queries.json"
+        out.write_text(json.dumps(queries, indent=1) + "\n")
+        print(f"{out}: " + ", ".join(f"{len(v)} {k}" for k, v in queries.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

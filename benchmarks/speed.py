@@ -1,0 +1,542 @@
+"""Speed benchmark: searcher against stock whoosh, on the same corpus, in one invocation.
+
+For each engine it measures indexing wall time, throughput (MB/s, passages/s), peak
+RSS, index size on disk, warm query latency (p50/p95 at limit 10) for three query sets
+(1-3 keywords, quoted phrases, 10-20 word questions), the cold wall time of one query
+in a fresh process (the installed `searcher query` command; for whoosh a minimal
+`python -c` script doing the same), and, for searcher, the time of a second
+`searcher index` on the unchanged corpus.
+
+Every phase runs in its own child process, so peak RSS is per phase: it is the larger
+of the child's ru_maxrss (os.wait4) and the polled RSS sum of the child's process tree
+(which counts worker processes running at the same time). The corpus is read once
+before indexing so both engines start with a warm page cache; "cold" means a new
+Python process, not an empty page cache.
+
+Usage:
+    python benchmarks/speed.py --docs 5000           # quick run on a built corpus
+    python benchmarks/speed.py                       # 100,000 documents, ~85 MB
+    python benchmarks/speed.py --corpus /work/shared/corpus/seeds --engines searcher
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE / "data"
+OUT_DIR = HERE / "out"
+QUERY_SETS = ("keywords", "phrases", "questions")
+LIMIT = 10
+
+
+class NotAvailable(Exception):
+    """A measurement that this engine cannot make (yet); shown as n/a with the reason."""
+
+
+# ---------------------------------------------------------------------------
+# Measuring child processes
+
+
+def _children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # the command name may contain spaces; ppid is the 2nd field after ')'
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+        todo.extend(_children_of(p))
+    return total
+
+
+def run_measured(cmd: list[str], env=None, cwd=None) -> dict:
+    """Run cmd; return wall seconds, peak RSS (MB), exit code, stdout and stderr."""
+    out_path = OUT_DIR / f".child-{os.getpid()}.out"
+    err_path = OUT_DIR / f".child-{os.getpid()}.err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
+        peak_tree = 0
+        done = threading.Event()
+
+        def poll():
+            nonlocal peak_tree
+            while not done.is_set():
+                peak_tree = max(peak_tree, _tree_rss_kb(proc.pid))
+                done.wait(0.05)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        poller.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
+    out_path.unlink()
+    err_path.unlink()
+    return {
+        "seconds": wall,
+        "peak_rss_mb": max(usage.ru_maxrss, peak_tree) / 1024,
+        "returncode": proc.returncode,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
+
+
+def run_child_phase(engine: str, phase: str, params: dict) -> dict:
+    """Run one phase of an engine in a fresh interpreter (this script, `_child` mode)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_child", engine, phase, json.dumps(params)]
+    run = run_measured(cmd)
+    if run["returncode"] != 0:
+        lines = run["stderr"].strip().splitlines() or ["(no output)"]
+        raise NotAvailable(lines[-1])
+    result = json.loads(run["stdout"].strip().splitlines()[-1])
+    result.update(seconds=run["seconds"], peak_rss_mb=run["peak_rss_mb"])
+    return result
+
+
+def dir_size_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+# ---------------------------------------------------------------------------
+# Stock whoosh: what a user would write with whoosh's documented defaults
+
+
+def _stock_schema():
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import ID, NUMERIC, TEXT, Schema
+
+    return Schema(
+        path=ID(stored=True),
+        title=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        content=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        start_line=NUMERIC(stored=True),
+        end_line=NUMERIC(stored=True),
+    )
+
+
+def paragraphs_with_lines(text: str):
+    """Blank-line separated paragraphs with 1-based (start, end) line numbers."""
+    start, block = None, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            if start is None:
+                start = number
+            block.append(line)
+        elif block:
+            yield start, number - 1, "\n".join(block)
+            start, block = None, []
+    if block:
+        yield start, start + len(block) - 1, "\n".join(block)
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in {".txt", ".md"})
+
+
+def whoosh_index(params: dict) -> dict:
+    from whoosh.index import create_in
+
+    index_dir = Path(params["index"])
+    index_dir.mkdir(parents=True, exist_ok=True)
+    ix = create_in(str(index_dir), _stock_schema())
+    writer = ix.writer()  # stock defaults: one process, limitmb=128
+    passages = 0
+    for path in corpus_files(Path(params["corpus"])):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title = text.split("\n", 1)[0]
+        for start, end, passage in paragraphs_with_lines(text):
+            writer.add_document(path=str(path), title=title, content=passage, start_line=start, end_line=end)
+            passages += 1
+    writer.commit()
+    return {"passages": passages}
+
+
+def _whoosh_parsers(schema):
+    from whoosh.qparser import MultifieldParser, OrGroup
+
+    fields = ["title", "content"]
+    return {
+        "keywords": MultifieldParser(fields, schema),  # AND, as a user types keywords
+        "phrases": MultifieldParser(fields, schema),  # "quoted" -> phrase query
+        "questions": MultifieldParser(fields, schema, group=OrGroup),
+    }
+
+
+def whoosh_warm_queries(params: dict) -> dict:
+    from whoosh.index import open_dir
+
+    ix = open_dir(params["index"])
+    parsers = _whoosh_parsers(ix.schema)
+    queries = params["queries"]
+    latencies, hit_rate = {}, {}
+    with ix.searcher() as searcher:
+
+        def run(kind, text):
+            results = searcher.search(parsers[kind].parse(text), limit=LIMIT)
+            rows = [(hit["path"], hit["start_line"], hit["title"]) for hit in results]
+            if params.get("snippets"):
+                rows = [hit.highlights("content") for hit in results]
+            return len(rows)
+
+        for kind in QUERY_SETS:
+            for text in queries[kind]:  # warm-up pass: caches, lazily loaded codecs
+                run(kind, text)
+            times, found = [], 0
+            for _ in range(params.get("runs", 1)):
+                for text in queries[kind]:
+                    t = time.perf_counter()
+                    found += run(kind, text) > 0
+                    times.append((time.perf_counter() - t) * 1000)
+            latencies[kind] = times
+            hit_rate[kind] = found / max(1, len(times))
+    return {"latencies_ms": latencies, "hit_rate": hit_rate}
+
+
+WHOOSH_COLD_SCRIPT = """
+import sys
+from whoosh.index import open_dir
+from whoosh.qparser import MultifieldParser
+ix = open_dir(sys.argv[1])
+with ix.searcher() as s:
+    for hit in s.search(MultifieldParser(["title", "content"], ix.schema).parse(sys.argv[2]), limit=int(sys.argv[3])):
+        print(f"{hit['path']}:{hit['start_line']}: {hit.highlights('content')}")
+"""
+
+
+def whoosh_doc_count(index_dir: Path) -> int:
+    """Documents (passages) in a whoosh index, looking one level down if needed."""
+    from whoosh.index import exists_in, open_dir
+
+    for candidate in [index_dir, *sorted(p for p in index_dir.iterdir() if p.is_dir())]:
+        if exists_in(str(candidate)):
+            return open_dir(str(candidate)).doc_count()
+    raise NotAvailable("no whoosh index found to count passages")
+
+
+# ---------------------------------------------------------------------------
+# Engines
+
+
+class Engine:
+    name = ""
+
+    def index(self, corpus: Path, index_dir: Path) -> dict:
+        raise NotImplementedError
+
+    def reindex(self, corpus: Path, index_dir: Path) -> dict:
+        raise NotAvailable("no incremental indexing")
+
+    def warm_queries(self, index_dir: Path, queries: dict, runs: int, snippets: bool) -> dict:
+        raise NotImplementedError
+
+    def cold_query_cmd(self, index_dir: Path, query: str) -> list[str]:
+        raise NotImplementedError
+
+
+class StockWhoosh(Engine):
+    name = "whoosh"
+
+    def index(self, corpus, index_dir):
+        return run_child_phase("whoosh", "index", {"corpus": str(corpus), "index": str(index_dir)})
+
+    def warm_queries(self, index_dir, queries, runs, snippets):
+        params = {"index": str(index_dir), "queries": queries, "runs": runs, "snippets": snippets}
+        return run_child_phase("whoosh", "warm", params)
+
+    def cold_query_cmd(self, index_dir, query):
+        return [sys.executable, "-c", WHOOSH_COLD_SCRIPT, str(index_dir), query, str(LIMIT)]
+
+
+def searcher_command() -> str:
+    found = shutil.which("searcher") or str(Path(sys.executable).parent / "searcher")
+    if not Path(found).exists():
+        raise NotAvailable("the `searcher` command is not installed (pip install -e .)")
+    return found
+
+
+class Searcher(Engine):
+    """The project's own CLI and Python API."""
+
+    name = "searcher"
+
+    def _index_cli(self, corpus, index_dir):
+        run = run_measured([searcher_command(), "index", str(corpus), "--index", str(index_dir)])
+        if run["returncode"] != 0:
+            lines = (run["stderr"] or run["stdout"]).strip().splitlines() or ["(no output)"]
+            raise NotAvailable(f"searcher index failed: {lines[-1]}")
+        result = {"seconds": run["seconds"], "peak_rss_mb": run["peak_rss_mb"]}
+        try:
+            result["passages"] = run_child_phase("searcher", "count", {"index": str(index_dir)})["passages"]
+        except NotAvailable:
+            pass
+        return result
+
+    def index(self, corpus, index_dir):
+        return self._index_cli(corpus, index_dir)
+
+    def reindex(self, corpus, index_dir):
+        return self._index_cli(corpus, index_dir)
+
+    def warm_queries(self, index_dir, queries, runs, snippets):
+        params = {"index": str(index_dir), "queries": queries, "runs": runs, "snippets": snippets}
+        return run_child_phase("searcher", "warm", params)
+
+    def cold_query_cmd(self, index_dir, query):
+        return [searcher_command(), "query", query, "--index", str(index_dir), "--limit", str(LIMIT)]
+
+
+def searcher_warm_queries(params: dict) -> dict:
+    # Hook for the project's query API (searcher/search.py): open the index once, then
+    # time each query at limit 10 exactly like whoosh_warm_queries does.
+    raise NotAvailable("searcher query API not wired into benchmarks/speed.py yet")
+
+
+def searcher_count(params: dict) -> dict:
+    return {"passages": whoosh_doc_count(Path(params["index"]))}
+
+
+CHILD_PHASES = {
+    ("whoosh", "index"): whoosh_index,
+    ("whoosh", "warm"): whoosh_warm_queries,
+    ("searcher", "warm"): searcher_warm_queries,
+    ("searcher", "count"): searcher_count,
+}
+ENGINES = {"whoosh": StockWhoosh, "searcher": Searcher}
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+
+
+def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict, args) -> dict:
+    index_dir = OUT_DIR / f"index-{corpus.parent.name if corpus.name == 'docs' else corpus.name}-{engine.name}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    m, errors = {}, {}
+
+    def attempt(label, fn):
+        try:
+            return fn()
+        except NotAvailable as exc:
+            errors[label] = str(exc)
+            return None
+
+    say(f"[{engine.name}] indexing {corpus} ...")
+    first = attempt("index", lambda: engine.index(corpus, index_dir))
+    if first:
+        m["index_s"] = first["seconds"]
+        m["index_mb_per_s"] = corpus_mb / first["seconds"]
+        m["index_peak_rss_mb"] = first["peak_rss_mb"]
+        m["index_size_mb"] = dir_size_bytes(index_dir) / 1e6
+        if "passages" in first:
+            m["passages"] = first["passages"]
+            m["index_passages_per_s"] = first["passages"] / first["seconds"]
+        say(f"[{engine.name}] re-indexing the unchanged corpus ...")
+        again = attempt("reindex", lambda: engine.reindex(corpus, index_dir))
+        if again:
+            m["reindex_s"] = again["seconds"]
+            m["reindex_pct_of_first"] = 100 * again["seconds"] / first["seconds"]
+        say(f"[{engine.name}] warm queries ...")
+        warm = attempt("warm", lambda: engine.warm_queries(index_dir, queries, args.runs, args.snippets))
+        if warm:
+            m["warm_peak_rss_mb"] = warm["peak_rss_mb"]
+            for kind, times in warm["latencies_ms"].items():
+                m[f"{kind}_p50_ms"] = percentile(times, 50)
+                m[f"{kind}_p95_ms"] = percentile(times, 95)
+                m[f"{kind}_hit_rate"] = warm["hit_rate"][kind]
+        say(f"[{engine.name}] cold queries ...")
+        cold = attempt("cold", lambda: cold_queries(engine, index_dir, queries, args.cold))
+        if cold:
+            m["cold_median_ms"] = statistics.median(cold)
+            m["cold_max_ms"] = max(cold)
+    return {"metrics": m, "errors": errors}
+
+
+def cold_queries(engine: Engine, index_dir: Path, queries: dict, count: int) -> list[float]:
+    # one of each kind in turn, so the cold number is not tied to one query shape
+    picks = [queries[QUERY_SETS[i % 3]][i // 3] for i in range(count) if i // 3 < len(queries[QUERY_SETS[i % 3]])]
+    times = []
+    for query in picks:
+        run = run_measured(engine.cold_query_cmd(index_dir, query))
+        if run["returncode"] != 0:
+            lines = (run["stderr"] or run["stdout"]).strip().splitlines() or ["(no output)"]
+            raise NotAvailable(f"query failed: {lines[-1]}")
+        times.append(run["seconds"] * 1000)
+    return times
+
+
+ROWS = [
+    # key, label, format, target for searcher (text), check(searcher, whoosh) -> bool
+    ("passages", "passages indexed", "{:.0f}", "", None),
+    ("index_s", "index wall time (s)", "{:.2f}", "<= whoosh/3", lambda s, w: w is not None and s <= w / 3),
+    ("index_mb_per_s", "index throughput (MB/s)", "{:.2f}", "", None),
+    ("index_passages_per_s", "index throughput (passages/s)", "{:.0f}", "", None),
+    ("index_peak_rss_mb", "index peak RSS (MB)", "{:.0f}", "< 1024", lambda s, w: s < 1024),
+    ("index_size_mb", "index size on disk (MB)", "{:.1f}", "", None),
+    ("reindex_s", "re-index unchanged corpus (s)", "{:.2f}", "", None),
+    ("reindex_pct_of_first", "re-index as % of first run", "{:.1f}", "< 5", lambda s, w: s < 5),
+    ("keywords_p50_ms", "warm 1-3 keywords p50 (ms)", "{:.1f}", "<= 20", lambda s, w: s <= 20),
+    ("keywords_p95_ms", "warm 1-3 keywords p95 (ms)", "{:.1f}", "<= 100", lambda s, w: s <= 100),
+    ("phrases_p50_ms", "warm phrases p50 (ms)", "{:.1f}", "<= 20", lambda s, w: s <= 20),
+    ("phrases_p95_ms", "warm phrases p95 (ms)", "{:.1f}", "<= 100", lambda s, w: s <= 100),
+    ("questions_p50_ms", "warm questions p50 (ms)", "{:.1f}", "<= 150", lambda s, w: s <= 150),
+    ("questions_p95_ms", "warm questions p95 (ms)", "{:.1f}", "", None),
+    ("keywords_hit_rate", "keyword queries with hits (%)", "{:.0%}", "", None),
+    ("phrases_hit_rate", "phrase queries with hits (%)", "{:.0%}", "", None),
+    ("questions_hit_rate", "questions with hits (%)", "{:.0%}", "", None),
+    ("warm_peak_rss_mb", "query process peak RSS (MB)", "{:.0f}", "", None),
+    ("cold_median_ms", "cold query median (ms)", "{:.0f}", "<= 250 seed / 400 100k", None),
+    ("cold_max_ms", "cold query max (ms)", "{:.0f}", "", None),
+]
+
+
+def format_table(results: dict) -> str:
+    w = results.get("whoosh", {}).get("metrics", {})
+    s = results.get("searcher", {}).get("metrics", {})
+    header = f"{'metric':34s} {'whoosh':>10s} {'searcher':>10s} {'s/w':>7s}  target"
+    lines = [header, "-" * len(header)]
+    for key, label, fmt, target, check in ROWS:
+        if key not in w and key not in s:
+            continue
+        wv, sv = w.get(key), s.get(key)
+        ratio = f"{sv / wv:.2f}" if wv and sv is not None else ""
+        mark = ""
+        if check and sv is not None:
+            mark = " ok" if check(sv, wv) else " MISS"
+        lines.append(
+            f"{label:34s} {fmt.format(wv) if wv is not None else 'n/a':>10s} "
+            f"{fmt.format(sv) if sv is not None else 'n/a':>10s} {ratio:>7s}  {target}{mark}"
+        )
+    for engine, result in results.items():
+        for phase, reason in result.get("errors", {}).items():
+            lines.append(f"n/a {engine} {phase}: {reason}")
+    return "\n".join(lines)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare_corpus(args) -> tuple[Path, dict]:
+    sys.path.insert(0, str(HERE))
+    import corpus as corpus_builder
+
+    if args.corpus:
+        corpus = args.corpus.resolve()
+        query_file = args.queries or next(
+            (p for p in (corpus / "queries.json", corpus.parent / "queries.json") if p.exists()), None
+        )
+        if query_file is None:
+            queries = corpus_builder.queries_for_directory(corpus)
+        else:
+            queries = json.loads(query_file.read_text())
+        return corpus, queries
+    root = DATA_DIR / f"cranfield-{args.docs}"
+    say(f"building {root} (skipped if already built) ...")
+    corpus_builder.build(root, args.docs, progress=say)
+    queries = json.loads((args.queries or root / "queries.json").read_text())
+    return root / "docs", queries
+
+
+def warm_page_cache(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        total += len(path.read_bytes())
+    return total
+
+
+def main(argv=None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "_child":
+        _, _, engine, phase, params = sys.argv
+        try:
+            result = CHILD_PHASES[(engine, phase)](json.loads(params))
+        except NotAvailable as exc:
+            print(f"not available: {exc}", file=sys.stderr)
+            return 3
+        print(json.dumps(result))
+        return 0
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000, help="build/use a synthetic corpus of N documents")
+    parser.add_argument("--corpus", type=Path, help="benchmark this directory instead of a synthetic corpus")
+    parser.add_argument("--queries", type=Path, help="query set JSON (default: next to the corpus)")
+    parser.add_argument("--engines", default="whoosh,searcher", help="comma-separated: whoosh, searcher")
+    parser.add_argument("--runs", type=int, default=1, help="timed passes over each query set (after one warm-up)")
+    parser.add_argument("--cold", type=int, default=6, help="cold queries to run (one of each kind in turn)")
+    parser.add_argument("--snippets", action="store_true", help="whoosh warm queries also build highlights")
+    parser.add_argument("--json", type=Path, help="also write raw numbers here (default benchmarks/out/...)")
+    args = parser.parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s): {', '.join(unknown)}")
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    corpus, queries = prepare_corpus(args)
+    files = corpus_files(corpus)
+    if not files:
+        parser.error(f"no .txt or .md files under {corpus}")
+    corpus_bytes = warm_page_cache(files)
+    corpus_mb = corpus_bytes / 1e6
+    say(f"corpus {corpus}: {len(files)} files, {corpus_mb:.1f} MB; load average {os.getloadavg()[0]:.2f}")
+
+    results = {}
+    for name in engines:
+        results[name] = measure_engine(ENGINES[name](), corpus, corpus_mb, queries, args)
+
+    report = {
+        "corpus": str(corpus),
+        "files": len(files),
+        "corpus_mb": corpus_mb,
+        "queries": {k: len(v) for k, v in queries.items()},
+        "load_average_1min": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+        "results": results,
+    }
+    json_path = args.json or OUT_DIR / f"speed-{corpus.parent.name if corpus.name == 'docs' else corpus.name}.json"
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"corpus: {corpus} ({len(files)} files, {corpus_mb:.1f} MB); queries: "
+          + ", ".join(f"{len(v)} {k}" for k, v in queries.items()) + f"; limit {LIMIT}")
+    print(format_table(results))
+    print(f"raw numbers: {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Text analysis shared by indexing and querying.
+
+STABLE MODULE: whoosh pickles the schema, and with it the analyzer objects
+defined here, into every index. The module path ``index.analysis`` and the
+class names ``WordTokenizer`` and ``SnowballStemFilter`` must never change;
+change behaviour only together with ``index.schema.SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from whoosh.analysis import Filter, Token, Tokenizer
+
+# Words are runs of letters/digits; apostrophes inside a word keep it whole
+# (so "Russia's" stays one token for the stemmer) while hyphens split, which
+# makes "Indo-Pacific", "Indo Pacific" and "indo-pacific" the same two tokens
+# at consecutive positions: they match each other as words and as phrases.
+WORD_PATTERN = re.compile(r"\w+(?:['\u2019\u2018\u02bc`\u00b4]\w+)*")
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+# Letters that Unicode does not decompose into base letter + accent.
+_UNDECOMPOSABLE = str.maketrans({
+    "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ı": "i", "ŧ": "t",
+    "æ": "ae", "œ": "oe", "þ": "th", "ð": "d",
+})
+
+SNOWBALL_LANGUAGES = (
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german",
+    "hungarian", "italian", "norwegian", "porter", "portuguese", "romanian",
+    "russian", "spanish", "swedish",
+)
+
+
+def fold(word: str) -> str:
+    """Case-fold, unify apostrophes and strip accents: the normal form of a token."""
+    word = word.casefold()
+    if word.isascii():
+        return word.replace("`", "'")
+    word = word.translate(_APOSTROPHES).translate(_UNDECOMPOSABLE)
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class WordTokenizer(Tokenizer):
+    """Splits text into folded words, keeping character offsets of the original text."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = fold(value)
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for match in WORD_PATTERN.finditer(value):
+            word = match.group()
+            token.text = fold(word)
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+                pos += 1
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+class SnowballStemFilter(Filter):
+    """Stems tokens with nltk's Snowball stemmer, caching results.
+
+    The nltk stemmer is created on first use and never pickled, so loading a
+    schema does not import nltk.
+    """
+
+    def __init__(self, language: str = "english", cachesize: int = 100_000):
+        self.language = language
+        self.cachesize = cachesize
+        self._cache: dict[str, str] = {}
+        self._stem = None
+
+    def __getstate__(self):
+        return {"language": self.language, "cachesize": self.cachesize}
+
+    def __setstate__(self, state):
+        self.__init__(state["language"], state.get("cachesize", 100_000))
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.language == self.language
+
+    def __hash__(self):
+        return hash((type(self), self.language))
+
+    def stem(self, word: str) -> str:
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        if self._stem is None:
+            from nltk.stem.snowball import SnowballStemmer
+
+            self._stem = SnowballStemmer(self.language).stem
+        stemmed = self._stem(word)
+        if len(self._cache) >= self.cachesize:
+            self._cache.clear()
+        self._cache[word] = stemmed
+        return stemmed
+
+    def __call__(self, tokens):
+        stem = self.stem
+        for token in tokens:
+            if not token.stopped:
+                token.text = stem(token.text)
+            yield token
+
+
+def make_text_analyzer(language: str = "english"):
+    """The analyzer of the title and body fields."""
+    return WordTokenizer() | SnowballStemFilter(language)
+
+
+def make_path_analyzer():
+    """Path components are matched as folded words, without stemming."""
+    return WordTokenizer()
+
+
+# English stopwords (the Snowball project's list). They are indexed, so that
+# phrases such as "the rule of law" match exactly, and dropped from the loose
+# words of a query, where they only add noise to the ranking.
+ENGLISH_STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be
+because been before being below between both but by can't cannot could
+couldn't did didn't do does doesn't doing don't down during each few for from
+further had hadn't has hasn't have haven't having he he'd he'll he's her here
+here's hers herself him himself his how how's i i'd i'll i'm i've if in into
+is isn't it it's its itself let's me more most mustn't my myself no nor not
+of off on once only or other ought our ours ourselves out over own same shan't
+she she'd she'll she's should shouldn't so some such than that that's the
+their theirs them themselves then there there's these they they'd they'll
+they're they've this those through to too under until up very was wasn't we
+we'd we'll we're we've were weren't what what's when when's where where's
+which while who who's whom why why's with won't would wouldn't you you'd
+you'll you're you've your yours yourself yourselves
+""".split())
+
+
+def stopwords_for(language: str) -> frozenset[str]:
+    """Folded stopwords of a language; empty where none ship with searcher."""
+    return ENGLISH_STOPWORDS if language in ("english", "porter") else frozenset()

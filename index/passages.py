@@ -1,0 +1,121 @@
+"""Splitting a document into passages of a few whole sentences, each mapped to its lines."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+# A passage grows sentence by sentence up to TARGET_CHARS; a paragraph shorter
+# than MIN_CHARS (a heading, a dateline) joins the next one instead of standing
+# alone. A "sentence" longer than MAX_SENTENCE_CHARS (a table, a minified file)
+# is cut at whitespace so no passage grows without bound.
+TARGET_CHARS = 600
+MIN_CHARS = 200
+MAX_SENTENCE_CHARS = 2000
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
+
+# Punkt's untrained model does not know these, and would end a sentence at them.
+_ABBREVIATIONS = """
+mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e cf al fig figs eq eqs no nos
+vol vols pp p ed eds rev gen col lt capt sgt gov sen rep inc ltd co corp dept
+univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u approx
+""".split()
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    start_char: int
+    end_char: int
+    start_line: int  # 1-based, inclusive
+    end_line: int  # 1-based, inclusive
+    position: int  # 0-based order of the passage in its document
+
+
+@lru_cache(maxsize=1)
+def _sentence_splitter():
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    params = PunktParameters()
+    params.abbrev_types = set(_ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def _paragraph_spans(text: str):
+    start = 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+def _cut_long(start: int, end: int, text: str):
+    """Cut an over-long span at whitespace near MAX_SENTENCE_CHARS."""
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        if cut <= start:
+            cut = start + MAX_SENTENCE_CHARS
+        yield start, cut
+        start = cut
+    yield start, end
+
+
+def sentence_spans(text: str):
+    """(start, end) character spans of the sentences of ``text``, in order."""
+    splitter = _sentence_splitter()
+    for para_start, para_end in _paragraph_spans(text):
+        paragraph = text[para_start:para_end]
+        if not paragraph.strip():
+            continue
+        for start, end in splitter.span_tokenize(paragraph):
+            yield from _cut_long(para_start + start, para_start + end, text)
+        # A paragraph end is a hard boundary between sentences.
+        yield para_end, para_end
+
+
+def split_passages(text: str) -> list[Passage]:
+    """Group the sentences of ``text`` into passages that never cut a sentence."""
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line_of(char: int) -> int:
+        return bisect_right(line_starts, char)
+
+    passages: list[Passage] = []
+    current: list[tuple[int, int]] = []
+
+    def flush():
+        if not current:
+            return
+        start, end = current[0][0], current[-1][1]
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            start += len(chunk) - len(chunk.lstrip())
+            end = start + len(stripped)
+            passages.append(Passage(stripped, start, end, line_of(start), line_of(end - 1), len(passages)))
+        current.clear()
+
+    def size() -> int:
+        return current[-1][1] - current[0][0] if current else 0
+
+    for start, end in sentence_spans(text):
+        if start == end:  # paragraph boundary
+            if size() >= MIN_CHARS:
+                flush()
+            continue
+        if current and size() + (end - start) > TARGET_CHARS and size() >= MIN_CHARS:
+            flush()
+        current.append((start, end))
+    flush()
+    return passages
+
+
+def document_title(text: str, title: str | None = None, max_len: int = 200) -> str:
+    """The format's own title, else the first non-empty line, shortened."""
+    if not title or not title.strip():
+        title = next((line for line in text.split("\n") if line.strip()), "")
+    title = " ".join(title.split()).lstrip("#").strip()
+    return title if len(title) <= max_len else title[: max_len - 1].rstrip() + "…"

@@ -1,0 +1,30 @@
+"""The whoosh schema of a searcher index, and the version that guards it."""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from index.analysis import make_path_analyzer, make_text_analyzer
+
+# Bump whenever the schema or the analysis changes what is stored in an index;
+# an index of another version is refused with a message to rebuild it.
+SCHEMA_VERSION = 1
+
+# Fields a user may name in a query (``title:``, ``path:``, ``body:``).
+SEARCHABLE_FIELDS = ("title", "body", "path")
+
+
+def make_schema(language: str = "english") -> Schema:
+    text = make_text_analyzer(language)
+    return Schema(
+        # The file's absolute path: the key for deleting a file's passages and
+        # for capping hits per file.
+        file=ID(stored=True, sortable=True),
+        path=TEXT(analyzer=make_path_analyzer(), stored=False, phrase=True),
+        title=TEXT(analyzer=text, stored=True, phrase=True),
+        body=TEXT(analyzer=text, stored=True, phrase=True),
+        start_line=STORED,
+        end_line=STORED,
+        position=STORED,
+        page=STORED,
+    )

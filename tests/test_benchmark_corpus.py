@@ -1,0 +1,90 @@
+"""The benchmark corpus generator is deterministic and its queries match its documents."""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+CORPUS_PY = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
+
+
+def _load_corpus_module():
+    spec = importlib.util.spec_from_file_location("benchmark_corpus", CORPUS_PY)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _load_corpus_module()
+
+pytestmark = pytest.mark.skipif(
+    not (corpus.CRANFIELD_DIR / "cran.all.1400").exists(), reason="shared Cranfield collection not available"
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    manifest = corpus.build(out, docs=60)
+    return out, manifest
+
+
+def _texts(out):
+    return {p.relative_to(out): p.read_text() for p in sorted((out / "docs").rglob("*.txt"))}
+
+
+def test_build_writes_one_file_per_document_with_title_and_body(built):
+    out, manifest = built
+    texts = _texts(out)
+    assert len(texts) == manifest.docs == 60
+    assert manifest.total_bytes == sum(len(t.encode()) for t in texts.values())
+    for text in texts.values():
+        title, blank, first = text.split("\n")[:3]
+        assert title and blank == "" and first
+
+
+def test_documents_are_deterministic_and_a_smaller_corpus_is_a_prefix(built, tmp_path):
+    out, _ = built
+    corpus.build(tmp_path, docs=20)
+    small = _texts(tmp_path)
+    big = _texts(out)
+    assert small == {name: big[name] for name in small}
+
+
+def test_documents_differ(built):
+    out, _ = built
+    texts = list(_texts(out).values())
+    assert len(set(texts)) == len(texts)
+
+
+def test_rebuild_with_same_parameters_is_a_no_op(built):
+    out, manifest = built
+    before = (out / "manifest.json").stat().st_mtime_ns
+    assert corpus.build(out, docs=60) == manifest
+    assert (out / "manifest.json").stat().st_mtime_ns == before
+
+
+def test_queries_occur_in_the_corpus(built):
+    out, _ = built
+    queries = json.loads((out / "queries.json").read_text())
+    flat = [" ".join(t.split()).lower() for t in _texts(out).values()]
+    assert queries["phrases"] and queries["keywords"] and queries["questions"]
+    for phrase in queries["phrases"]:
+        assert phrase.startswith('"') and any(phrase.strip('"').lower() in t for t in flat)
+    for keywords in queries["keywords"]:
+        words = keywords.split()
+        assert 1 <= len(words) <= 3
+        # the words of one keyword query come from one document, so AND matches something
+        assert any(all(re.search(rf"\b{w}\b", t) for w in words) for t in flat)
+    for question in queries["questions"]:
+        assert 10 <= len(question.split()) <= 20 and "?" not in question
+
+
+def test_rare_words_are_deterministic_and_distinct():
+    words = [corpus.rare_word(i) for i in range(5000)]
+    assert len(set(words)) == len(words)
+    assert all(w.isalpha() for w in words)
