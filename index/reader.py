@@ -61,7 +61,7 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         raise SkipFile("empty file")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in PDF_SUFFIXES or (suffix not in SUPPORTED_SUFFIXES and data.startswith(b"%PDF-")):
-        return _read_pdf(path)
+        return _read_pdf(path, data)
     text = decode_text(data)
     if suffix in HTML_SUFFIXES:
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
@@ -93,7 +93,7 @@ def _read_bytes(path: str, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise SkipFile("no such file") from None
     except OSError as exc:
-        raise SkipFile(exc.strerror or str(exc)) from None
+        raise SkipFile((exc.strerror or str(exc)).lower()) from None
     if len(data) > max_bytes:
         raise SkipFile(too_large_reason(max_bytes))
     return data
@@ -223,7 +223,8 @@ def rst_title(text: str) -> str | None:
 
 # --- PDF --------------------------------------------------------------------
 
-def _read_pdf(path: str) -> Document:
+def _read_pdf(path: str, data: bytes) -> Document:
+    import io
     import logging
 
     import pypdf  # heavy: only loaded when a PDF is actually read
@@ -231,7 +232,7 @@ def _read_pdf(path: str) -> Document:
     # pypdf logs a warning for every small flaw in a PDF; they are not the user's problem.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = pypdf.PdfReader(path)
+        reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _decrypts_with_empty_password(reader):
             raise SkipFile("encrypted PDF")
         pages = [normalise_newlines(page.extract_text() or "").rstrip() for page in reader.pages]
