@@ -15,7 +15,7 @@ streams: it never holds more than one document in memory, whatever ``--docs`` is
 
 Usage:
     python benchmarks/corpus.py build OUT_DIR [--docs 100000] [--source cranfield]
-    python benchmarks/corpus.py queries CORPUS_DIR [--out FILE]
+    python benchmarks/corpus.py queries CORPUS_DIR [--out FILE]   # never writes into CORPUS_DIR
 
 ``build`` writes OUT_DIR/docs/NNNN/NNNNNNN.txt (title line, blank line, paragraphs
 wrapped at 72 columns), OUT_DIR/queries.json and, last, OUT_DIR/manifest.json; a
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
 import sys
@@ -37,7 +36,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 1  # bump when documents change
+QUERIES_VERSION = 3  # bump when query sampling changes: queries are remade, documents kept
 DEFAULT_SEED = 1400
 CRANFIELD_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cranfield"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"
@@ -48,13 +48,16 @@ RARE_WORD_IDS = 2_000_000
 
 # A plain English stop list: used only to keep query words and phrase edges meaningful.
 STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers him his how i if in into is
-    it its itself just may me more most must my no nor not now of off on once only or other
-    our out over own same she should so some such than that the their them then there these
-    they this those through to too under until up upon very was we were what when where
-    which while who whom why will with would you your""".split()
+    """a about above after again against ain all also am an and any are aren as at be because been
+    before being below between both but by can cannot could couldn did didn do does doesn doing don
+    down during each either else ever few for from further had hadn has hasn have haven having he
+    her here hers herself him himself his how however i if in into is isn it its itself just least
+    let ll may me might more most must mustn my myself neither no nor not now of off often on once
+    only or other ought our ours ourselves out over own rather re same shall shan she should
+    shouldn since so some such than that the their theirs them themselves then there therefore
+    these they this those though through thus to too under until up upon us ve very was wasn we
+    were weren what when where whether which while who whom whose why will with won would wouldn
+    yet you your yours yourself yourselves""".split()
 )
 
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]  # 70 syllables
@@ -265,8 +268,10 @@ def make_queries(sample_texts: list[str], questions: list[str], seed: int = DEFA
             break
         text = sample_texts[rng.randrange(len(sample_texts))]
         if len(keywords) < count:
-            # words of one document, so an AND of them has at least one match
-            in_doc = sorted({w.lower() for w in _words(text)} & candidates)
+            # words of one paragraph (~ one passage), so an AND of them has a match
+            paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+            paragraph = paragraphs[rng.randrange(len(paragraphs))]
+            in_doc = sorted({w.lower() for w in _words(paragraph)} & candidates)
             k = min(len(keywords) % 3 + 1, len(in_doc))
             if k:
                 query = " ".join(rng.sample(in_doc, k))
@@ -307,6 +312,7 @@ class Manifest:
     rare_rate: float
     total_bytes: int = 0
     build_seconds: float = 0.0
+    queries_version: int = 0
 
 
 def _same_build(a: Manifest, b: Manifest) -> bool:
@@ -321,11 +327,23 @@ def read_manifest(out_dir: Path) -> Manifest | None:
         return None
 
 
+def write_queries(out_dir: Path, docs: int, sources: list[SourceDoc], seed: int, rare_rate: float,
+                  sample_texts: list[str] | None = None) -> None:
+    if sample_texts is None:  # regenerate just the sampled documents, in memory
+        sample_texts = [make_document(n, sources, seed, rare_rate).text() for n in sample_numbers(docs)]
+    queries = make_queries(sample_texts, read_cranfield_questions(), seed)
+    (out_dir / "queries.json").write_text(json.dumps(queries, indent=1) + "\n")
+
+
 def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAULT_SEED,
           rare_rate: float = 0.015, progress=None) -> Manifest:
     wanted = Manifest(GENERATOR_VERSION, docs, seed, source, rare_rate)
     existing = read_manifest(out_dir)
     if existing and _same_build(existing, wanted):
+        if existing.queries_version != QUERIES_VERSION:
+            write_queries(out_dir, docs, load_sources(source), seed, rare_rate)
+            existing.queries_version = QUERIES_VERSION
+            (out_dir / "manifest.json").write_text(json.dumps(asdict(existing), indent=1) + "\n")
         return existing
     if (out_dir / "docs").exists() and any((out_dir / "docs").iterdir()):
         # Refuse rather than leave stale documents from a larger build mixed in.
@@ -341,18 +359,19 @@ def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAU
         path = document_path(docs_dir, doc.number)
         if doc.number % DOCS_PER_DIR == 0:
             path.parent.mkdir(parents=True, exist_ok=True)
-        data = doc.text().encode("utf-8")
+        text = doc.text()
+        data = text.encode("utf-8")
         with open(path, "wb") as f:
             f.write(data)
         total += len(data)
         if doc.number in sampled:
-            sample_texts.append(doc.text())
+            sample_texts.append(text)
         if progress and doc.number and doc.number % 10000 == 0:
             progress(f"{doc.number} documents, {total / 1e6:.1f} MB")
-    queries = make_queries(sample_texts, read_cranfield_questions(), seed)
-    (out_dir / "queries.json").write_text(json.dumps(queries, indent=1) + "\n")
+    write_queries(out_dir, docs, sources, seed, rare_rate, sample_texts)
     wanted.total_bytes = total
     wanted.build_seconds = round(time.perf_counter() - started, 2)
+    wanted.queries_version = QUERIES_VERSION
     (out_dir / "manifest.json").write_text(json.dumps(asdict(wanted), indent=1) + "\n")
     return wanted
 
@@ -368,10 +387,17 @@ def main(argv=None) -> int:
     b.add_argument("--rare-rate", type=float, default=0.015, help="fraction of words replaced by Zipf-tail pseudo-words")
     q = sub.add_parser("queries", help="write a query set (JSON) for an existing directory of text files")
     q.add_argument("corpus_dir", type=Path)
-    q.add_argument("--out", type=Path, help="default: CORPUS_DIR/queries.json")
+    q.add_argument("--out", type=Path, help="default: benchmarks/data/queries-<CORPUS_DIR name>.json")
     q.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except OSError as exc:  # missing Cranfield files, read-only output directory, ...
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
 
+
+def _run(parser, args) -> int:
     if args.command == "build":
         if args.docs < 1:
             parser.error("--docs must be at least 1")
@@ -381,7 +407,9 @@ def main(argv=None) -> int:
               f"(built in {m.build_seconds:.1f} s); queries in {args.out_dir / 'queries.json'}")
     else:
         queries = queries_for_directory(args.corpus_dir, args.seed)
-        out = args.out or args.corpus_dir / "queries.json"
+        # never into CORPUS_DIR: it may be shared, read-only material or get indexed itself
+        out = args.out or Path(__file__).resolve().parent / "data" / f"queries-{args.corpus_dir.resolve().name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(queries, indent=1) + "\n")
         print(f"{out}: " + ", ".join(f"{len(v)} {k}" for k, v in queries.items()))
     return 0

@@ -199,13 +199,40 @@ def _whoosh_parsers(schema):
     }
 
 
+def time_query_sets(queries: dict, run_query, runs: int) -> dict:
+    """One untimed warm-up pass, then `runs` timed passes over each query set.
+
+    run_query(kind, text) returns the number of hits; an exception counts the query
+    as rejected (a clear error to the user is a legitimate answer, but it is no hit).
+    """
+    latencies, hit_rate, rejected = {}, {}, {}
+    for kind in QUERY_SETS:
+        errors = {}
+        for text in queries[kind]:
+            try:
+                run_query(kind, text)
+            except Exception as exc:  # noqa: BLE001 - reported per query, not fatal
+                errors[text] = f"{type(exc).__name__}: {exc}"
+        times, found = [], 0
+        for _ in range(runs):
+            for text in queries[kind]:
+                t = time.perf_counter()
+                try:
+                    found += run_query(kind, text) > 0
+                except Exception:  # noqa: BLE001
+                    pass
+                times.append((time.perf_counter() - t) * 1000)
+        latencies[kind] = times
+        hit_rate[kind] = found / max(1, len(times))
+        rejected[kind] = errors
+    return {"latencies_ms": latencies, "hit_rate": hit_rate, "rejected": rejected}
+
+
 def whoosh_warm_queries(params: dict) -> dict:
     from whoosh.index import open_dir
 
     ix = open_dir(params["index"])
     parsers = _whoosh_parsers(ix.schema)
-    queries = params["queries"]
-    latencies, hit_rate = {}, {}
     with ix.searcher() as searcher:
 
         def run(kind, text):
@@ -215,18 +242,7 @@ def whoosh_warm_queries(params: dict) -> dict:
                 rows = [hit.highlights("content") for hit in results]
             return len(rows)
 
-        for kind in QUERY_SETS:
-            for text in queries[kind]:  # warm-up pass: caches, lazily loaded codecs
-                run(kind, text)
-            times, found = [], 0
-            for _ in range(params.get("runs", 1)):
-                for text in queries[kind]:
-                    t = time.perf_counter()
-                    found += run(kind, text) > 0
-                    times.append((time.perf_counter() - t) * 1000)
-            latencies[kind] = times
-            hit_rate[kind] = found / max(1, len(times))
-    return {"latencies_ms": latencies, "hit_rate": hit_rate}
+        return time_query_sets(params["queries"], run, params.get("runs", 1))
 
 
 WHOOSH_COLD_SCRIPT = """
@@ -323,9 +339,25 @@ class Searcher(Engine):
 
 
 def searcher_warm_queries(params: dict) -> dict:
-    # Hook for the project's query API (searcher/search.py): open the index once, then
-    # time each query at limit 10 exactly like whoosh_warm_queries does.
-    raise NotAvailable("searcher query API not wired into benchmarks/speed.py yet")
+    """Warm latency through the project's query API, timed like whoosh_warm_queries.
+
+    One SearchSession answers every query, as stock whoosh keeps one searcher open;
+    each query is parsed, ranked and highlighted, without an exact total count.
+    """
+    try:
+        from searcher.search import SearchSession
+    except ImportError as exc:
+        raise NotAvailable(f"searcher query API not available yet ({exc})") from exc
+
+    session = SearchSession(params["index"])
+
+    def run(kind, text):
+        return len(session.search(text, limit=LIMIT).hits)
+
+    try:
+        return time_query_sets(params["queries"], run, params.get("runs", 1))
+    finally:
+        session.close()
 
 
 def searcher_count(params: dict) -> dict:
@@ -346,8 +378,7 @@ ENGINES = {"whoosh": StockWhoosh, "searcher": Searcher}
 
 
 def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict, args) -> dict:
-    index_dir = OUT_DIR / f"index-{corpus.parent.name if corpus.name == 'docs' else corpus.name}-{engine.name}"
-    shutil.rmtree(index_dir, ignore_errors=True)
+    index_dir = OUT_DIR / f"index-{corpus_label(corpus)}-{engine.name}"
     m, errors = {}, {}
 
     def attempt(label, fn):
@@ -357,8 +388,14 @@ def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict
             errors[label] = str(exc)
             return None
 
-    say(f"[{engine.name}] indexing {corpus} ...")
-    first = attempt("index", lambda: engine.index(corpus, index_dir))
+    if args.queries_only:
+        if not index_dir.exists():
+            raise SystemExit(f"error: --queries-only needs an index from an earlier run at {index_dir}")
+        first = {}
+    else:
+        shutil.rmtree(index_dir, ignore_errors=True)
+        say(f"[{engine.name}] indexing {corpus} ...")
+        first = attempt("index", lambda: engine.index(corpus, index_dir))
     if first:
         m["index_s"] = first["seconds"]
         m["index_mb_per_s"] = corpus_mb / first["seconds"]
@@ -372,6 +409,7 @@ def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict
         if again:
             m["reindex_s"] = again["seconds"]
             m["reindex_pct_of_first"] = 100 * again["seconds"] / first["seconds"]
+    if first is not None:
         say(f"[{engine.name}] warm queries ...")
         warm = attempt("warm", lambda: engine.warm_queries(index_dir, queries, args.runs, args.snippets))
         if warm:
@@ -380,12 +418,18 @@ def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict
                 m[f"{kind}_p50_ms"] = percentile(times, 50)
                 m[f"{kind}_p95_ms"] = percentile(times, 95)
                 m[f"{kind}_hit_rate"] = warm["hit_rate"][kind]
+                m[f"{kind}_rejected"] = len(warm["rejected"][kind])
+            m["rejected_examples"] = {k: dict(list(v.items())[:3]) for k, v in warm["rejected"].items() if v}
         say(f"[{engine.name}] cold queries ...")
         cold = attempt("cold", lambda: cold_queries(engine, index_dir, queries, args.cold))
         if cold:
             m["cold_median_ms"] = statistics.median(cold)
             m["cold_max_ms"] = max(cold)
     return {"metrics": m, "errors": errors}
+
+
+def corpus_label(corpus: Path) -> str:
+    return corpus.parent.name if corpus.name == "docs" else corpus.name
 
 
 def cold_queries(engine: Engine, index_dir: Path, queries: dict, count: int) -> list[float]:
@@ -420,6 +464,9 @@ ROWS = [
     ("keywords_hit_rate", "keyword queries with hits (%)", "{:.0%}", "", None),
     ("phrases_hit_rate", "phrase queries with hits (%)", "{:.0%}", "", None),
     ("questions_hit_rate", "questions with hits (%)", "{:.0%}", "", None),
+    ("keywords_rejected", "keyword queries rejected", "{:.0f}", "", None),
+    ("phrases_rejected", "phrase queries rejected", "{:.0f}", "", None),
+    ("questions_rejected", "questions rejected", "{:.0f}", "", None),
     ("warm_peak_rss_mb", "query process peak RSS (MB)", "{:.0f}", "", None),
     ("cold_median_ms", "cold query median (ms)", "{:.0f}", "<= 250 seed / 400 100k", None),
     ("cold_max_ms", "cold query max (ms)", "{:.0f}", "", None),
@@ -435,6 +482,8 @@ def format_table(results: dict) -> str:
         if key not in w and key not in s:
             continue
         wv, sv = w.get(key), s.get(key)
+        if key.endswith("_rejected") and not (wv or sv):
+            continue
         ratio = f"{sv / wv:.2f}" if wv and sv is not None else ""
         mark = ""
         if check and sv is not None:
@@ -446,6 +495,9 @@ def format_table(results: dict) -> str:
     for engine, result in results.items():
         for phase, reason in result.get("errors", {}).items():
             lines.append(f"n/a {engine} {phase}: {reason}")
+        for kind, examples in result.get("metrics", {}).get("rejected_examples", {}).items():
+            for text, error in examples.items():
+                lines.append(f"rejected by {engine} ({kind}): {text!r}: {error}")
     return "\n".join(lines)
 
 
@@ -460,7 +512,8 @@ def prepare_corpus(args) -> tuple[Path, dict]:
     if args.corpus:
         corpus = args.corpus.resolve()
         query_file = args.queries or next(
-            (p for p in (corpus / "queries.json", corpus.parent / "queries.json") if p.exists()), None
+            (p for p in (corpus / "queries.json", corpus.parent / "queries.json",
+                       DATA_DIR / f"queries-{corpus.name}.json") if p.exists()), None
         )
         if query_file is None:
             queries = corpus_builder.queries_for_directory(corpus)
@@ -500,6 +553,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="timed passes over each query set (after one warm-up)")
     parser.add_argument("--cold", type=int, default=6, help="cold queries to run (one of each kind in turn)")
     parser.add_argument("--snippets", action="store_true", help="whoosh warm queries also build highlights")
+    parser.add_argument("--queries-only", action="store_true", help="reuse the indexes of an earlier run; time queries only")
     parser.add_argument("--json", type=Path, help="also write raw numbers here (default benchmarks/out/...)")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -529,10 +583,11 @@ def main(argv=None) -> int:
         "cpus": os.cpu_count(),
         "results": results,
     }
-    json_path = args.json or OUT_DIR / f"speed-{corpus.parent.name if corpus.name == 'docs' else corpus.name}.json"
+    suffix = "-queries" if args.queries_only else ""
+    json_path = args.json or OUT_DIR / f"speed-{corpus_label(corpus)}{suffix}.json"
     json_path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"corpus: {corpus} ({len(files)} files, {corpus_mb:.1f} MB); queries: "
-          + ", ".join(f"{len(v)} {k}" for k, v in queries.items()) + f"; limit {LIMIT}")
+          + ", ".join(f"{len(v)} {k}" for k, v in queries.items()) + f"; limit {LIMIT}; load average {report['load_average_1min']:.2f} on {os.cpu_count()} CPUs")
     print(format_table(results))
     print(f"raw numbers: {json_path}")
     return 0

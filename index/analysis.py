@@ -87,7 +87,11 @@ class SnowballStemFilter(Filter):
     """Stems tokens with nltk's Snowball stemmer, caching results.
 
     The nltk stemmer is created on first use and never pickled, so loading a
-    schema does not import nltk.
+    schema does not import nltk. Before nltk, a word is looked up in ``table``,
+    the index's stem table (index/stemtable.py), when the opener of the index
+    set one: then a query whose words the corpus has never imports nltk.
+    ``new_stems`` records what nltk stemmed, for the indexer to add to the table.
+    Neither is pickled.
     """
 
     def __init__(self, language: str = "english", cachesize: int = 100_000):
@@ -95,6 +99,8 @@ class SnowballStemFilter(Filter):
         self.cachesize = cachesize
         self._cache: dict[str, str] = {}
         self._stem = None
+        self.table = None
+        self.new_stems: dict[str, str] = {}
 
     def __getstate__(self):
         return {"language": self.language, "cachesize": self.cachesize}
@@ -112,11 +118,15 @@ class SnowballStemFilter(Filter):
         cached = self._cache.get(word)
         if cached is not None:
             return cached
-        if self._stem is None:
-            from nltk.stem.snowball import SnowballStemmer
+        stemmed = self.table.get(word) if self.table is not None else None
+        if stemmed is None:
+            if self._stem is None:
+                from nltk.stem.snowball import SnowballStemmer
 
-            self._stem = SnowballStemmer(self.language).stem
-        stemmed = self._stem(word)
+                self._stem = SnowballStemmer(self.language).stem
+            stemmed = self._stem(word)
+            if len(self.new_stems) < self.cachesize:
+                self.new_stems[word] = stemmed
         if len(self._cache) >= self.cachesize:
             self._cache.clear()
         self._cache[word] = stemmed

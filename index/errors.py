@@ -6,7 +6,16 @@ class IndexingError(Exception):
 
 
 class SkipFile(IndexingError):
-    """A file that cannot be indexed; ``str(exc)`` is the reason shown to the user."""
+    """A file that cannot be indexed; ``str(exc)`` is the reason shown to the user.
+
+    ``transient`` marks reasons that may go away without the file changing
+    (permissions, I/O errors): such files are tried again on every run, while
+    the others are remembered until the file's size or mtime changes.
+    """
+
+    def __init__(self, reason: str, transient: bool = False):
+        super().__init__(reason)
+        self.transient = transient
 
 
 class PathNotFound(IndexingError):
@@ -19,6 +28,10 @@ class IndexNotFound(IndexingError):
 
 class IndexVersionMismatch(IndexingError):
     """The index was written by another schema version and must be rebuilt."""
+
+
+class IndexDamaged(IndexingError):
+    """The index files cannot be read (not a searcher index, or damaged); rebuild it."""
 
 
 class IndexLocked(IndexingError):

@@ -53,6 +53,19 @@ def too_large_reason(max_bytes: int) -> str:
     return f"larger than {format_size(max_bytes)} (raise --max-size)"
 
 
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``"500K"``, ``"20M"``, ``"1G"``, ``"1.5MiB"``, ``"4096"`` -> bytes; ValueError if malformed."""
+    match = _SIZE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 500K, 20M or 1G")
+    number, unit = match.groups()
+    return int(float(number) * _SIZE_UNITS[unit.upper()])
+
+
 def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read ``path`` into a Document; raise SkipFile(reason) if it cannot be indexed."""
     path = os.fspath(path)
@@ -83,19 +96,19 @@ def _read_bytes(path: str, max_bytes: int) -> bytes:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
-                raise SkipFile(too_large_reason(max_bytes))
+                raise SkipFile(too_large_reason(max_bytes), transient=True)
             # Read one byte past the cap: the file may have grown since fstat.
             data = f.read(max_bytes + 1)
     except PermissionError:
-        raise SkipFile("permission denied") from None
+        raise SkipFile("permission denied", transient=True) from None
     except IsADirectoryError:
-        raise SkipFile("is a directory") from None
+        raise SkipFile("is a directory", transient=True) from None
     except FileNotFoundError:
-        raise SkipFile("no such file") from None
+        raise SkipFile("no such file", transient=True) from None
     except OSError as exc:
-        raise SkipFile((exc.strerror or str(exc)).lower()) from None
+        raise SkipFile((exc.strerror or str(exc)).lower(), transient=True) from None
     if len(data) > max_bytes:
-        raise SkipFile(too_large_reason(max_bytes))
+        raise SkipFile(too_large_reason(max_bytes), transient=True)
     return data
 
 

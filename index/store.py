@@ -1,16 +1,37 @@
-"""Where an index lives on disk and the metadata searcher keeps beside whoosh's files."""
+"""Where an index lives on disk and the metadata searcher keeps beside whoosh's files.
+
+An index folder holds:
+
+- ``searcher.json``: the metadata (schema version, stemming language, roots, the
+  whoosh index name in use), replaced atomically;
+- the whoosh index named ``meta.indexname`` (``_MAIN_<gen>.toc``, ``MAIN_<id>.seg``);
+- ``manifest-<indexname>.sqlite``: the per-file manifest (index/manifest.py);
+- ``searcher.lock``: held by a running `searcher index` (index/lock.py);
+- ``stems-<language>.sqlite``: the words the indexer stemmed, so that queries
+  need not import nltk (index/stemtable.py).
+
+`searcher index --rebuild` writes a whole new whoosh index under another name
+next to the old one and switches ``indexname`` when it is complete, so the old
+index answers queries until then, and survives an interrupted rebuild.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.errors import IndexNotFound, IndexVersionMismatch
+from index.errors import IndexDamaged, IndexNotFound, IndexVersionMismatch
 from index.schema import SCHEMA_VERSION
+from index.stemtable import with_stem_tables
 
 META_NAME = "searcher.json"
+DEFAULT_INDEXNAME = "MAIN"
+_INDEXNAME = re.compile(r"[A-Za-z0-9]{1,32}")
+_REBUILD = "rebuild it with 'searcher index --rebuild PATH...'"
 
 
 @dataclass
@@ -19,6 +40,10 @@ class IndexMeta:
     language: str = "english"
     roots: list[str] = field(default_factory=list)
     updated: str = ""
+    created: str = ""
+    indexname: str = DEFAULT_INDEXNAME
+    # A --rebuild in progress: {"indexname", "language", "roots"}; None otherwise.
+    rebuilding: dict | None = None
 
     @classmethod
     def from_json(cls, data: dict) -> "IndexMeta":
@@ -32,39 +57,167 @@ def read_meta(index_dir: str | os.PathLike) -> IndexMeta:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if has_whoosh_files(index_dir):
+            raise IndexDamaged(
+                f"{index_dir} holds a whoosh index that searcher did not make (no {META_NAME}): {_REBUILD}"
+            ) from None
         raise IndexNotFound(
             f"no index at {index_dir}: run 'searcher index PATH...' first"
         ) from None
+    except NotADirectoryError:
+        raise IndexNotFound(f"no index at {index_dir}: it is a file, not a folder") from None
     except (OSError, ValueError) as exc:
-        raise IndexVersionMismatch(
-            f"the index at {index_dir} is unreadable ({exc}): rebuild it with 'searcher index --rebuild PATH...'"
-        ) from None
+        raise IndexDamaged(f"the index at {index_dir} is unreadable ({exc}): {_REBUILD}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version != SCHEMA_VERSION:
         raise IndexVersionMismatch(
             f"the index at {index_dir} was made by another version of searcher "
-            f"(schema {version}, this one reads {SCHEMA_VERSION}): "
-            "rebuild it with 'searcher index --rebuild PATH...'"
+            f"(schema {version}, this one reads {SCHEMA_VERSION}): {_REBUILD}"
         )
-    return IndexMeta.from_json(data)
+    try:
+        meta = IndexMeta.from_json(data)
+    except TypeError as exc:
+        raise IndexDamaged(f"the index at {index_dir} has damaged metadata ({exc}): {_REBUILD}") from None
+    if not (isinstance(meta.indexname, str) and _INDEXNAME.fullmatch(meta.indexname)
+            and isinstance(meta.language, str) and isinstance(meta.roots, list)):
+        raise IndexDamaged(f"the index at {index_dir} has damaged metadata: {_REBUILD}")
+    return meta
 
 
 def write_meta(index_dir: str | os.PathLike, meta: IndexMeta) -> None:
     """Replace the metadata file atomically, so a crash leaves the old or the new one."""
     path = Path(index_dir) / META_NAME
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(meta), indent=2), encoding="utf-8")
+    tmp = path.with_name(f"{META_NAME}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(asdict(meta), indent=2))
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
-def open_index(index_dir: str | os.PathLike):
-    """Open an index for reading after checking its version."""
+def open_index(index_dir: str | os.PathLike, meta: IndexMeta | None = None):
+    """Open the committed index for reading after checking its version.
+
+    Retries once when the files named by the metadata vanish while opening:
+    a rebuild has just switched to a new index and removed the old one.
+    """
+    for attempt in (1, 2):
+        meta = meta if (meta is not None and attempt == 1) else read_meta(index_dir)
+        try:
+            return with_stem_tables(open_whoosh(index_dir, meta.indexname), index_dir)
+        except (IndexNotFound, IndexDamaged):
+            if attempt == 2 or read_meta(index_dir).indexname == meta.indexname:
+                raise
+
+
+def open_whoosh(index_dir: str | os.PathLike, indexname: str):
     from whoosh import index as whoosh_index
 
-    read_meta(index_dir)
     try:
-        return whoosh_index.open_dir(str(index_dir))
+        return whoosh_index.open_dir(str(index_dir), indexname=indexname)
     except whoosh_index.EmptyIndexError:
-        raise IndexNotFound(
-            f"no index at {index_dir}: run 'searcher index PATH...' first"
-        ) from None
+        raise IndexDamaged(f"the index files in {index_dir} are missing: {_REBUILD}") from None
+    except Exception as exc:  # a damaged table of contents fails in many ways
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IndexDamaged(f"the index at {index_dir} is damaged ({detail}): {_REBUILD}") from None
+
+
+# --- files of an index folder -------------------------------------------------
+
+_TOC = re.compile(r"_([A-Za-z0-9]+)_\d+\.toc")
+_SEGMENT = re.compile(r"([A-Za-z0-9]+)_[0-9a-z]+\.[A-Za-z0-9_.]+")
+
+
+def has_whoosh_files(index_dir: str | os.PathLike) -> bool:
+    try:
+        return any(_TOC.fullmatch(name) for name in os.listdir(index_dir))
+    except OSError:
+        return False
+
+
+def remove_index_files(index_dir: str | os.PathLike, indexname: str) -> None:
+    """Delete a whoosh index and its manifest (used for replaced or abandoned indexes)."""
+    from index.manifest import manifest_name
+
+    manifest = manifest_name(indexname)
+    for name in os.listdir(index_dir):
+        toc, seg = _TOC.fullmatch(name), _SEGMENT.fullmatch(name)
+        if ((toc and toc.group(1) == indexname) or (seg and seg.group(1) == indexname)
+                or name == f"{indexname}_WRITELOCK" or name.startswith((f"_{indexname}_", manifest))):
+            try:
+                os.remove(os.path.join(index_dir, name))
+            except OSError:
+                pass
+
+
+def remove_temp_dirs(index_dir: str | os.PathLike) -> None:
+    """Scratch folders (``*.tmp``) of whoosh writers that did not finish (the run holds the lock)."""
+    for name in os.listdir(index_dir):
+        path = os.path.join(index_dir, name)
+        if name.endswith(".tmp") and os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def disk_size(index_dir: str | os.PathLike) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(index_dir):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+# --- `searcher status` ----------------------------------------------------------
+
+@dataclass
+class IndexStatus:
+    index_dir: str
+    files: int | None  # None: unknown (the file list is unreadable)
+    skipped_files: int | None
+    passages: int
+    size_bytes: int
+    updated: str
+    created: str
+    roots: list[str]
+    language: str
+    schema_version: int
+    indexing: bool  # a `searcher index` run holds the lock right now
+    rebuilding: bool  # an unfinished --rebuild is waiting to be resumed
+
+
+def index_status(index_dir: str | os.PathLike) -> IndexStatus:
+    from index.lock import RunLock
+    from index.manifest import Manifest, manifest_name
+
+    meta = read_meta(index_dir)
+    ix = open_index(index_dir, meta)
+    passages = ix.doc_count()
+    files = skipped = None  # unknown if the file list cannot be read; the next run repairs it
+    manifest_path = Path(index_dir) / manifest_name(meta.indexname)
+    if manifest_path.exists():
+        import sqlite3
+
+        try:
+            manifest = Manifest.open_existing(manifest_path)
+            try:
+                files, skipped = manifest.counts()
+            finally:
+                manifest.close()
+        except sqlite3.Error:
+            pass
+    return IndexStatus(
+        index_dir=os.path.abspath(index_dir),
+        files=files,
+        skipped_files=skipped,
+        passages=passages,
+        size_bytes=disk_size(index_dir),
+        updated=meta.updated,
+        created=meta.created,
+        roots=list(meta.roots),
+        language=meta.language,
+        schema_version=meta.schema_version,
+        indexing=RunLock(index_dir).is_held_elsewhere(),
+        rebuilding=bool(meta.rebuilding),
+    )

@@ -1,116 +1,606 @@
-"""Writing files into the index: walk -> read -> passages -> whoosh documents."""
+"""Writing files into the index: walk -> plan -> read, split, analyse -> commit.
+
+A run:
+
+1. walks the paths and compares what it finds with the manifest (index/manifest.py):
+   new and changed files are indexed, unchanged ones are left alone, files gone
+   from under the given roots are removed;
+2. reads, splits and analyses files in worker processes (one per core), each of
+   which writes its own whoosh segment (index/builder.py);
+3. commits every ``commit_seconds``: the parent deletes the old passages of the
+   changed files and publishes the new segments in one new whoosh table of
+   contents, then records the files in the manifest. A run that is interrupted
+   keeps everything committed so far, and the next run picks up the rest.
+
+The run holds index/lock.py's lock from start to end, so two runs never interleave.
+"""
 
 from __future__ import annotations
 
 import os
+import queue
+import secrets
+import signal
 import time
+import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from index.errors import IndexingError, IndexVersionMismatch, SkipFile
-from index.passages import document_title, split_passages
-from index.reader import DEFAULT_MAX_BYTES, read_document
+from index.builder import FileJob, FileResult, SegmentBuilder, passage_documents
+from index.errors import (
+    IndexDamaged,
+    IndexingError,
+    IndexNotFound,
+    IndexVersionMismatch,
+)
+from index.lock import RunLock
+from index.manifest import FileEntry, Manifest, manifest_name
+from index.reader import DEFAULT_MAX_BYTES
 from index.schema import make_schema
-from index.store import IndexMeta, read_meta, write_meta
+from index.store import (
+    DEFAULT_INDEXNAME,
+    IndexMeta,
+    open_whoosh,
+    read_meta,
+    remove_index_files,
+    remove_temp_dirs,
+    write_meta,
+)
+from index.stemtable import repair as repair_stem_tables
 from index.walker import FoundFile, SkippedFile, walk
+
+# How often a long run publishes its work (seconds): an interrupted run loses at
+# most this much, while each commit adds segments that queries must visit.
+COMMIT_SECONDS = 60.0
+# Below this much new text, worker processes cost more than they save.
+INLINE_BYTES = 512 * 1024
+# A unit of work sent to a worker: at most this many files or bytes.
+CHUNK_FILES = 64
+CHUNK_BYTES = 512 * 1024
+# Memory for each writer's posting pool before it spills sorted runs to disk.
+POOL_MB = 256
 
 
 @dataclass
 class IndexReport:
     index_dir: str
-    files_indexed: int = 0
-    passages: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
+    passages: int = 0  # passages written by this run
+    files_in_index: int = 0
+    passages_in_index: int = 0
+    rebuilt: bool = False
+    workers: int = 0  # worker processes used (0: all in this process)
     seconds: float = 0.0
 
-
-def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
-    """The whoosh documents (one per passage) of one file; raises SkipFile."""
-    document = read_document(path, max_bytes=max_bytes)
-    passages = split_passages(document.text)
-    if not passages:
-        raise SkipFile("no text")
-    title = document_title(document.text, document.title)
-    for passage in passages:
-        yield {
-            "file": path,
-            "path": path,
-            "title": title,
-            "body": passage.text,
-            "start_line": passage.start_line,
-            "end_line": passage.end_line,
-            "position": passage.position,
-            "page": _page_of(document.page_starts, passage.start_line),
-        }
+    @property
+    def files_indexed(self) -> int:
+        return self.added + self.updated
 
 
-def _page_of(page_starts, line: int):
-    if not page_starts:
-        return None
-    page = 0
-    for number, start in enumerate(page_starts, 1):
-        if start <= line:
-            page = number
-    return page or None
-
-
-def _open_or_create(index_dir: Path, language: str, rebuild: bool):
-    from whoosh import index as whoosh_index
-
-    if not rebuild and whoosh_index.exists_in(str(index_dir)):
-        meta = read_meta(index_dir)
-        if meta.language != language:
-            raise IndexVersionMismatch(
-                f"the index at {index_dir} was built with --language {meta.language}: "
-                f"use that, or rebuild with 'searcher index --rebuild --language {language} PATH...'"
-            )
-        return whoosh_index.open_dir(str(index_dir)), meta
-    index_dir.mkdir(parents=True, exist_ok=True)
-    meta = IndexMeta(language=language)
-    ix = whoosh_index.create_in(str(index_dir), make_schema(language))
-    write_meta(index_dir, meta)
-    return ix, meta
-
-
-def build_index(paths, index_dir, *, language: str = "english", rebuild: bool = False,
+def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool = False,
                 include=(), exclude=(), max_bytes: int = DEFAULT_MAX_BYTES,
-                on_file=None) -> IndexReport:
-    """Index the files under ``paths`` into ``index_dir``; re-indexes files already there."""
+                jobs: int | None = None, lock_timeout: float = 0.0,
+                commit_seconds: float = COMMIT_SECONDS, on_progress=None) -> IndexReport:
+    """Bring the index at ``index_dir`` up to date with the files under ``paths``.
+
+    ``language``: the stemming language (None: the index's own, else english);
+    ``jobs``: worker processes (None: one per core; 0 or 1: none);
+    ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called as files are indexed.
+    """
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    report = IndexReport(str(index_dir))
+    roots = [os.path.abspath(os.fspath(p)) for p in paths]
     found = list(walk(paths, include=include, exclude=exclude, max_bytes=max_bytes))
-    ix, meta = _open_or_create(index_dir, language, rebuild)
-    writer = ix.writer(limitmb=256)
     try:
-        for item in found:
-            if isinstance(item, SkippedFile):
-                report.skipped.append(item)
-                continue
-            try:
-                docs = list(passage_documents(item.path, max_bytes=max_bytes))
-            except SkipFile as exc:
-                report.skipped.append(SkippedFile(item.path, str(exc)))
-                writer.delete_by_term("file", item.path)
-                continue
-            writer.delete_by_term("file", item.path)
-            for doc in docs:
-                writer.add_document(**doc)
-            report.files_indexed += 1
-            report.passages += len(docs)
-            if on_file:
-                on_file(item)
-        writer.commit()
-    except BaseException:
-        writer.cancel()
-        raise
-    roots = [os.path.abspath(p) for p in paths]
-    meta.roots = sorted(set(meta.roots) | set(roots))
-    meta.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_meta(index_dir, meta)
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise IndexingError(f"cannot create the index at {index_dir}: a file is in the way") from None
+    except OSError as exc:
+        raise IndexingError(f"cannot create the index at {index_dir}: {exc.strerror or exc}") from None
+    lock = RunLock(index_dir)
+    lock.acquire(lock_timeout)
+    try:
+        run = _Run(index_dir, roots, language, rebuild, max_bytes, lock)
+        try:
+            run.execute(found, jobs, commit_seconds, on_progress)
+        finally:
+            run.close()
+        report = run.report
+    finally:
+        lock.release()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Plan:
+    jobs: list[FileJob] = field(default_factory=list)
+    deletions: list[str] = field(default_factory=list)  # paths whose passages and entries go
+
+
+class _Run:
+    def __init__(self, index_dir: Path, roots, language, rebuild, max_bytes, lock):
+        self.index_dir = index_dir
+        self.roots = roots
+        self.max_bytes = max_bytes
+        self.lock = lock
+        self.report = IndexReport(str(index_dir))
+        self.manifest: Manifest | None = None
+        self._open_target(language, rebuild)
+
+    # --- choosing the whoosh index to write ------------------------------------------
+
+    def _open_target(self, language, rebuild):
+        now = _now()
+        try:
+            meta = read_meta(self.index_dir)
+        except IndexNotFound:
+            meta = None
+        except (IndexVersionMismatch, IndexDamaged):
+            if not rebuild:
+                raise
+            meta = None
+        if meta is None:
+            # A new index is live from the start: an interrupted first run leaves
+            # a smaller index that answers queries, and the next run completes it.
+            self._clear_unknown_index_files()
+            self.meta = IndexMeta(language=language or "english", created=now, updated=now)
+            self.indexname = self.meta.indexname
+            self.ix = _create_whoosh(self.index_dir, self.indexname, self.meta.language)
+            self._open_manifest(fresh=True)
+            write_meta(self.index_dir, self.meta)
+            self.rebuilding = False
+            return
+        self.meta = meta
+        if not rebuild:
+            if language and language != meta.language:
+                raise IndexVersionMismatch(
+                    f"the index at {self.index_dir} was built with --language {meta.language}: "
+                    f"use that, or rebuild with 'searcher index --rebuild --language {language} PATH...'"
+                )
+            self.indexname = meta.indexname
+            self.ix = open_whoosh(self.index_dir, self.indexname)
+            self._open_manifest(fresh=False)
+            self.rebuilding = False
+            return
+        # --rebuild next to the live index, which keeps answering queries until
+        # the new one is complete; an interrupted rebuild is resumed by the next.
+        self.rebuilding = True
+        self.report.rebuilt = True
+        language = language or meta.language
+        pending = meta.rebuilding or {}
+        if pending.get("language") == language and pending.get("roots") == self.roots:
+            try:
+                self.indexname = pending["indexname"]
+                self.ix = open_whoosh(self.index_dir, self.indexname)
+                self._open_manifest(fresh=False)
+                return
+            except (IndexingError, KeyError, TypeError):
+                pass
+        if pending.get("indexname"):
+            remove_index_files(self.index_dir, str(pending["indexname"]))
+        self.indexname = _new_indexname(meta.indexname)
+        self.ix = _create_whoosh(self.index_dir, self.indexname, language)
+        self._open_manifest(fresh=True)
+        meta.rebuilding = {"indexname": self.indexname, "language": language, "roots": self.roots}
+        write_meta(self.index_dir, meta)
+
+    def _clear_unknown_index_files(self):
+        # No readable metadata: whatever index files are here are damaged or
+        # not ours, and the user asked for --rebuild (or there are none).
+        for name in {DEFAULT_INDEXNAME} | _toc_names(self.index_dir):
+            remove_index_files(self.index_dir, name)
+        remove_temp_dirs(self.index_dir)
+
+    def _open_manifest(self, fresh: bool):
+        import sqlite3
+
+        path = self.index_dir / manifest_name(self.indexname)
+        existed = path.exists()
+        if fresh:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        try:
+            self.manifest = Manifest(path)
+            self.manifest.entries()
+        except sqlite3.DatabaseError:
+            # A damaged manifest: start a new one and trust nothing in whoosh.
+            for suffix in ("", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            self.manifest = Manifest(path)
+            existed = False
+        # Without its manifest, an index may hold any file: delete before adding.
+        self.trust_manifest = fresh or existed or self.ix.doc_count_all() == 0
+
+    # --- the run --------------------------------------------------------------------
+
+    def execute(self, found, jobs, commit_seconds, on_progress):
+        self._clean_leftovers()
+        repair_stem_tables(self.index_dir)  # before any worker writes to them (index/stemtable.py)
+        plan = self._plan(found)
+        workers = _choose_workers(jobs, plan.jobs)
+        self.report.workers = workers
+        committer = _Committer(self)
+        if plan.jobs:
+            pool = _ProcessWorkers(self, workers) if workers else _InlineWorkers(self)
+            try:
+                _drive(pool, plan, committer, commit_seconds, on_progress)
+            finally:
+                pool.close()
+        elif plan.deletions:
+            committer.commit([], [], plan.deletions)
+        self._finish()
+
+    def _clean_leftovers(self):
+        from whoosh.index import TOC, clean_files
+
+        # Under the lock nobody else writes here: files of killed runs can go.
+        remove_temp_dirs(self.index_dir)
+        toc = TOC.read(self.ix.storage, self.indexname)
+        clean_files(self.ix.storage, self.indexname, toc.generation, toc.segments)
+        if not self.rebuilding and self.meta.rebuilding is None:
+            for name in _toc_names(self.index_dir):
+                if name != self.indexname:
+                    remove_index_files(self.index_dir, name)
+
+    def _plan(self, found) -> _Plan:
+        report, plan = self.report, _Plan()
+        entries = self.manifest.entries()
+        uncertain = self.manifest.uncertain()
+        known = set(entries) | uncertain
+        seen = set()
+        for item in found:
+            seen.add(item.path)
+            if isinstance(item, SkippedFile):
+                report.skipped.append(item)
+                if item.path in known:
+                    plan.deletions.append(item.path)
+                continue
+            entry = entries.get(item.path)
+            if (self.trust_manifest and entry is not None and item.path not in uncertain
+                    and entry.matches(item.mtime_ns, item.size)):
+                if entry.skip_reason:
+                    report.skipped.append(SkippedFile(item.path, entry.skip_reason))
+                else:
+                    report.unchanged += 1
+                continue
+            plan.jobs.append(FileJob(
+                path=item.path, size=item.size, mtime_ns=item.mtime_ns,
+                needs_delete=item.path in known or not self.trust_manifest,
+                was_indexed=entry is not None and entry.skip_reason is None,
+            ))
+        for path in sorted(known - seen):
+            if _under_any(path, self.roots):
+                plan.deletions.append(path)
+                entry = entries.get(path)
+                if entry is None or entry.skip_reason is None:
+                    report.removed += 1
+        return plan
+
+    def record(self, results: list[FileResult]):
+        for result in results:
+            if result.skip_reason is not None:
+                self.report.skipped.append(SkippedFile(result.path, result.skip_reason))
+            elif result.was_indexed:
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+            self.report.passages += result.passages
+
+    def _finish(self):
+        from whoosh.index import TOC, clean_files
+
+        meta = self.meta
+        now = _now()
+        old_indexname = meta.indexname
+        if self.rebuilding:
+            meta.indexname = self.indexname
+            meta.language = meta.rebuilding["language"]
+            meta.roots = _collapse_roots(self.roots)
+            meta.rebuilding = None
+            meta.created = now
+        else:
+            meta.roots = _collapse_roots(list(meta.roots) + self.roots)
+        meta.updated = now
+        write_meta(self.index_dir, meta)
+        if self.rebuilding and old_indexname != self.indexname:
+            remove_index_files(self.index_dir, old_indexname)
+        toc = TOC.read(self.ix.storage, self.indexname)
+        clean_files(self.ix.storage, self.indexname, toc.generation, toc.segments)
+        remove_temp_dirs(self.index_dir)
+        self.report.passages_in_index = sum(s.doc_count() for s in toc.segments)
+        self.report.files_in_index = self.manifest.counts()[0]
+
+    def close(self):
+        if self.manifest is not None:
+            self.manifest.close()
+
+
+class _Committer:
+    """Publishes finished segments and deletions in one whoosh commit, then the manifest."""
+
+    def __init__(self, run: _Run):
+        self.run = run
+        self.first = True
+
+    def commit(self, segments, results: list[FileResult], deletions: list[str]):
+        from whoosh.index import TOC
+        from whoosh.writing import SegmentWriter
+
+        run = self.run
+        manifest = run.manifest
+        manifest.begin_commit([r.path for r in results] + deletions)
+        to_delete = [r.path for r in results if r.needs_delete] + deletions
+        writer = SegmentWriter(run.ix, timeout=30.0, limitmb=POOL_MB)
+        try:
+            if to_delete:
+                with writer.searcher() as searcher:
+                    for path in to_delete:
+                        writer.delete_by_term("file", path, searcher=searcher)
+            kept = writer._merge_segments(None, None, None)  # whoosh's merge of small segments
+            if writer._added:
+                kept.append(writer._finalize_segment())
+            else:
+                writer._close_segment()
+            # Not writer._commit_toc(): its clean-up would delete the files of
+            # segments that workers are writing right now. _Run._finish cleans.
+            TOC(writer.schema, kept + list(segments), writer.generation).write(
+                writer.storage, writer.indexname)
+        except BaseException:
+            try:
+                writer.cancel()
+            except Exception:
+                pass
+            raise
+        writer._finish()
+        upserts, removals = [], list(deletions)
+        for r in results:
+            if r.skip_reason is not None and r.transient:
+                removals.append(r.path)  # tried again next run
+            else:
+                upserts.append(FileEntry(r.path, r.mtime_ns, r.size, r.passages, r.skip_reason))
+        manifest.finish_commit(upserts, removals)
+
+
+# --- running the jobs ---------------------------------------------------------------------
+
+def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_progress):
+    """Feed chunks of files to the workers; commit everything finished every commit_seconds."""
+    run = committer.run
+    chunks = deque(_chunks(plan.jobs))
+    total_files = len(plan.jobs)
+    total_bytes = sum(job.size for job in plan.jobs)
+    done_files = done_bytes = 0
+    n = pool.size
+    in_flight = [0] * n
+    unflushed: list[list[FileResult]] = [[] for _ in range(n)]
+    ready_results: list[FileResult] = []
+    ready_segments = []
+    flushing = 0
+    deletions = list(plan.deletions)
+    last_commit = time.monotonic()
+    if on_progress:
+        on_progress(0, total_files, 0, total_bytes)
+    while True:
+        for w in range(n):
+            while chunks and in_flight[w] < 2:
+                pool.submit(w, chunks.popleft())
+                in_flight[w] += 1
+        idle = not chunks and not any(in_flight)
+        if not flushing and (idle or time.monotonic() - last_commit >= commit_seconds):
+            for w in range(n):
+                pool.flush(w)
+            flushing = n
+        event = pool.next_event()
+        if event is None:
+            continue
+        kind, w, payload = event
+        if kind == "files":
+            in_flight[w] -= 1
+            unflushed[w].extend(payload)
+            run.record(payload)
+            done_files += len(payload)
+            done_bytes += sum(r.size for r in payload)
+            if on_progress:
+                on_progress(done_files, total_files, done_bytes, total_bytes)
+        elif kind == "segment":
+            ready_segments.extend(payload)
+            ready_results.extend(unflushed[w])
+            unflushed[w] = []
+            flushing -= 1
+            if not flushing:
+                if ready_results or deletions:
+                    committer.commit(ready_segments, ready_results, deletions)
+                ready_segments, ready_results, deletions = [], [], []
+                last_commit = time.monotonic()
+                if not chunks and not any(in_flight):
+                    return
+
+
+def _chunks(jobs: list[FileJob]):
+    chunk, size = [], 0
+    for job in jobs:
+        chunk.append(job)
+        size += job.size
+        if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _choose_workers(jobs: int | None, work: list[FileJob]) -> int:
+    """Worker processes for this much work; 0 means in this process."""
+    if jobs is None:
+        try:
+            jobs = len(os.sched_getaffinity(0))
+        except AttributeError:
+            jobs = os.cpu_count() or 1
+        if sum(job.size for job in work) < INLINE_BYTES:
+            return 0
+    if jobs <= 1:
+        return 0
+    return min(jobs, len(work))
+
+
+class _InlineWorkers:
+    """The worker protocol run in this process: for small runs and --jobs 1."""
+
+    size = 1
+
+    def __init__(self, run: _Run):
+        self.builder = SegmentBuilder(str(run.index_dir), run.indexname, run.max_bytes, POOL_MB)
+        self.events = deque()
+
+    def submit(self, w, chunk):
+        self.events.append(("files", w, self.builder.add_files(chunk)))
+
+    def flush(self, w):
+        self.events.append(("segment", w, self.builder.finish()))
+
+    def next_event(self):
+        return self.events.popleft() if self.events else None
+
+    def close(self):
+        self.builder.cancel()
+
+
+class _ProcessWorkers:
+    """Worker processes, each with its own job queue and whoosh segment; one result queue."""
+
+    def __init__(self, run: _Run, size: int):
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        self.size = size
+        self.results = ctx.Queue()
+        self.jobs = [ctx.Queue() for _ in range(size)]
+        self.procs = []
+        lock_fd = run.lock.fd if method == "fork" else None
+        args = (str(run.index_dir), run.indexname, run.max_bytes, POOL_MB, os.getpid(), lock_fd)
+        for w in range(size):
+            proc = ctx.Process(target=_worker_main, args=(w, self.jobs[w], self.results) + args,
+                               name=f"searcher-index-{w}", daemon=True)
+            proc.start()
+            self.procs.append(proc)
+
+    def submit(self, w, chunk):
+        self.jobs[w].put(("files", chunk))
+
+    def flush(self, w):
+        self.jobs[w].put(("flush", None))
+
+    def next_event(self):
+        try:
+            event = self.results.get(timeout=1.0)
+        except queue.Empty:
+            for proc in self.procs:
+                if not proc.is_alive():
+                    raise IndexingError(f"a worker process died (exit status {proc.exitcode})") from None
+            return None
+        if event[0] == "error":
+            raise IndexingError(f"indexing failed in a worker process: {event[2]}")
+        return event
+
+    def close(self):
+        for q in self.jobs:
+            try:
+                q.put(None)
+            except Exception:
+                pass
+        deadline = time.monotonic() + 5.0
+        for proc in self.procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(2.0)
+        for q in self.jobs + [self.results]:
+            q.close()
+            q.cancel_join_thread()
+
+
+def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, parent_pid, lock_fd):
+    # Ctrl-C reaches the whole process group: the parent decides, workers just stop when told.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if lock_fd is not None:
+        # The fork copied the run lock's descriptor: without closing it here, an
+        # orphaned worker would keep the index locked after its parent was killed.
+        os.close(lock_fd)
+    builder = SegmentBuilder(index_dir, indexname, max_bytes, pool_mb)
+    try:
+        while True:
+            try:
+                job = jobs.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != parent_pid:
+                    return  # the parent was killed
+                continue
+            if job is None:
+                return
+            kind, payload = job
+            if kind == "files":
+                results.put(("files", w, builder.add_files(payload)))
+            else:
+                results.put(("segment", w, builder.finish()))
+            if os.getppid() != parent_pid:
+                return
+    except BaseException:
+        results.put(("error", w, traceback.format_exc().strip().splitlines()[-1]))
+    finally:
+        builder.cancel()
+        # Exit even if nobody reads what is still buffered (the parent is gone or stopping).
+        results.cancel_join_thread()
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _create_whoosh(index_dir: Path, indexname: str, language: str):
+    from whoosh import index as whoosh_index
+
+    remove_index_files(index_dir, indexname)
+    return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
+
+
+def _new_indexname(current: str) -> str:
+    while True:
+        name = "R" + secrets.token_hex(4)
+        if name != current:
+            return name
+
+
+def _toc_names(index_dir: Path) -> set[str]:
+    import re
+
+    names = set()
+    for name in os.listdir(index_dir):
+        match = re.fullmatch(r"_([A-Za-z0-9]+)_\d+\.toc", name)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def _under_any(path: str, roots) -> bool:
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _collapse_roots(roots) -> list[str]:
+    """Sorted roots without duplicates or roots inside other roots."""
+    unique = sorted(set(roots))
+    return [r for r in unique if not any(o != r and _under_any(r, [o]) for o in unique)]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 __all__ = ["IndexReport", "IndexingError", "build_index", "passage_documents", "FoundFile"]

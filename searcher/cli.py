@@ -7,7 +7,7 @@ import sys
 import click
 
 from searcher import __version__
-from searcher.console import Console, ExitStatus
+from searcher.console import Console, ExitStatus, sanitize
 from searcher.location import INDEX_ENV, default_index_dir
 
 
@@ -70,47 +70,165 @@ def cli(debug):
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_dir_option
-@click.option("--rebuild", is_flag=True, help="Start the index from scratch.")
-@click.option("--language", default="english", show_default=True,
-              help="Stemming language (a Snowball language, e.g. english, french, german).")
+@click.option("--rebuild", is_flag=True,
+              help="Start the index from scratch; the old one answers queries until the new one is complete.")
+@click.option("--language", default=None,
+              help="Stemming language (a Snowball language, e.g. english, french, german). "
+                   "Default: the index's own, else english.")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Index only files whose name or relative path matches GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out files and folders whose name or relative path matches GLOB (repeatable).")
+@click.option("--max-size", default="20M", show_default=True, metavar="SIZE",
+              help="Skip files larger than SIZE (e.g. 500K, 20M, 1G).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
+@click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
+              help="Publish finished work every this many seconds (default 60).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def index_command(paths, index_dir, rebuild, language, quiet):
+def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
+                  commit_every, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
+
+    Re-running it reads only new and changed files, and removes from the index
+    the files that are gone from under PATHS.
 
     \b
     Examples:
       searcher index ~/notes
       searcher index --index /tmp/idx report.pdf articles/
+      searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
     """
     from index.analysis import SNOWBALL_LANGUAGES
-    from index.writer import build_index
+    from index.reader import parse_size
+    from index.writer import COMMIT_SECONDS, build_index
+    from searcher.progress import ProgressBar
 
-    if language not in SNOWBALL_LANGUAGES:
+    if language is not None and language not in SNOWBALL_LANGUAGES:
         raise click.BadParameter(
             f"{language!r} is not one of: {', '.join(SNOWBALL_LANGUAGES)}", param_hint="--language")
+    try:
+        max_bytes = parse_size(max_size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-size") from None
+    if max_bytes <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--max-size")
     console = Console()
-    report = build_index(paths, resolve_index_dir(index_dir), language=language, rebuild=rebuild)
+    progress = ProgressBar(console.err) if not quiet and ProgressBar.wanted(console.err) else None
+    try:
+        report = build_index(
+            paths, resolve_index_dir(index_dir), language=language, rebuild=rebuild,
+            include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
+            lock_timeout=wait_seconds,
+            commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
+            on_progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
     if not quiet:
         for skipped in report.skipped:
-            console.info(f"skipped {skipped.path}: {skipped.reason}")
+            console.info(f"skipped {sanitize(skipped.path)}: {skipped.reason}")
         console.info(
-            f"indexed {report.files_indexed} files, {report.passages} passages "
-            f"({len(report.skipped)} skipped) in {report.seconds:.2f}s into {report.index_dir}"
+            f"indexed {report.files_indexed} files: {report.added} added, {report.updated} updated, "
+            f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped "
+            f"({report.passages} passages, {report.seconds:.2f}s)"
         )
+        console.info(
+            f"index: {sanitize(report.index_dir)} "
+            f"({report.files_in_index} files, {report.passages_in_index} passages)"
+        )
+
+
+@cli.command("status")
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status_command(index_dir, as_json):
+    """Show where the index is, what it holds and how it was built.
+
+    \b
+    Examples:
+      searcher status
+      searcher status --json --index /tmp/idx
+    """
+    import json
+    from dataclasses import asdict
+
+    from index.reader import format_size
+    from index.store import index_status
+
+    status = index_status(resolve_index_dir(index_dir))
+    console = Console()
+    if as_json:
+        console.print(json.dumps(asdict(status), ensure_ascii=False))
+        return
+    rows = [
+        ("index", status.index_dir),
+        ("files", "unknown (run 'searcher index' to repair the file list)" if status.files is None
+         else f"{status.files} indexed" + (f", {status.skipped_files} skipped" if status.skipped_files else "")),
+        ("passages", str(status.passages)),
+        ("size", format_size(status.size_bytes)),
+        ("updated", status.updated or "never"),
+        ("language", f"{status.language} (Snowball stemming)"),
+        ("schema", str(status.schema_version)),
+    ]
+    for number, root in enumerate(status.roots or ["(none)"]):
+        rows.append(("roots" if number == 0 else "", root))
+    if status.indexing:
+        rows.append(("state", "a 'searcher index' run is writing to it now"))
+    elif status.rebuilding:
+        rows.append(("state", "a --rebuild was interrupted: run it again to finish"))
+    for label, value in rows:
+        console.print(f"{label:<9} {sanitize(value)}".rstrip())
+
+
+cli.add_command(
+    click.Command("stats", callback=status_command.callback, params=status_command.params,
+                  help="Same as 'status'.", hidden=True)
+)
+
+
+def color_option(f):
+    return click.option(
+        "--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+        show_default=True, help="Colour highlights; auto means on a terminal unless NO_COLOR is set.",
+    )(f)
 
 
 @cli.command("query")
 @click.argument("words", nargs=-1, required=True)
 @index_dir_option
-@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Show at most this many passages.")
-@click.option("--per-file", default=3, show_default=True, type=click.IntRange(min=0),
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Show at most this many passages (default 10; with -l every matching file).")
+@click.option("--page", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Show page N of the results, --limit passages a page.")
+@click.option("--offset", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Skip this many passages first (--page 3 is --offset 20 at the default limit).")
+@click.option("--per-file", default=3, show_default=True, type=click.IntRange(min=0), metavar="N",
               help="At most this many passages from one file (0: no cap).")
+@click.option("-C", "--context", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show each passage as its numbered lines, with N more lines before and after.")
+@click.option("-l", "--files", "files_only", is_flag=True,
+              help="Print only the matching files, best first, one per line (for xargs and pipes).")
+@click.option("--vimgrep", is_flag=True,
+              help="Print path:line:column: text for each match, for editors' quickfix lists.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON lines).")
-@click.option("--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour highlights; auto means on a terminal unless NO_COLOR is set.")
+@click.option("-F", "--literal", is_flag=True,
+              help="Search the words as plain words: no operators, quotes, fields or patterns.")
+@click.option("--phrase", is_flag=True, help="Search all the words as one exact phrase, with no operators.")
+@click.option("--explain", is_flag=True,
+              help="Print how the query was understood (on stderr, before the results).")
+@click.option("--fix", is_flag=True,
+              help="If a word looks misspelled, search for the suggested correction instead.")
+@click.option("--expand/--no-expand", default=None,
+              help="Add related words from the best matches (query expansion). "
+                   "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@color_option
 @click.pass_context
-def query_command(ctx, words, index_dir, limit, per_file, as_json, color_mode):
+def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
+                  as_json, literal, phrase, explain, fix, expand, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -118,21 +236,118 @@ def query_command(ctx, words, index_dir, limit, per_file, as_json, color_mode):
       searcher query japan ukraine cooperation
       searcher query '"rules-based international order"'
       searcher query 'title:latvia AND security -china'
+      searcher query --explain 'cooperat* -china'
+      searcher query --literal 'C++ (draft)'
+      searcher query -l energy | xargs wc -l
+      searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
+      searcher query -C 2 --page 2 security
     """
-    from searcher.output import format_hit, hit_json
+    import time
+
+    started = time.perf_counter()
+    if sum((as_json, files_only, vimgrep)) > 1:
+        raise click.UsageError("choose one of --json, -l/--files and --vimgrep")
+    if literal and phrase:
+        raise click.UsageError("choose one of --literal and --phrase")
+    if page is not None and offset is not None:
+        raise click.UsageError("choose one of --page and --offset")
+
+    from searcher import output
+    from searcher.reading import literal_text, phrase_text
     from searcher.search import search
 
     console = Console(color_mode=color_mode)
-    result = search(resolve_index_dir(index_dir), " ".join(words), limit=limit, per_file=per_file or None)
+    index_dir = resolve_index_dir(index_dir)
+    typed = text = " ".join(words)
+    how = "--literal" if literal else "--phrase" if phrase else ""
+    if literal or phrase:
+        text = (literal_text if literal else phrase_text)(text) or text
+    if files_only:
+        limit, per_file = limit or 10**9, 1
+    limit = limit or 10
+    offset = (page - 1) * limit if page else offset or 0
+    plain = not (as_json or files_only or vimgrep)
+    run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
+               exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
+
+    result = search(index_dir, text, **run)
+    suggestion = _suggestion(index_dir, result, run)
+    if fix and suggestion is not None:
+        console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
+        result, suggestion, how = search(index_dir, suggestion.text, **run), None, "--fix"
+    if explain:
+        for line in output.explanation(result.query, index_dir, typed, how):
+            console.info(sanitize(line))
+
+    if plain and console.is_tty:
+        header = output.results_header(result.total, offset + 1, len(result.hits), time.perf_counter() - started)
+        console.print(console.style(header, dim=True) + "\n")
     for number, hit in enumerate(result.hits):
         if as_json:
-            console.print(hit_json(hit))
+            console.print(output.hit_json(hit))
+        elif files_only:
+            console.print(sanitize(output.display_path(hit.path)))
+        elif vimgrep:
+            for line in output.vimgrep_lines(console, hit):
+                console.print(line)
         else:
             if number:
                 console.print()
-            console.print(format_hit(console, hit))
+            if context is None:
+                console.print(output.format_hit(console, hit))
+            else:
+                console.print(output.format_hit_with_context(console, hit, context))
+
+    if not result.hits:
+        for line in output.nothing_found(index_dir, result, offset):
+            console.info(sanitize(line))
+    if suggestion is not None:
+        console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
+                     "--fix searches for it)")
     ctx.exit(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND)
 
 
+def _suggestion(index_dir, result, run):
+    """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
+    from searcher.suggest import FEW_HITS, did_you_mean, has_unknown_words
+
+    shown = len(result.hits)
+    few = run["offset"] == 0 and shown <= FEW_HITS and shown < run["limit"]
+    if not few and not has_unknown_words(index_dir, result.query):
+        return None
+    return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
+
+
+@cli.command("show")
+@click.argument("location", metavar="PATH[:LINE]")
+@click.argument("words", nargs=-1)
+@index_dir_option
+@click.option("-C", "--context", type=click.IntRange(min=0), default=0, metavar="N",
+              help="With :LINE, also show N lines before and after the passage.")
+@color_option
+def show_command(location, words, index_dir, context, color_mode):
+    """Print the passage at PATH:LINE (or all of PATH) with the query WORDS highlighted.
+
+    PATH:LINE is what `searcher query` prints; the passage is the indexed one
+    that holds LINE. Lines of the passage are numbered N:, context lines N-.
+
+    \b
+    Examples:
+      searcher show notes/japan.txt:5 rule of law
+      searcher show -C 3 notes/japan.txt:5 '"rule of law"'
+      searcher show README.md
+    """
+    from searcher.output import format_lines
+    from searcher.show import show
+
+    console = Console(color_mode=color_mode)
+    shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
+    for line in format_lines(console, shown.lines):
+        console.print(line)
+
+
 def main():
+    from index.lean_whoosh import import_whoosh
+
+    import_whoosh()  # start-up time: see index/lean_whoosh.py
     cli(prog_name="searcher")

@@ -12,6 +12,7 @@ PATH_STYLE = {"fg": "magenta"}
 LINE_STYLE = {"fg": "green"}
 TITLE_STYLE = {"bold": True}
 MATCH_STYLE = {"fg": "red", "bold": True}
+CONTEXT_STYLE = {"dim": True}
 
 
 def display_path(path: str, cwd: str | None = None) -> str:
@@ -97,3 +98,95 @@ def _escape_invisible(text: str) -> str:
     from searcher.console import _UNSAFE
 
     return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+
+
+def styled_line(console: Console, text: str, spans) -> str:
+    """One source line, safe to print, indentation kept, spans styled."""
+    pieces, cursor = [], 0
+    for start, end in spans:
+        if start < cursor:
+            continue
+        pieces.append(sanitize(text[cursor:start]))
+        pieces.append(console.style(sanitize(text[start:end]), **MATCH_STYLE))
+        cursor = end
+    pieces.append(sanitize(text[cursor:]))
+    return "".join(pieces).rstrip()
+
+
+def format_lines(console: Console, lines) -> list[str]:
+    """``12: text`` for lines of the passage, ``11- text`` for context lines, as grep -n -C."""
+    width = max((len(str(line.number)) for line in lines), default=1)
+    out = []
+    for line in lines:
+        number = console.style(str(line.number).rjust(width), **LINE_STYLE)
+        mark = ":" if line.in_passage else "-"
+        text = styled_line(console, line.text, line.spans)
+        if text and not line.in_passage:
+            text = console.style(text, **CONTEXT_STYLE)
+        out.append(f"{number}{mark} {text}".rstrip())
+    return out
+
+
+def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
+    """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
+    from searcher.source import place
+
+    location = (
+        console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
+        + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
+    )
+    title = highlighted(console, hit.title, hit.title_spans)
+    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
+
+
+def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
+    """``path:line:column: text`` for each match in the passage (column: 1-based, in bytes)."""
+    from searcher.source import column, place
+
+    placed = place(hit.path, hit.text, hit.start_line)
+    source = placed.source
+    path = sanitize(display_path(hit.path))
+    out = []
+    for start, end in placed.spans(hit.spans or [(0, 0)]):
+        number = source.line_of(start)
+        line_start, line_end = source.line_bounds(number)
+        text = source.text[line_start:line_end]
+        spans = [(start - line_start, min(end, line_end) - line_start)]
+        out.append(f"{path}:{number}:{column(text, start - line_start)}: "
+                   f"{styled_line(console, text.strip(), _shift(spans, len(text) - len(text.lstrip())))}")
+    return out
+
+
+def _shift(spans, by: int):
+    return [(max(s - by, 0), max(e - by, 0)) for s, e in spans]
+
+
+def results_header(total: int, first: int, shown: int, seconds: float) -> str:
+    """``37 passages match · showing 11–20 · 0.02 s``: on a terminal, above the results."""
+    noun = "passage matches" if total == 1 else "passages match"
+    showing = f"showing {first}–{first + shown - 1}" if shown else "none on this page"
+    return f"{total} {noun} · {showing} · {seconds:.2f} s"
+
+
+def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> list[str]:
+    """``--explain`` lines for ``parsed``, with pattern expansions from the index."""
+    from index.store import open_index
+    from searcher.explain import explain
+
+    ix = open_index(index_dir)
+    with ix.reader() as reader:
+        return explain(parsed, ix.schema, reader, typed=typed, how=how)
+
+
+def nothing_found(index_dir, result, offset: int) -> list[str]:
+    """Why there is nothing to show, when it is not simply that nothing matched (that is silent, as grep)."""
+    from index.store import open_index
+
+    if offset and result.total:  # (total is exact when there is an offset)
+        matches = "1 passage matches" if result.total == 1 else f"{result.total} passages match"
+        return [f"searcher: nothing on this page: {matches}, and --offset/--page skipped {offset}"]
+    if open_index(index_dir).doc_count() == 0:
+        return [f"searcher: the index at {index_dir} is empty: add files with 'searcher index PATH...'"]
+    return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index.store import open_index, read_meta
+from searcher import ranking
 from searcher.query import ParsedQuery, parse_query
 from searcher.snippets import Fragment, Span, fragments, highlight_spans, match_terms
 
@@ -24,11 +25,33 @@ class Hit:
     fragments: list[Fragment] = field(default_factory=list)
 
 
-@dataclass
 class SearchResult:
-    query: ParsedQuery
-    hits: list[Hit]
-    total: int  # passages matching, before the per-file cap and the limit
+    """The hits of one query, and how many passages match it.
+
+    ``total`` (passages matching, before the per-file cap and the limit) is
+    counted the first time it is read, unless the search was asked for it (``exact_total``):
+    whoosh skips the blocks of postings that cannot reach the top hits, so an
+    exact count means running the query again.
+    """
+
+    def __init__(self, query: ParsedQuery, hits: list[Hit], total: int | None = None, *,
+                 ranked: int | None = None, count=None):
+        self.query = query
+        self.hits = hits
+        self.ranked = len(hits) if ranked is None else ranked  # passages ranked: a lower bound of total
+        self._total = total
+        self._count = count
+
+    @property
+    def total(self) -> int:
+        if self._total is None:
+            self._total = self._count()
+            self._count = None
+        return self._total
+
+    def __repr__(self):
+        total = self._total if self._total is not None else "not counted"
+        return f"SearchResult(query={self.query.text!r}, hits={len(self.hits)}, total={total})"
 
 
 def make_weighting():
@@ -37,25 +60,88 @@ def make_weighting():
     return scoring.BM25F(B=0.75, K1=1.2)
 
 
-def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3) -> SearchResult:
-    """The best passages for ``text``: at most ``per_file`` from one file (None: no cap)."""
-    meta = read_meta(index_dir)
-    ix = open_index(index_dir)
-    parsed = parse_query(text, ix.schema, meta.language)
-    with ix.searcher(weighting=make_weighting()) as searcher:
+class SearchSession:
+    """An index opened once to answer many queries.
+
+    The metadata, the schema (with its stem tables) and one whoosh searcher are
+    read once, instead of on every query. Use it as a context manager, or call
+    ``close()``; ``refresh()`` picks up what an indexing run committed since.
+    """
+
+    def __init__(self, index_dir):
+        self.index_dir = index_dir
+        self.meta = read_meta(index_dir)
+        self.ix = open_index(index_dir, self.meta)
+        self.schema = self.ix.schema
+        self._searcher = None
+        self.closed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def searcher(self):
+        if self.closed:
+            raise RuntimeError("the search session is closed")
+        if self._searcher is None:
+            self._searcher = self.ix.searcher(weighting=make_weighting())
+        return self._searcher
+
+    def refresh(self) -> None:
+        """See the latest commit of the index (a new whoosh index after a --rebuild)."""
+        meta = read_meta(self.index_dir)
+        if meta.indexname != self.meta.indexname or meta.language != self.meta.language:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+            self.meta = meta
+            self.ix = open_index(self.index_dir, meta)
+            self.schema = self.ix.schema
+        elif self._searcher is not None and not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        self.closed = True
+
+    def parse(self, text: str) -> ParsedQuery:
+        return parse_query(text, self.schema, self.meta.language)
+
+    def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
+               highlight: bool = True, exact_total: bool = False, expand: bool | None = None) -> SearchResult:
+        """The best passages for ``text``: at most ``per_file`` from one file (None: no cap).
+
+        ``highlight=False`` skips the highlight spans and fragments (``searcher query -l``);
+        ``exact_total=True`` counts the matching passages now (else on first use of ``total``).
+        """
+        parsed = self.parse(text)
+        searcher = self.searcher
+        loose = ranking.loose_terms(parsed.query)
+        if loose is None and '"' not in parsed.read_as:
+            # In a question, "two-dimensional" is two of its words rather than a phrase to match.
+            question = ranking.loose_terms(parsed.query, self._stopwords())
+            loose = question if question is not None and ranking.is_question(question) else None
+        if loose is not None:  # ``expand``: on, off, or None for natural-language questions only
+            return self._search_loose(parsed, loose, limit, offset, per_file, highlight, expand)
         kwargs = {}
         if per_file:
             kwargs = {"collapse": "file", "collapse_limit": per_file}
         results = searcher.search(parsed.query, limit=offset + limit, **kwargs)
-        terms = match_terms(parsed.query, searcher.reader())
-        body_analyzer = ix.schema["body"].analyzer
-        title_analyzer = ix.schema["title"].analyzer
+        terms = match_terms(parsed.query, searcher.reader()) if highlight else None
+        body_analyzer = self.schema["body"].analyzer
+        title_analyzer = self.schema["title"].analyzer
         hits = []
-        for result in list(results)[offset:offset + limit]:
+        # Not list(results): list() asks len(), which counts every match (the whole query again).
+        for result in results[offset:offset + limit]:
             stored = result.fields()
             body = stored.get("body", "")
             title = stored.get("title", "")
-            spans = highlight_spans(body, "body", body_analyzer, terms)
+            spans = highlight_spans(body, "body", body_analyzer, terms) if highlight else []
             hits.append(Hit(
                 path=stored["file"],
                 title=title,
@@ -66,8 +152,63 @@ def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: 
                 score=result.score,
                 text=body,
                 spans=spans,
-                title_spans=highlight_spans(title, "title", title_analyzer, terms),
-                fragments=fragments(body, spans),
+                title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
+                fragments=fragments(body, spans) if highlight else [],
             ))
-        total = results.estimated_length() if hasattr(results, "estimated_length") else len(results)
-    return SearchResult(parsed, hits, total)
+
+        def count_matches() -> int:
+            if self.closed:
+                raise RuntimeError("SearchResult.total read after its session was closed: search with exact_total=True")
+            return len(results)  # exact: whoosh counts the matches past the limit too
+
+        total = count_matches() if exact_total else None
+        return SearchResult(parsed, hits, total, ranked=results.scored_length(), count=count_matches)
+
+    def _stopwords(self) -> frozenset[str]:
+        """The language's stopwords, stemmed: left out of query expansion."""
+        stopwords = getattr(self, "_stemmed_stopwords", None)
+        if stopwords is None:
+            from searcher.query import _stemmed_stopwords
+
+            stopwords = self._stemmed_stopwords = _stemmed_stopwords(self.schema, self.meta.language)
+        return stopwords
+
+    def _search_loose(self, parsed, loose, limit, offset, per_file, highlight, expand) -> SearchResult:
+        """Loose words: the ranking engine's own scoring, with whole-file evidence (searcher/ranking.py)."""
+        searcher = self.searcher
+        reader = searcher.reader()
+        question = ranking.is_question(loose)
+        if question:
+            loose = ranking.question_terms(loose)
+        expansion = question if expand is None else expand
+        ranked, total, _ = ranking.rank(reader, loose, offset + limit, per_file, expansion=expansion,
+                                        stopwords=self._stopwords() if expansion else frozenset())
+        terms = match_terms(parsed.query, reader) if highlight else None
+        body_analyzer = self.schema["body"].analyzer
+        title_analyzer = self.schema["title"].analyzer
+        hits = []
+        for r in ranked[offset:offset + limit]:
+            stored = searcher.stored_fields(r.docnum)
+            body = stored.get("body", "")
+            title = stored.get("title", "")
+            spans = highlight_spans(body, "body", body_analyzer, terms) if highlight else []
+            hits.append(Hit(
+                path=stored["file"], title=title,
+                start_line=stored.get("start_line", 1), end_line=stored.get("end_line", 1),
+                position=stored.get("position", 0), page=stored.get("page"),
+                score=r.score, text=body, spans=spans,
+                title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
+                fragments=fragments(body, spans) if highlight else [],
+            ))
+        return SearchResult(parsed, hits, total, ranked=len(ranked))
+
+
+def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
+           highlight: bool = True, exact_total: bool = False, expand: bool | None = None) -> SearchResult:
+    """One query in a session of its own; see ``SearchSession.search``.
+
+    The session stays open as long as the result is referenced, so that
+    ``total`` can still be counted.
+    """
+    return SearchSession(index_dir).search(text, limit=limit, offset=offset, per_file=per_file,
+                                           highlight=highlight, exact_total=exact_total, expand=expand)

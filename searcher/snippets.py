@@ -17,10 +17,14 @@ Span = tuple[int, int]
 
 @dataclass
 class MatchTerms:
-    """What a query asks to highlight: loose terms per field, and phrases."""
+    """What a query asks to highlight: loose terms per field, and phrases.
+
+    A phrase is (fieldname, analysed words, slop, ordered): an exact phrase
+    has slop 1 and is ordered; ``"a b"~N`` has slop N and any order.
+    """
 
     loose: dict[str, set[str]]
-    phrases: list[tuple[str, tuple[str, ...], int]]
+    phrases: list[tuple[str, tuple[str, ...], int, bool]]
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def _text(term) -> str:
 
 def match_terms(q, reader) -> MatchTerms:
     loose: dict[str, set[str]] = defaultdict(set)
-    phrases: list[tuple[str, tuple[str, ...], int]] = []
+    phrases: list[tuple[str, tuple[str, ...], int, bool]] = []
 
     def collect(node):
         if isinstance(node, wq.Not):
@@ -45,7 +49,7 @@ def match_terms(q, reader) -> MatchTerms:
             collect(node.a)
             return
         if isinstance(node, wq.Phrase):
-            phrases.append((node.fieldname, tuple(node.words), node.slop))
+            phrases.append((node.fieldname, tuple(node.words), node.slop, getattr(node, "ordered", True)))
             return
         if node.is_leaf():
             try:
@@ -63,36 +67,54 @@ def match_terms(q, reader) -> MatchTerms:
 
 
 def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> list[Span]:
-    """Character spans of ``text`` matching the loose terms or the phrases of ``terms``."""
+    """Character spans of ``text`` matching the loose terms or the phrases of ``terms``.
+
+    A phrase marks only its words where they occur as the phrase (or within
+    the proximity window), not every occurrence of them in the passage.
+    """
     tokens = [(t.pos, t.text, t.startchar, t.endchar)
               for t in analyzer(text, positions=True, chars=True, mode="index")]
     loose = terms.loose.get(fieldname, set())
     spans = {(start, end) for _, word, start, end in tokens if word in loose}
-    for phrase_field, words, slop in terms.phrases:
+    chars = {pos: (start, end) for pos, _, start, end in tokens}
+    for phrase_field, words, slop, ordered in terms.phrases:
         if phrase_field == fieldname and words:
-            spans.update(_phrase_spans(tokens, words, slop))
+            spans.update(chars[pos] for pos in phrase_positions(tokens, words, slop, ordered))
     return _merge_adjacent(sorted(spans), text)
 
 
-def _phrase_spans(tokens, words, slop) -> set[Span]:
-    found: set[Span] = set()
-    by_pos = {pos: (word, start, end) for pos, word, start, end in tokens}
-    if slop <= 1:
-        n = len(words)
-        for i in range(len(tokens) - n + 1):
-            if all(tokens[i + k][1] == words[k] for k in range(n)):
-                found.update((tokens[i + k][2], tokens[i + k][3]) for k in range(n))
-        return found
-    # Proximity: mark the words that occur within the window of a first word.
-    wanted = set(words)
-    for pos, word, start, end in tokens:
-        if word != words[0]:
-            continue
-        window = [by_pos[p] for p in range(pos - slop, pos + slop + len(words)) if p in by_pos]
-        present = {w for w, _, _ in window if w in wanted}
-        if present == wanted:
-            found.update((s, e) for w, s, e in window if w in wanted)
-    return found
+# Proximity matching is combinatorial; a passage is a few sentences, but a
+# pathological one (the same word hundreds of times) must not stall output.
+_MAX_PARTIAL_MATCHES = 2000
+
+
+def phrase_positions(tokens, words, slop: int, ordered: bool = True) -> set[int]:
+    """Token positions that take part in a match of the phrase ``words``.
+
+    Mirrors whoosh's SpanNear2: a match grows word by word, each next word
+    1..``slop`` positions outside the span matched so far (after it, if
+    ``ordered``). ``tokens`` are (position, word, start, end).
+    """
+    where: dict[str, list[int]] = defaultdict(list)
+    for pos, word, _, _ in tokens:
+        where[word].append(pos)
+    partial = {(pos, pos, frozenset((pos,))) for pos in where.get(words[0], ())}
+    for word in words[1:]:
+        grown = set()
+        for start, end, used in partial:
+            for pos in where.get(word, ()):
+                if pos > end:
+                    distance = pos - end
+                elif pos < start and not ordered:
+                    distance = start - pos
+                else:
+                    continue
+                if distance <= slop:
+                    grown.add((min(start, pos), max(end, pos), used | {pos}))
+        partial = set(list(grown)[:_MAX_PARTIAL_MATCHES])
+        if not partial:
+            return set()
+    return set().union(*(used for _, _, used in partial))
 
 
 def _merge_adjacent(spans: list[Span], text: str) -> list[Span]:

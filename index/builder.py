@@ -1,0 +1,174 @@
+"""One whoosh segment from a list of files: read -> passages -> documents -> segment.
+
+Runs inside a worker process (or in the indexing process for small runs). It
+writes segment files into the index folder but never publishes them: the parent
+does that in its next commit (index/writer.py), so a segment of a run that dies
+is just an orphan file that the next run deletes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from index.errors import SkipFile
+from index.passages import document_title, split_passages
+from index.reader import DEFAULT_MAX_BYTES, read_document
+from index.stemtable import save_new_stems
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: str
+    size: int
+    mtime_ns: int
+    needs_delete: bool  # the index may hold passages of an older version
+    was_indexed: bool  # for the report: updated rather than added
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    size: int
+    mtime_ns: int
+    passages: int
+    skip_reason: str | None
+    transient: bool  # the skip reason may go away without the file changing
+    needs_delete: bool
+    was_indexed: bool
+
+
+def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
+    """The whoosh documents (one per passage) of one file; raises SkipFile."""
+    document = read_document(path, max_bytes=max_bytes)
+    passages = split_passages(document.text)
+    if not passages:
+        raise SkipFile("no text")
+    title = document_title(document.text, document.title)
+    for passage in passages:
+        yield {
+            "file": path,
+            "path": path,
+            "title": title,
+            "body": passage.text,
+            "start_line": passage.start_line,
+            "end_line": passage.end_line,
+            "position": passage.position,
+            "page": _page_of(document.page_starts, passage.start_line),
+        }
+
+
+def _page_of(page_starts, line: int):
+    if not page_starts:
+        return None
+    page = 0
+    for number, start in enumerate(page_starts, 1):
+        if start <= line:
+            page = number
+    return page or None
+
+
+class SegmentBuilder:
+    """Adds files to a whoosh segment; ``finish()`` hands over the segments written since the last one.
+
+    A segment is finished early when its postings would take more than
+    ``pool_mb`` of memory, so a big run writes a few segments per worker.
+    """
+
+    def __init__(self, index_dir: str, indexname: str, max_bytes: int, pool_mb: int):
+        from index.store import open_whoosh
+
+        self.ix = open_whoosh(index_dir, indexname)
+        self.max_bytes = max_bytes
+        self.pool_mb = pool_mb
+        self.writer = None
+        self.done = []  # finished segments not yet handed over
+
+    def add_files(self, jobs: list[FileJob]) -> list[FileResult]:
+        results = []
+        for job in jobs:
+            try:
+                docs = list(passage_documents(job.path, max_bytes=self.max_bytes))
+            except SkipFile as exc:
+                results.append(_result(job, 0, str(exc), exc.transient))
+                continue
+            except (MemoryError, RecursionError, ValueError, LookupError, TypeError) as exc:
+                # A bug or a pathological file must not end a run over thousands of files.
+                detail = " ".join(str(exc).split())[:200]
+                results.append(_result(job, 0, f"could not be processed ({type(exc).__name__}: {detail})", True))
+                continue
+            writer = self._writer()
+            for doc in docs:
+                writer.add_document(**doc)
+            results.append(_result(job, len(docs), None, False))
+            estimate = getattr(writer, "memory_estimate", None)
+            if estimate is not None and estimate() > self.pool_mb * 1024 * 1024:
+                self._finish_writer()
+        return results
+
+    def finish(self) -> list:
+        """The segments of everything added since the last finish (maybe none)."""
+        self._finish_writer()
+        done, self.done = self.done, []
+        return done
+
+    def cancel(self):
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            try:
+                writer._close_segment()
+            finally:
+                writer._tempstorage.destroy()
+
+    def _finish_writer(self):
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        save_new_stems(self.ix.storage.folder, writer.schema)  # so queries need not import nltk
+        try:
+            if not writer._added:
+                writer._close_segment()
+            else:
+                self.done.append(writer._finalize_segment())
+        finally:
+            writer._tempstorage.destroy()
+
+    def _writer(self):
+        if self.writer is None:
+            self.writer = _segment_writer(self.ix, self.pool_mb)
+        return self.writer
+
+
+def _segment_writer(ix, pool_mb: int):
+    from whoosh.index import FileIndex
+    from whoosh.util import random_name
+    from whoosh.writing import SegmentWriter
+
+    from index.fastwrite import FastSegmentWriter
+
+    # Every whoosh writer of an index keeps scratch files in the folder
+    # "<name>.tmp" and deletes it when done: concurrent writers need their own.
+    storage = _scratch_storage_class()(ix.storage.folder)
+    storage.scratch = f"{ix.indexname}.{random_name()}.tmp"
+    private = FileIndex(storage, indexname=ix.indexname)
+    # No whoosh lock: the parent holds the run lock and is the only one to commit.
+    if FastSegmentWriter.supports(private.schema):
+        return FastSegmentWriter(private, limitmb=pool_mb)
+    return SegmentWriter(private, _lk=False, limitmb=pool_mb)
+
+
+def _scratch_storage_class():
+    from whoosh.filedb.filestore import FileStorage
+
+    class PrivateScratchStorage(FileStorage):
+        scratch = "private.tmp"
+
+        def temp_storage(self, name=None):
+            return FileStorage(os.path.join(self.folder, self.scratch)).create()
+
+    return PrivateScratchStorage
+
+
+def _result(job: FileJob, passages: int, reason: str | None, transient: bool) -> FileResult:
+    return FileResult(job.path, job.size, job.mtime_ns, passages, reason, transient,
+                      job.needs_delete, job.was_indexed)

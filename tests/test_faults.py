@@ -1,0 +1,387 @@
+"""Faults: interrupted and killed runs, concurrent runs and queries, odd files, damaged indexes.
+
+The interruption tests run the real CLI in subprocesses on a few thousand small
+generated files, commit often (the hidden --commit-every option), and signal the
+run once its first commit is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from index.errors import IndexDamaged
+from index.lock import RunLock
+from index.manifest import Manifest, manifest_name
+from index.store import open_index, read_meta
+from index.writer import build_index
+from searcher.console import ExitStatus
+
+FILES = 2000
+PASSAGES_PER_FILE = 3
+
+
+def passages_by_file(index_dir) -> Counter:
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        return Counter(fields["file"] for fields in searcher.all_stored_fields())
+
+
+@pytest.fixture
+def many(tmp_path) -> Path:
+    """FILES small files of PASSAGES_PER_FILE passages each, in folders of 250."""
+    root = tmp_path / "many"
+    for i in range(FILES):
+        path = root / f"part{i // 250:02}" / f"note {i:04}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = " ".join(f"Note {i} records observation {j} of the tidal gauge number {i % 13}." for j in range(12))
+        path.write_text(f"Note {i}\n\n{body}\n\n{body}\n", encoding="utf-8")
+    return root
+
+
+def cli_env(index_dir) -> dict:
+    return dict(os.environ, SEARCHER_INDEX=str(index_dir), NLTK_DATA="/nonexistent")
+
+
+def start_index(index_dir, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "searcher", "index", "--commit-every", "0.5", *map(str, args)],
+        env=cli_env(index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def run_cli(index_dir, *args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "searcher", *map(str, args)], env=cli_env(index_dir),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for_first_commit(index_dir: Path, proc: subprocess.Popen, timeout=60.0):
+    """Until a table of contents of generation >= 2 exists: generation 0 is the empty
+    index, and once 2 is written the manifest of 1 is complete."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before its first commit: {proc.communicate()}")
+        try:
+            if any(re.fullmatch(r"_\w+_([2-9]|\d\d+)\.toc", n) for n in os.listdir(index_dir)):
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    pytest.fail("no commit within the timeout")
+
+
+def processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            if text.encode() in cmdline and "State:\tZ" not in status:
+                pids.append(int(entry))
+    return pids
+
+
+def assert_complete(index_dir, root):
+    counts = passages_by_file(index_dir)
+    assert len(counts) == FILES
+    assert set(counts.values()) == {PASSAGES_PER_FILE}  # no file indexed twice, none half-indexed
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@needs_proc
+def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_path, sig):
+    index_dir = tmp_path / "index"
+    proc = start_index(index_dir, many, "--jobs", "2")
+    wait_for_first_commit(index_dir, proc)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "Traceback" not in stderr
+    # The workers do not outlive the run, and the lock died with it.
+    deadline = time.monotonic() + 15
+    while processes_mentioning(str(many)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(str(many)) == []
+    assert not RunLock(index_dir).is_held_elsewhere()
+    # The committed part answers queries.
+    query = run_cli(index_dir, "query", "tidal", "gauge", "--json")
+    assert query.returncode in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), query.stderr
+    status = json.loads(run_cli(index_dir, "status", "--json").stdout)
+    assert 0 < status["files"] < FILES
+    partial = passages_by_file(index_dir)
+    assert set(partial.values()) == {PASSAGES_PER_FILE}
+    # The next run does only the rest.
+    again = run_cli(index_dir, "index", many)
+    assert again.returncode == 0, again.stderr
+    added = int(re.search(r"(\d+) added", again.stderr).group(1))
+    unchanged = int(re.search(r"(\d+) unchanged", again.stderr).group(1))
+    # Files the manifest knew are not read again; those of a commit cut short may be.
+    assert added + unchanged == FILES and unchanged >= status["files"]
+    assert_complete(index_dir, many)
+    # No leftovers of the killed run.
+    assert not [n for n in os.listdir(index_dir) if n.endswith(".tmp")]
+
+
+def test_second_run_waits_or_fails_clearly(many, tmp_path):
+    index_dir = tmp_path / "index"
+    proc = start_index(index_dir, many, "--jobs", "2")
+    try:
+        wait_for_first_commit(index_dir, proc)
+        rival = run_cli(index_dir, "index", many, "--wait", "0")
+        if proc.poll() is None:  # still running when the rival tried
+            assert rival.returncode == ExitStatus.ERROR
+            assert "another 'searcher index' is writing to" in rival.stderr
+            assert f"pid {proc.pid}" in rival.stderr
+            assert "Traceback" not in rival.stderr
+        patient = run_cli(index_dir, "index", many, "--wait", "120")
+        assert patient.returncode == 0, patient.stderr
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert_complete(index_dir, many)
+
+
+def test_queries_during_a_run_answer_from_the_last_commit(many, tmp_path, run, monkeypatch):
+    index_dir = tmp_path / "index"
+    monkeypatch.setenv("SEARCHER_INDEX", str(index_dir))
+    proc = start_index(index_dir, many, "--jobs", "2")
+    try:
+        wait_for_first_commit(index_dir, proc)
+        answered = 0
+        while proc.poll() is None:
+            result = run("query", "tidal", "gauge", "--json", "-n", "3")
+            assert result.exit_code in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), result.output
+            answered += result.exit_code == ExitStatus.FOUND
+            status = run("status", "--json")
+            assert status.exit_code == 0, status.output
+        assert proc.returncode == 0
+        assert answered > 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_status_shows_a_run_in_progress(corpus, index_location, run):
+    assert run("index", corpus).exit_code == 0
+    with RunLock(index_location) as lock:
+        lock.acquire()
+        assert json.loads(run("status", "--json").output)["indexing"] is True
+        assert "is writing to it now" in run("status").output
+        result = run("index", corpus, "--wait", "0.3")
+        assert result.exit_code == ExitStatus.ERROR
+        assert "another 'searcher index' is writing to" in result.output
+    assert json.loads(run("status", "--json").output)["indexing"] is False
+
+
+# --- a crash between the whoosh commit and the manifest -------------------------------
+
+def test_crash_after_whoosh_commit_before_manifest(corpus, index_location, monkeypatch):
+    build_index([corpus], index_location)
+    changed = corpus / "notes" / "cooking.txt"
+    changed.write_text("Notes on soup\n\nSimmer the soup. Salt the soup late.\n", encoding="utf-8")
+    os.utime(changed, ns=(0, changed.stat().st_mtime_ns + 2_000_000_000))
+    (corpus / "new.txt").write_text("A new file about kites.\n", encoding="utf-8")
+
+    def crash(self, upserts, removals):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Manifest, "finish_commit", crash)
+        with pytest.raises(KeyboardInterrupt):
+            build_index([corpus], index_location)
+    # whoosh has the new state; the manifest does not know it yet.
+    manifest = Manifest(index_location / manifest_name(read_meta(index_location).indexname))
+    assert manifest.uncertain() == {str(changed), str(corpus / "new.txt")}
+    manifest.close()
+    report = build_index([corpus], index_location)
+    assert report.unchanged == 2 and report.added + report.updated == 2
+    counts = passages_by_file(index_location)
+    assert counts[str(corpus / "new.txt")] == 1 and counts[str(changed)] == 1
+    assert sum(counts.values()) == report.passages_in_index
+
+
+def test_run_killed_inside_a_manifest_transaction(corpus, index_location, run):
+    assert run("index", corpus).exit_code == 0
+    path = index_location / manifest_name(read_meta(index_location).indexname)
+    # A tiny page cache makes SQLite write into the database before COMMIT, so the
+    # kill leaves a "hot" journal that the next reader has to roll back.
+    code = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('PRAGMA cache_size=1')\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "db.executemany('INSERT INTO pending VALUES (?)', [(str(i) * 50,) for i in range(2000)])\n"
+        "db.execute('DELETE FROM files')\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)])
+    assert done.returncode == -signal.SIGKILL
+    status = run("status", "--json")
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["files"] == 3
+    result = run("index", corpus)
+    assert result.exit_code == 0 and "3 unchanged" in result.output
+
+
+def test_damaged_manifest_is_rebuilt_without_duplicates(corpus, index_location):
+    build_index([corpus], index_location)
+    before = passages_by_file(index_location)
+    path = index_location / manifest_name(read_meta(index_location).indexname)
+    path.write_bytes(b"this is not a database" * 100)
+    report = build_index([corpus], index_location)
+    assert report.unchanged == 0
+    assert passages_by_file(index_location) == before
+    assert build_index([corpus], index_location).unchanged == 3
+
+
+def test_interrupted_rebuild_keeps_old_index_and_resumes(tmp_path, index_location, monkeypatch):
+    from index import writer
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(200):
+        (root / f"d{i:03}.txt").write_text(f"Document {i} is about harbour number {i}.\n", encoding="utf-8")
+    build_index([root], index_location, jobs=1)
+    before = passages_by_file(index_location)
+    real_commit = writer._Committer.commit
+    commits = []
+
+    def commit_then_interrupt(self, *args):
+        commits.append(1)
+        if len(commits) == 2:
+            raise KeyboardInterrupt
+        return real_commit(self, *args)
+
+    with monkeypatch.context() as m:
+        m.setattr(writer, "CHUNK_FILES", 16)
+        m.setattr(writer._Committer, "commit", commit_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            build_index([root], index_location, rebuild=True, jobs=1, commit_seconds=0)
+    meta = read_meta(index_location)
+    assert meta.rebuilding and meta.rebuilding["indexname"] != meta.indexname
+    assert passages_by_file(index_location) == before  # queries still see the old index
+    report = build_index([root], index_location, rebuild=True, jobs=1)
+    assert 0 < report.added < 200  # resumed, not restarted
+    assert report.added + report.unchanged == 200
+    assert passages_by_file(index_location) == before
+    meta = read_meta(index_location)
+    assert meta.rebuilding is None
+
+
+# --- odd files --------------------------------------------------------------------------
+
+def test_odd_files_are_indexed_or_skipped_with_a_reason(tmp_path, run, index_location):
+    root = tmp_path / "odd"
+    (root / "sub dir").mkdir(parents=True)
+    (root / "sub dir" / "with spaces.txt").write_text("Spaces in the path are fine.\n", encoding="utf-8")
+    (root / "naïve café ünïcödé.md").write_text("# Café\n\nNon-ASCII names are fine.\n", encoding="utf-8")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (root / "one-line.txt").write_text("endless " * 400_000, encoding="utf-8")  # 3.2 MB, no newline
+    os.symlink(root / "nowhere.txt", root / "broken.txt")
+    os.symlink(root, root / "sub dir" / "loop")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "fifo.txt")
+    unreadable = root / "secret.txt"
+    unreadable.write_text("Secret words.\n", encoding="utf-8")
+    unreadable.chmod(0)
+    result = run("index", root)
+    unreadable.chmod(0o644)
+    assert result.exit_code == 0, result.output
+    counts = passages_by_file(index_location)
+    assert str(root / "sub dir" / "with spaces.txt") in counts
+    assert str(root / "naïve café ünïcödé.md") in counts
+    assert counts[str(root / "one-line.txt")] >= 1000  # cut into passages, not one huge one
+    assert f"skipped {root / 'empty.txt'}: empty file" in result.output
+    assert f"skipped {root / 'binary.txt'}: binary file" in result.output
+    assert f"skipped {root / 'broken.txt'}: broken symlink" in result.output
+    if os.geteuid() != 0:  # root reads anything
+        assert f"skipped {unreadable}: permission denied" in result.output
+    # The loop was followed once: no file twice.
+    assert not any("loop" in path for path in counts)
+    query = run("query", "endless", "--json", "-n", "1")
+    assert query.exit_code == 0
+
+
+# --- damaged and foreign indexes ---------------------------------------------------------
+
+def damage_garbage_meta(index_dir):
+    (index_dir / "searcher.json").write_text("{not json", encoding="utf-8")
+
+
+def damage_other_schema(index_dir):
+    data = json.loads((index_dir / "searcher.json").read_text())
+    data["schema_version"] = 999
+    (index_dir / "searcher.json").write_text(json.dumps(data))
+
+
+def damage_no_meta(index_dir):
+    (index_dir / "searcher.json").unlink()  # a whoosh index without our metadata
+
+
+def damage_truncated_toc(index_dir):
+    for toc in index_dir.glob("_*.toc"):
+        toc.write_bytes(toc.read_bytes()[:20])
+
+
+def damage_missing_toc(index_dir):
+    for toc in index_dir.glob("_*.toc"):
+        toc.unlink()
+
+
+def damage_garbage_files(index_dir):
+    for path in index_dir.iterdir():
+        if path.is_file():
+            path.write_bytes(os.urandom(64))
+
+
+@pytest.mark.parametrize("damage", [
+    damage_garbage_meta, damage_other_schema, damage_no_meta,
+    damage_truncated_toc, damage_missing_toc, damage_garbage_files,
+])
+def test_damaged_index_says_rebuild_and_rebuild_fixes_it(corpus, index_location, run, damage):
+    assert run("index", corpus).exit_code == 0
+    damage(index_location)
+    for args in (("query", "rice"), ("status",), ("index", corpus)):
+        result = run(*args)
+        assert result.exit_code == ExitStatus.ERROR, (args, result.output)
+        assert "--rebuild" in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    result = run("index", "--rebuild", corpus)
+    assert result.exit_code == 0, result.output
+    assert run("query", "rice").exit_code == ExitStatus.FOUND
+    assert len(passages_by_file(index_location)) == 3
+
+
+def test_index_path_that_is_a_file(corpus, tmp_path, run):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = run("index", "--index", not_a_dir, corpus)
+    assert result.exit_code == ExitStatus.ERROR and "Traceback" not in result.output
+    result = run("query", "--index", not_a_dir, "rice")
+    assert result.exit_code == ExitStatus.ERROR and "Traceback" not in result.output
+
+
+def test_open_index_raises_small_errors(tmp_path):
+    (tmp_path / "searcher.json").write_text(json.dumps({"schema_version": 1, "indexname": "../x"}))
+    with pytest.raises(IndexDamaged):
+        read_meta(tmp_path)

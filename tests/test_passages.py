@@ -1,0 +1,116 @@
+"""Property tests of the passage mapping: text, character offsets and line numbers agree."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.passages import MAX_SENTENCE_CHARS, sentence_spans, split_passages
+from index.reader import decode_text
+
+WORDS = st.sampled_from([
+    "Japan", "the", "rule", "of", "law", "Dr.", "Mr.", "e.g.", "U.S.", "3.14", "Šimonytė", "naïve",
+    "x", "co-operation", "(see", "above)", "\u201cquoted\u201d", "it's", "1999.", "Ukraine", "a.m.",
+])
+ENDINGS = st.sampled_from([".", "!", "?", "...", ".\u201d", "", ":", ";"])
+NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@st.composite
+def sentences(draw):
+    words = draw(st.lists(WORDS, min_size=1, max_size=25))
+    return " ".join(words) + draw(ENDINGS)
+
+
+@st.composite
+def raw_documents(draw):
+    """Paragraphs of sentences, wrapped at random, with any mix of line endings and blank lines."""
+    parts = []
+    for _ in range(draw(st.integers(0, 8))):
+        text = " ".join(draw(st.lists(sentences(), min_size=1, max_size=8)))
+        words = text.split(" ")
+        lines, line = [], []
+        for word in words:
+            line.append(word)
+            if draw(st.integers(0, 9)) == 0:
+                lines.append(" ".join(line))
+                line = []
+        lines.append(" ".join(line))
+        newline = draw(NEWLINES)
+        indent = draw(st.sampled_from(["", "  ", "\t"]))
+        parts.append(newline.join(indent + ln for ln in lines))
+        parts.append(draw(NEWLINES) * draw(st.integers(1, 3)) + draw(st.sampled_from(["", " ", "\t \n"])))
+    return "".join(parts)
+
+
+ANY_TEXT = st.text(alphabet=st.sampled_from(list("ab .!?\n\r\t\u00a0\u2028\"'A1")), max_size=400)
+
+
+def check_passages(text: str):
+    passages = split_passages(text)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line_of(char):
+        return bisect_right(line_starts, char)
+
+    previous_end = 0
+    for number, p in enumerate(passages):
+        assert p.position == number
+        assert p.text == text[p.start_char:p.end_char]
+        assert p.text and p.text == p.text.strip()
+        assert p.start_line == line_of(p.start_char)
+        assert p.end_line == line_of(p.end_char - 1)
+        assert p.start_line <= p.end_line
+        assert previous_end <= p.start_char  # in order, never overlapping
+        previous_end = p.end_char
+    # Nothing is lost: every visible character is in exactly one passage.
+    covered = [0] * len(text)
+    for p in passages:
+        for i in range(p.start_char, p.end_char):
+            covered[i] += 1
+    for i, ch in enumerate(text):
+        if not ch.isspace():
+            assert covered[i] == 1, (i, ch)
+    # No sentence is cut: each sentence lies inside one passage.
+    for start, end in sentence_spans(text):
+        chunk = text[start:end]
+        if not chunk.strip():
+            continue
+        start += len(chunk) - len(chunk.lstrip())
+        end = start + len(chunk.strip())
+        assert any(p.start_char <= start and end <= p.end_char for p in passages), text[start:end]
+    return passages
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw_documents())
+def test_passages_of_documents(raw):
+    # The reader turns any line endings into "\n" without moving a line.
+    text = decode_text(raw.encode("utf-8")) if raw else raw
+    assert text.split("\n") == re.split(r"\r\n|\r|\n", raw)
+    check_passages(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ANY_TEXT)
+def test_passages_of_any_text(raw):
+    check_passages(raw.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def test_long_sentence_is_cut_at_whitespace_into_bounded_passages():
+    text = "word " * 3000 + "end."
+    passages = check_passages(text)
+    assert len(passages) > 1
+    assert all(len(p.text) <= MAX_SENTENCE_CHARS for p in passages)
+    assert all(not p.text.startswith("ord") for p in passages)  # not cut inside a word
+
+
+def test_line_numbers_of_a_known_text():
+    text = "Title line\n\nFirst sentence here. Second one.\nThird on line four.\n\n\nLast paragraph."
+    passages = split_passages(text)
+    assert passages[0].start_line == 1
+    assert passages[-1].end_line == 7
+    assert passages[-1].text.endswith("Last paragraph.")

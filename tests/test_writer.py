@@ -1,0 +1,239 @@
+"""Incremental indexing, --rebuild, options and `searcher status`, through the library and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+
+from index.errors import IndexVersionMismatch
+from index.manifest import Manifest, manifest_name
+from index.store import open_index, read_meta
+from index.writer import build_index
+from searcher.console import ExitStatus
+
+
+def passages_by_file(index_dir) -> Counter:
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        return Counter(fields["file"] for fields in searcher.all_stored_fields())
+
+
+def bodies(index_dir, path) -> list[str]:
+    ix = open_index(index_dir)
+    with ix.searcher() as searcher:
+        return [f["body"] for f in searcher.documents(file=str(path))]
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def touch_later(path):
+    """Make sure a rewrite is seen as a change even on coarse-mtime filesystems."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+def test_second_run_reads_nothing_when_nothing_changed(corpus, index_location):
+    first = build_index([corpus], index_location)
+    assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
+    before = passages_by_file(index_location)
+    second = build_index([corpus], index_location)
+    assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 3)
+    assert second.passages == 0
+    assert passages_by_file(index_location) == before
+    assert second.files_in_index == 3 and second.passages_in_index == sum(before.values())
+
+
+def test_changed_new_and_deleted_files(corpus, index_location):
+    build_index([corpus], index_location)
+    changed = corpus / "notes" / "cooking.txt"
+    write(changed, "Notes on baking bread\n\nKnead the dough for ten minutes. Bake it hot.\n")
+    touch_later(changed)
+    new = write(corpus / "new.md", "# Fresh\n\nA brand new zeppelin document.\n")
+    (corpus / "lithuania.md").unlink()
+    report = build_index([corpus], index_location)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 1)
+    counts = passages_by_file(index_location)
+    assert set(counts) == {str(corpus / "japan_latvia.txt"), str(changed), str(new)}
+    assert bodies(index_location, changed) == ["Notes on baking bread\n\nKnead the dough for ten minutes. Bake it hot."]
+
+
+def test_moved_file_is_removed_from_old_path(corpus, index_location):
+    build_index([corpus], index_location)
+    (corpus / "notes").rename(corpus / "kitchen")
+    report = build_index([corpus], index_location)
+    assert (report.added, report.removed) == (1, 1)
+    assert set(passages_by_file(index_location)) == {
+        str(corpus / p) for p in ("japan_latvia.txt", "lithuania.md", "kitchen/cooking.txt")
+    }
+
+
+def test_removal_only_under_the_roots_given(tmp_path, index_location):
+    a = write(tmp_path / "a" / "one.txt", "First folder text about apples.\n")
+    b = write(tmp_path / "b" / "two.txt", "Second folder text about pears.\n")
+    build_index([a.parent, b.parent], index_location)
+    a.unlink()
+    b.unlink()
+    report = build_index([b.parent], index_location)
+    assert report.removed == 1
+    assert set(passages_by_file(index_location)) == {str(a)}  # a/ was not re-walked
+    assert read_meta(index_location).roots == sorted([str(a.parent), str(b.parent)])
+
+
+def test_file_that_becomes_unindexable_leaves_the_index(corpus, index_location):
+    build_index([corpus], index_location)
+    empty = corpus / "lithuania.md"
+    empty.write_bytes(b"")
+    touch_later(empty)
+    report = build_index([corpus], index_location)
+    assert [(s.path, s.reason) for s in report.skipped] == [(str(empty), "empty file")]
+    assert str(empty) not in passages_by_file(index_location)
+    # The reason is remembered: the next run does not read the file again, and still says why.
+    again = build_index([corpus], index_location)
+    assert [(s.path, s.reason) for s in again.skipped] == [(str(empty), "empty file")]
+    assert again.unchanged == 2
+
+
+def test_cli_reports_counts(corpus, run):
+    first = run("index", corpus)
+    assert first.exit_code == 0
+    assert "3 added, 0 updated, 0 removed, 0 unchanged, 0 skipped" in first.output
+    (corpus / "lithuania.md").unlink()
+    second = run("index", corpus)
+    assert "0 added, 0 updated, 1 removed, 2 unchanged, 0 skipped" in second.output
+    assert "(2 files," in second.output
+
+
+def test_quiet_prints_nothing(corpus, run):
+    write(corpus / "empty.txt", "")
+    result = run("index", "--quiet", corpus)
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_rebuild_starts_from_scratch(corpus, index_location, run):
+    build_index([corpus], index_location)
+    old = read_meta(index_location).indexname
+    (corpus / "lithuania.md").unlink()
+    other = write(corpus.parent / "other" / "x.txt", "Outside the corpus, about zeppelins.\n")
+    build_index([other.parent], index_location)
+    result = run("index", "--rebuild", corpus)
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    meta = read_meta(index_location)
+    assert meta.indexname != old and meta.rebuilding is None
+    assert meta.roots == [str(corpus)]
+    assert set(passages_by_file(index_location)) == {str(corpus / "japan_latvia.txt"), str(corpus / "notes" / "cooking.txt")}
+    # The old index's files are gone.
+    assert not [n for n in os.listdir(index_location) if n.startswith((old + "_", f"_{old}_", manifest_name(old)))]
+
+
+def test_rebuild_changes_language_and_language_is_kept(corpus, index_location, run):
+    assert run("index", corpus).exit_code == 0
+    result = run("index", "--language", "french", corpus)
+    assert result.exit_code == ExitStatus.ERROR
+    assert "--rebuild" in result.output and "english" in result.output
+    assert run("index", "--rebuild", "--language", "french", corpus).exit_code == 0
+    assert read_meta(index_location).language == "french"
+    # Later runs use the index's language without being told.
+    again = run("index", corpus)
+    assert again.exit_code == 0 and "3 unchanged" in again.output
+    assert json.loads(run("status", "--json").output)["language"] == "french"
+
+
+def test_bad_language_and_size_are_usage_errors(corpus, run):
+    result = run("index", "--language", "klingon", corpus)
+    assert result.exit_code == ExitStatus.ERROR and "klingon" in result.output
+    result = run("index", "--max-size", "lots", corpus)
+    assert result.exit_code == ExitStatus.ERROR and "--max-size" in result.output
+
+
+def test_include_exclude_and_max_size(corpus, index_location, run):
+    write(corpus / "build" / "generated.txt", "Generated output nobody wants to search.\n")
+    write(corpus / "big.txt", "word " * 400)  # 2000 bytes
+    result = run("index", corpus, "--exclude", "build/", "--max-size", "1K")
+    assert result.exit_code == 0, result.output
+    files = set(passages_by_file(index_location))
+    assert str(corpus / "build" / "generated.txt") not in files
+    assert str(corpus / "big.txt") not in files
+    assert f"skipped {corpus / 'big.txt'}: larger than 1 KiB" in result.output
+    result = run("index", "--rebuild", corpus, "--include", "*.md")
+    assert result.exit_code == 0, result.output
+    assert set(passages_by_file(index_location)) == {str(corpus / "lithuania.md")}
+    # Raising the cap indexes the file on the next run.
+    result = run("index", "--rebuild", corpus, "--max-size", "20M", "--include", "big.txt")
+    assert set(passages_by_file(index_location)) == {str(corpus / "big.txt")}
+
+
+def test_parse_size_units():
+    from index.reader import parse_size
+
+    assert parse_size("500K") == 500 * 1024
+    assert parse_size("20M") == 20 * 1024**2
+    assert parse_size("1G") == 1024**3
+    assert parse_size("1.5MiB") == 1536 * 1024
+    assert parse_size("4096") == 4096
+    for bad in ("", "M", "-1", "ten", "1Q"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
+
+
+def test_status_text_and_json(corpus, index_location, run):
+    write(corpus / "empty.txt", "")
+    assert run("index", corpus).exit_code == 0
+    text = run("status")
+    assert text.exit_code == 0
+    assert f"index     {index_location}" in text.output
+    assert "files     3 indexed, 1 skipped" in text.output
+    assert f"roots     {corpus}" in text.output
+    assert "language  english" in text.output
+    data = json.loads(run("status", "--json").output)
+    assert data["files"] == 3 and data["skipped_files"] == 1
+    assert data["passages"] == sum(passages_by_file(index_location).values())
+    assert data["size_bytes"] > 0 and data["updated"] and data["roots"] == [str(corpus)]
+    assert data["indexing"] is False and data["rebuilding"] is False
+    assert run("stats", "--json").output == run("status", "--json").output
+
+
+def test_status_without_index(run):
+    result = run("status")
+    assert result.exit_code == ExitStatus.ERROR
+    assert "searcher index" in result.output and "Traceback" not in result.output
+
+
+def test_parallel_and_inline_runs_index_the_same(tmp_path):
+    root = tmp_path / "many"
+    for i in range(300):
+        write(root / f"d{i // 100}" / f"f{i:03}.txt",
+              f"Document {i}\n\n" + f"Sentence number {i} talks about topic {i % 7}. " * 40 + "\n")
+    inline = build_index([root], tmp_path / "inline", jobs=1)
+    parallel = build_index([root], tmp_path / "parallel", jobs=2, commit_seconds=0)
+    assert parallel.workers == 2 and inline.workers == 0
+    assert passages_by_file(tmp_path / "inline") == passages_by_file(tmp_path / "parallel")
+    assert inline.passages_in_index == parallel.passages_in_index == inline.passages
+    again = build_index([root], tmp_path / "parallel", jobs=2)
+    assert again.unchanged == 300 and again.passages == 0
+
+
+def test_manifest_matches_index(corpus, index_location):
+    build_index([corpus], index_location)
+    meta = read_meta(index_location)
+    manifest = Manifest(index_location / manifest_name(meta.indexname))
+    try:
+        entries = manifest.entries()
+        assert not manifest.uncertain()
+    finally:
+        manifest.close()
+    counts = passages_by_file(index_location)
+    assert {p: e.passages for p, e in entries.items()} == counts
+
+
+def test_language_mismatch_is_a_library_error(corpus, index_location):
+    build_index([corpus], index_location)
+    with pytest.raises(IndexVersionMismatch):
+        build_index([corpus], index_location, language="german")
