@@ -65,19 +65,38 @@ def _cut_long(start: int, end: int, text: str):
 
 def sentence_spans(text: str):
     """(start, end) character spans of the sentences of ``text``, in order."""
-    splitter = _sentence_splitter()
+    return _sentence_spans(text, None)
+
+
+def _sentence_spans(text: str, joins_whole):
+    """sentence_spans; a paragraph for which ``joins_whole(start, last_end)`` is true
+    comes as one span from its start to its last visible character."""
+    splitter = None
     for para_start, para_end in _paragraph_spans(text):
         paragraph = text[para_start:para_end]
         if not paragraph.strip():
             continue
-        for start, end in splitter.span_tokenize(paragraph):
-            yield from _cut_long(para_start + start, para_start + end, text)
+        last_end = para_start + len(paragraph.rstrip())
+        if joins_whole is not None and joins_whole(para_start, last_end):
+            # Punkt is the slowest step of indexing, and its sentences would all go
+            # into the current passage anyway. Its first sentence starts at the
+            # paragraph's start and its last ends at the last visible character,
+            # so the passage comes out the same (tests/test_passages.py checks).
+            yield para_start, last_end
+        else:
+            splitter = splitter or _sentence_splitter()
+            for start, end in splitter.span_tokenize(paragraph):
+                yield from _cut_long(para_start + start, para_start + end, text)
         # A paragraph end is a hard boundary between sentences.
         yield para_end, para_end
 
 
 def split_passages(text: str) -> list[Passage]:
     """Group the sentences of ``text`` into passages that never cut a sentence."""
+    return _split_passages(text, shortcut=True)
+
+
+def _split_passages(text: str, shortcut: bool) -> list[Passage]:
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line_of(char: int) -> int:
@@ -101,7 +120,11 @@ def split_passages(text: str) -> list[Passage]:
     def size() -> int:
         return current[-1][1] - current[0][0] if current else 0
 
-    for start, end in sentence_spans(text):
+    def joins_whole(para_start: int, last_end: int) -> bool:
+        # No sentence of the paragraph can end the current passage early: see the loop below.
+        return last_end - (current[0][0] if current else para_start) <= TARGET_CHARS
+
+    for start, end in _sentence_spans(text, joins_whole if shortcut else None):
         if start == end:  # paragraph boundary
             if size() >= MIN_CHARS:
                 flush()

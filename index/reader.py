@@ -162,13 +162,14 @@ def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# C0 controls but those of _ALLOWED_CONTROLS (\t \n \v \f \r ESC), DEL and the C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+
+
 def _looks_binary(sample: str) -> bool:
     if not sample:
         return False
-    controls = sum(
-        1 for ch in sample
-        if (ch < "\x20" or "\x7f" <= ch < "\xa0") and ch not in _ALLOWED_CONTROLS
-    )
+    controls = len(_CONTROL.findall(sample))
     return controls / len(sample) > MAX_CONTROL_RATIO
 
 

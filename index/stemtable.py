@@ -46,6 +46,8 @@ FORMAT = "1"
 _LANGUAGE = re.compile(r"[a-z]{1,32}")
 # Each indexing worker waits this long for another one to finish writing.
 _BUSY_SECONDS = 30.0
+# A query waits at most this long for a worker's commit, then stems with nltk.
+_READ_WAIT_SECONDS = 0.2
 # Rows per INSERT batch: bounds the memory of one executemany.
 _BATCH = 5000
 
@@ -76,8 +78,9 @@ class StemTable:
             try:
                 if not self.path.is_file():
                     raise OSError("no stem table")
+                # A short wait: while an indexing worker commits, stemming words is quicker.
                 db = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True,
-                                     check_same_thread=False)
+                                     timeout=_READ_WAIT_SECONDS, check_same_thread=False)
                 row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
                 if row is None or row[0] != FORMAT:
                     db.close()

@@ -533,8 +533,9 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
         # The fork copied the run lock's descriptor: without closing it here, an
         # orphaned worker would keep the index locked after its parent was killed.
         os.close(lock_fd)
-    builder = SegmentBuilder(index_dir, indexname, max_bytes, pool_mb)
+    builder = None
     try:
+        builder = SegmentBuilder(index_dir, indexname, max_bytes, pool_mb)
         while True:
             try:
                 job = jobs.get(timeout=1.0)
@@ -554,7 +555,11 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
     except BaseException:
         results.put(("error", w, traceback.format_exc().strip().splitlines()[-1]))
     finally:
-        builder.cancel()
+        try:
+            if builder is not None:
+                builder.cancel()
+        except Exception:
+            pass  # its files are orphans that the parent deletes
         # Exit even if nobody reads what is still buffered (the parent is gone or stopping).
         results.cancel_join_thread()
 

@@ -27,9 +27,13 @@ from __future__ import annotations
 
 import heapq
 import math
+import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
+from pickle import loads
 
 K1 = 1.2
 B = 0.75
@@ -42,6 +46,8 @@ FIELDS = (("body", 1.0), ("title", TITLE_WEIGHT))
 FEEDBACK_FILES = 5
 FEEDBACK_TERMS = 30
 ORIGINAL_WEIGHT = 0.4
+# Files of the first pass that expansion ranks again (at least as many as are asked for).
+EXPANSION_CANDIDATES = 100
 # Content words (after stopwords) that make loose words a question rather than keywords.
 QUESTION_WORDS = 4
 
@@ -62,12 +68,12 @@ def idf(n: int, df: int) -> float:
 
 
 class _Segment:
-    """Per-segment arrays: each passage's file number and field lengths, and deletions."""
+    """Per-segment arrays: each passage's file number and BM25 length norms, and deletions."""
 
     def __init__(self, reader, offset: int, file_numbers: dict[bytes, int], files: list[bytes]):
         self.reader = reader
         self.offset = offset
-        count = reader.doc_count_all()
+        self.count = count = reader.doc_count_all()
         self.deleted = (frozenset(d for d in range(count) if reader.is_deleted(d))
                         if reader.has_deletions() else frozenset())
         refs, uniques = _file_column(reader, count)
@@ -78,8 +84,9 @@ class _Segment:
                 number = file_numbers[key] = len(files)
                 files.append(key)
             local.append(number)
-        self.file_of = [local[ref] for ref in refs]
-        self.lengths = {name: _length_column(reader, name, count) for name, _ in FIELDS}
+        self.file_of = list(map(local.__getitem__, refs))
+        self.length_bytes = {name: _length_bytes(reader, name, count) for name, _ in FIELDS}
+        self.norms: dict[str, list[float]] = {}
 
 
 def _file_column(reader, count: int):
@@ -98,50 +105,64 @@ def _file_column(reader, count: int):
         return [position[value] for value in values], uniques
 
 
-def _length_column(reader, fieldname: str, count: int) -> list[int]:
+def _length_bytes(reader, fieldname: str, count: int) -> bytes:
+    """Each passage's field length as whoosh stores it: one byte (see byte_to_length)."""
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.util.numeric import byte_to_length
+    from whoosh.util.numeric import length_to_byte
 
     perdoc = getattr(reader, "_perdoc", None)
     column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) if perdoc is not None else None
     if column is None:
-        return [reader.doc_field_length(d, fieldname) or 0 for d in range(count)]
+        return bytes(length_to_byte(reader.doc_field_length(d, fieldname) or 0) for d in range(count))
     try:
         raw = column._dbfile.get(column._basepos, min(count, column._count))
-        raw = raw + bytes(count - len(raw))
     except AttributeError:
         raw = bytes(column)
-    decoded = [byte_to_length(b) for b in range(256)]
-    return [decoded[b] for b in raw]
+    return raw + bytes(count - len(raw))
 
 
 class Statistics:
     """What BM25 needs about an index, at passage level and file level; built once per reader."""
 
     def __init__(self, reader):
+        from whoosh.util.numeric import byte_to_length
+
         self.files: list[bytes] = []
         numbers: dict[bytes, int] = {}
         leaves = reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
         self.segments = [_Segment(sub, offset, numbers, self.files) for sub, offset in leaves
                          if sub.doc_count_all()]
+        decoded = [byte_to_length(b) for b in range(256)]
+        # Every passage's file number, by global docnum (segments are consecutive).
+        self.file_of: list[int] = []
+        for seg in self.segments:
+            self.file_of.extend([-1] * (seg.offset - len(self.file_of)))
+            self.file_of.extend(seg.file_of)
         self.file_lengths = {name: [0] * len(self.files) for name, _ in FIELDS}
-        live = [False] * len(self.files)
+        live = bytearray(len(self.files))
         self.passages = 0
         totals = dict.fromkeys(self.file_lengths, 0)
         for seg in self.segments:
             deleted = seg.deleted
-            for docnum, number in enumerate(seg.file_of):
-                if docnum in deleted:
-                    continue
-                self.passages += 1
-                live[number] = True
-                for name, lengths in self.file_lengths.items():
-                    length = seg.lengths[name][docnum]
-                    if name == "title":  # every passage carries the file's title
+            file_of = seg.file_of
+            if deleted:
+                keep = [d for d in range(seg.count) if d not in deleted]
+                file_of = [file_of[d] for d in keep]
+            self.passages += len(file_of)
+            for number in file_of:
+                live[number] = 1
+            for name, lengths in self.file_lengths.items():
+                raw = seg.length_bytes[name]
+                passage_lengths = list(map(decoded.__getitem__, raw))
+                if deleted:
+                    passage_lengths = [passage_lengths[d] for d in keep]
+                totals[name] += sum(passage_lengths)
+                if name == "title":  # every passage carries the file's title
+                    for number, length in zip(file_of, passage_lengths):
                         lengths[number] = length
-                    else:
+                else:
+                    for number, length in zip(file_of, passage_lengths):
                         lengths[number] += length
-                    totals[name] += length
         self.file_count = sum(live) or 1
         passages = self.passages or 1
         self.avg_passage_length = {name: (total / passages) or 1.0 for name, total in totals.items()}
@@ -150,9 +171,11 @@ class Statistics:
         # K1 * (1 - B + B * length / average): BM25's length normalisation, precomputed.
         self.file_norms = {name: [K1 * (1 - B + B * length / self.avg_file_length[name]) for length in lengths]
                            for name, lengths in self.file_lengths.items()}
-        for seg in self.segments:
-            seg.norms = {name: [K1 * (1 - B + B * length / self.avg_passage_length[name])
-                                for length in seg.lengths[name]] for name, _ in FIELDS}
+        for name, _ in FIELDS:
+            # A passage's norm depends only on its length byte: 256 values.
+            table = [K1 * (1 - B + B * length / self.avg_passage_length[name]) for length in decoded]
+            for seg in self.segments:
+                seg.norms[name] = list(map(table.__getitem__, seg.length_bytes[name]))
         self._passages_of = None
 
     def file_key(self, number: int) -> str:
@@ -182,23 +205,61 @@ def statistics(reader) -> Statistics:
 
 # ---------------------------------------------------------------- postings
 
+# whoosh3 pickles a block as (delta-coded ids, weights, values) with protocol 2, where
+# each value (a passage's positions) is a bytes object pickled as a call of
+# _codecs.encode. Ranking needs no positions: the block is unpickled up to where the
+# values start, which is most of the decoding time. The marker is the values tuple's
+# MARK and the first GLOBAL; ids and weights (K/M/J ints, G floats) never hold 17
+# bytes in a row that are not opcodes, so it cannot occur before the values.
+_VALUES_START = b"(c_codecs\nencode\n"
+_NO_VALUES_END = b"N\x87."  # None as the values, TUPLE3, STOP
 
-def _postings(seg: _Segment, fieldname: str, btext: bytes):
-    """(ids, term frequencies) blocks of a term in one segment, deleted passages included."""
+
+def _decode_block(raw: bytes, compressed: bool, count: int):
+    """(ids, term frequencies) of one posting block's pickled data."""
+    if compressed:
+        raw = zlib.decompress(raw)
+    cut = raw.find(_VALUES_START)
+    data = loads(raw[:cut] + _NO_VALUES_END if cut > 0 else raw)
+    ids = list(accumulate(data[0]))
+    weights = data[1]
+    if weights is None:
+        weights = [1.0] * count
+    elif isinstance(weights, float):
+        weights = [weights] * count
+    return ids, weights
+
+
+def _leaf_matcher(seg: _Segment, fieldname: str, btext: bytes):
     reader = seg.reader
     if (fieldname, btext) not in reader:
-        return
+        return None
     terms = getattr(reader, "_terms", None)
-    matcher = (terms.matcher(fieldname, btext, reader.schema[fieldname].format) if terms is not None
-               else reader.postings(fieldname, btext))
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
-        # whoosh3's leaf matcher: whole blocks at a time, without per-posting method calls.
-        while not matcher._atend:
-            matcher._read_ids()
-            matcher._read_weights()
-            yield matcher._ids, matcher._weights
-            matcher._next_block()
+    return (terms.matcher(fieldname, btext, reader.schema[fieldname].format) if terms is not None
+            else reader.postings(fieldname, btext))
+
+
+def _postings(seg: _Segment, fieldname: str, btext: bytes, wanted=None):
+    """(ids, term frequencies) blocks of a term in one segment, deleted passages included.
+
+    ``wanted(first, last)`` (optional) says whether a block holding ids in
+    first..last is needed; blocks that are not are skipped without decoding.
+    """
+    matcher = _leaf_matcher(seg, fieldname, btext)
+    if matcher is None:
         return
+    if hasattr(matcher, "_goto") and hasattr(matcher, "_nextoffset"):
+        # whoosh3's leaf matcher: raw blocks, decoded here without the positions.
+        get = matcher._postfile.get
+        first = 0
+        while True:
+            if wanted is None or wanted(first, matcher._maxid):
+                raw = get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+                yield _decode_block(raw, matcher._compression, matcher._blocklength)
+            if matcher._lastblock:
+                return
+            first = matcher._maxid + 1
+            matcher._goto(matcher._nextoffset)
     ids, weights = [], []
     while matcher.is_active():
         ids.append(matcher.id())
@@ -216,7 +277,12 @@ class _Scores:
     def __init__(self):
         self.passage: dict[int, float] = {}
         self.file: dict[int, float] = {}
-        self.passage_file: dict[int, int] = {}
+
+    def scaled(self, factor: float) -> "_Scores":
+        scores = _Scores()
+        scores.passage = {d: factor * p for d, p in self.passage.items()}
+        scores.file = {n: factor * f for n, f in self.file.items()}
+        return scores
 
 
 def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: float,
@@ -234,24 +300,23 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
                 tfs = [tfs[i] for i in keep]
             df += len(ids)
             hits.append((seg, ids, tfs))
-            for d, tf in zip(ids, tfs):
-                number = file_of[d]
-                if title:  # the same title in every passage of a file: count it once
-                    file_tf[number] = tf
-                else:
-                    file_tf[number] = file_tf.get(number, 0.0) + tf
+            if title:  # the same title in every passage of a file: count it once
+                file_tf.update(zip(map(file_of.__getitem__, ids), tfs))
+            else:
+                get = file_tf.get
+                for number, tf in zip(map(file_of.__getitem__, ids), tfs):
+                    file_tf[number] = get(number, 0.0) + tf
     if not df:
         return
     k1_plus_1 = K1 + 1.0
     c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
-    passage, passage_file = scores.passage, scores.passage_file
+    passage = scores.passage
     get = passage.get
     for seg, ids, tfs in hits:
-        norm, offset, file_of = seg.norms[fieldname], seg.offset, seg.file_of
+        norm, offset = seg.norms[fieldname], seg.offset
         for d, tf in zip(ids, tfs):
             g = offset + d
             passage[g] = get(g, 0.0) + c * tf / (tf + norm[d])
-            passage_file[g] = file_of[d]
     c = weight * field_weight * idf(stats.file_count, len(file_tf)) * k1_plus_1
     fnorm = stats.file_norms[fieldname]
     files = scores.file
@@ -260,10 +325,10 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         files[number] = fget(number, 0.0) + c * tf / (tf + fnorm[number])
 
 
-def score_terms(reader, terms: dict[str, float]) -> _Scores:
-    """Passage and file scores of weighted stems (OR semantics)."""
+def score_terms(reader, terms: dict[str, float], scores: _Scores | None = None) -> _Scores:
+    """Passage and file scores of weighted stems (OR semantics), added to ``scores``."""
     stats = statistics(reader)
-    scores = _Scores()
+    scores = _Scores() if scores is None else scores
     schema = reader.schema
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
@@ -275,15 +340,26 @@ def score_terms(reader, terms: dict[str, float]) -> _Scores:
     return scores
 
 
-def top_passages(scores: _Scores, count: int, per_file: int | None) -> list[Ranked]:
+def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Statistics) -> list[Ranked]:
     """The best ``count`` passages, at most ``per_file`` from one file; ties by index order."""
-    if count <= 0:
+    if count <= 0 or not scores.passage:
         return []
-    files, share = scores.file, PASSAGE_SHARE
+    files, share, passage = scores.file, PASSAGE_SHARE, scores.passage
     by_file: dict[int, list[tuple[float, int]]] = {}
-    for docnum, p in scores.passage.items():
-        number = scores.passage_file[docnum]
-        by_file.setdefault(number, []).append((files.get(number, 0.0) + share * p, -docnum))
+    if per_file and len(files) > count:
+        # A file's best passage scores at least its D and at most D + share * (best P):
+        # only files within that margin of the count-th best D can hold a top passage.
+        floor = heapq.nlargest(count, files.values())[-1] - share * max(passage.values())
+        for number, d in files.items():
+            if d >= floor:
+                ranked = [(d + share * passage[g], -g) for g in stats.passages_of(number) if g in passage]
+                if ranked:
+                    by_file[number] = ranked
+    else:
+        file_of = stats.file_of
+        for docnum, p in passage.items():
+            number = file_of[docnum]
+            by_file.setdefault(number, []).append((files.get(number, 0.0) + share * p, -docnum))
     if per_file:
         # The top passages under a per-file cap all come from the files with the best passages.
         best = heapq.nlargest(count, by_file.items(), key=lambda item: max(item[1]))
@@ -341,15 +417,87 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
     return mixed
 
 
+def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: dict[str, float],
+                      candidates: int) -> _Scores:
+    """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
+
+    Scores are linear in the term weights, so the question's own words are the first
+    pass scaled; only what expansion adds is scored, and only in the first pass's best
+    files: the postings of the (mostly frequent) expansion words are skipped block by
+    block outside them. A file outside keeps its first-pass score scaled, which cannot
+    put it above a candidate. How many files an expansion word is in is estimated
+    from how many passages it is in (the count of files would need all its postings).
+    """
+    stats = statistics(reader)
+    factor = ORIGINAL_WEIGHT / (sum(terms.values()) or 1.0)
+    extra = {stem: weight - factor * terms.get(stem, 0.0) for stem, weight in mixed.items()}
+    extra = {stem: weight for stem, weight in extra.items() if weight > 1e-12}
+    best = top_files(scores, candidates)
+    rescored = _Scores()
+    rescored.file = {number: factor * scores.file[number] for number in best}
+    passage = rescored.passage
+    local: dict[int, list[int]] = {}  # segment index -> candidate docnums in it, sorted
+    bounds = [seg.offset for seg in stats.segments]
+    for number in best:
+        for g in stats.passages_of(number):
+            p = scores.passage.get(g)
+            passage[g] = factor * p if p is not None else 0.0
+            i = bisect_right(bounds, g) - 1
+            local.setdefault(i, []).append(g - bounds[i])
+    schema = reader.schema
+    k1_plus_1 = K1 + 1.0
+    for fieldname, field_weight in FIELDS:
+        if fieldname not in schema:
+            continue
+        fieldobj = schema[fieldname]
+        fnorm = stats.file_norms[fieldname]
+        title = fieldname == "title"
+        for stem, weight in extra.items():
+            btext = fieldobj.to_bytes(stem)
+            df = reader.doc_frequency(fieldname, btext)
+            if not df:
+                continue
+            c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
+            file_tf: dict[int, float] = {}
+            for i, docnums in local.items():
+                seg = stats.segments[i]
+                docnums.sort()
+                wanted_set = frozenset(docnums)
+
+                def wanted(first, last, docnums=docnums):
+                    j = bisect_left(docnums, first)
+                    return j < len(docnums) and docnums[j] <= last
+
+                norm, offset, file_of = seg.norms[fieldname], seg.offset, seg.file_of
+                for ids, tfs in _postings(seg, fieldname, btext, wanted):
+                    for d, tf in zip(ids, tfs):
+                        if d in wanted_set:
+                            g = offset + d
+                            passage[g] += c * tf / (tf + norm[d])
+                            number = file_of[d]
+                            file_tf[number] = tf if title else file_tf.get(number, 0.0) + tf
+            files_with = max(1.0, df * stats.file_count / stats.passages)
+            c = weight * field_weight * (math.log(stats.file_count / (files_with + 1)) + 1.0) * k1_plus_1
+            files = rescored.file
+            for number, tf in file_tf.items():
+                files[number] += c * tf / (tf + fnorm[number])
+    return rescored
+
+
 def rank(reader, terms: dict[str, float], count: int, per_file: int | None, *,
          expansion: bool = False, stopwords: frozenset[str] = frozenset()):
     """(best passages, number of matching passages, the terms used) for loose words."""
     scores = score_terms(reader, terms)
     matched = len(scores.passage)
     if expansion and scores.file:
-        terms = expand(reader, scores, terms, stopwords)
-        scores = score_terms(reader, terms)
-    return top_passages(scores, count, per_file), matched, terms
+        mixed = expand(reader, scores, terms, stopwords)
+        candidates = max(count, EXPANSION_CANDIDATES)
+        if len(scores.file) > candidates:
+            scores = _rescore_expanded(reader, scores, terms, mixed, candidates)
+        else:  # few files match: score them all
+            scores = score_terms(reader, mixed)
+        terms = mixed
+    return top_passages(scores, count, per_file, statistics(reader)), matched, terms
 
 
 def loose_terms(q, phrase_stopwords: frozenset[str] | None = None) -> dict[str, float] | None:

@@ -133,11 +133,8 @@ def test_fast_analysis_matches_the_analyzer(language):
         field = schema[name]
         plan = _field_plan(name, field)
         assert plan is not None, name
-        text = "Les élèves d'aujourd'hui Straße Indo-Pacific Russia’s 2023 naïve CAFÉ café"
-        expected = {}
-        for token in field.analyzer(text, positions=True, mode="index"):
-            expected.setdefault(token.text.encode("utf-8"), []).append(token.pos)
-        assert plan(text) == expected
+        text = "Les élèves d'aujourd'hui Straße Indo-Pacific Russia’s 2023 naïve CAFÉ café café"
+        assert sorted(plan(text)) == sorted(field.index(text))
 
 
 def test_an_unknown_analyzer_uses_the_analyzer():

@@ -27,7 +27,7 @@ from index.writer import build_index
 from searcher.console import ExitStatus
 
 FILES = 2000
-PASSAGES_PER_FILE = 3
+PASSAGES_PER_FILE = 2
 
 
 def passages_by_file(index_dir) -> Counter:
@@ -43,7 +43,7 @@ def many(tmp_path) -> Path:
     for i in range(FILES):
         path = root / f"part{i // 250:02}" / f"note {i:04}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = " ".join(f"Note {i} records observation {j} of the tidal gauge number {i % 13}." for j in range(12))
+        body = " ".join(f"Note {i} records observation {j} of the tidal gauge number {i % 13}." for j in range(4))
         path.write_text(f"Note {i}\n\n{body}\n\n{body}\n", encoding="utf-8")
     return root
 
