@@ -82,6 +82,7 @@ class SegmentBuilder:
         self.max_bytes = max_bytes
         self.pool_mb = pool_mb
         self.writer = None
+        self.previous = None  # the last writer: the next one reuses its analyzers
         self.done = []  # finished segments not yet handed over
 
     def add_files(self, jobs: list[FileJob]) -> list[FileResult]:
@@ -135,11 +136,12 @@ class SegmentBuilder:
 
     def _writer(self):
         if self.writer is None:
-            self.writer = _segment_writer(self.ix, self.pool_mb)
+            self.writer = _segment_writer(self.ix, self.pool_mb, self.previous)
+            self.previous = self.writer
         return self.writer
 
 
-def _segment_writer(ix, pool_mb: int):
+def _segment_writer(ix, pool_mb: int, previous=None):
     from whoosh.index import FileIndex
     from whoosh.util import random_name
     from whoosh.writing import SegmentWriter
@@ -153,7 +155,8 @@ def _segment_writer(ix, pool_mb: int):
     private = FileIndex(storage, indexname=ix.indexname)
     # No whoosh lock: the parent holds the run lock and is the only one to commit.
     if FastSegmentWriter.supports(private.schema):
-        return FastSegmentWriter(private, limitmb=pool_mb)
+        follows = previous if isinstance(previous, FastSegmentWriter) else None
+        return FastSegmentWriter(private, limitmb=pool_mb, follows=follows)
     return SegmentWriter(private, _lk=False, limitmb=pool_mb)
 
 

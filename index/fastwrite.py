@@ -46,15 +46,22 @@ _SELF_CHECK_TEXT = (
 
 
 class FastSegmentWriter(SegmentWriter):
-    def __init__(self, ix, limitmb: int = 128):
+    def __init__(self, ix, limitmb: int = 128, follows: "FastSegmentWriter | None" = None):
+        """``follows``: the previous writer of the same worker, whose analyzers (and
+        their caches of stems) this one reuses instead of unpickling new ones."""
         super().__init__(ix, _lk=False, limitmb=limitmb)
+        if follows is not None:
+            self.schema = follows.schema
         # fieldname -> btext -> [docnums, weights, values]
         self._postings: dict[str, dict[bytes, list]] = {}
         # fieldname -> array of quantised lengths (as whoosh reads them back), by docnum
         self._lengths: dict[str, array] = {}
         self._estimate = 0
         self._last: dict[str, tuple] = {}  # fieldname -> (last value, its encoded postings)
-        self._plans = {name: _field_plan(name, field) for name, field in self.schema.items()}
+        if follows is not None:
+            self._plans = follows._plans
+        else:
+            self._plans = {name: _field_plan(name, field) for name, field in self.schema.items()}
 
     @staticmethod
     def supports(schema) -> bool:

@@ -104,26 +104,6 @@ class StemTable:
             return None
         return row[0] if row is not None else None
 
-    def get_many(self, words) -> dict[str, str]:
-        """Stems of those of ``words`` the table has, in one query per 500 words."""
-        db = self._connection()
-        words = list(dict.fromkeys(words))
-        if db is None or not words:
-            return {}
-        import sqlite3
-
-        found: dict[str, str] = {}
-        try:
-            for i in range(0, len(words), 500):
-                chunk = words[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(db.execute(f"SELECT word, stem FROM stems WHERE word IN ({marks})", chunk))
-        except sqlite3.Error:
-            self.close()
-            self._usable = False
-            return {}
-        return found
-
     def close(self) -> None:
         if self._db is not None:
             try:

@@ -113,6 +113,10 @@ def open_index(index_dir: str | os.PathLike, meta: IndexMeta | None = None):
 def open_whoosh(index_dir: str | os.PathLike, indexname: str):
     from whoosh import index as whoosh_index
 
+    from index.mapped import use_mapped_segments
+
+    use_mapped_segments()  # read segments in place instead of copying them (index/mapped.py)
+
     try:
         return whoosh_index.open_dir(str(index_dir), indexname=indexname)
     except whoosh_index.EmptyIndexError:
@@ -150,12 +154,34 @@ def remove_index_files(index_dir: str | os.PathLike, indexname: str) -> None:
                 pass
 
 
+# The whoosh index names searcher uses: MAIN, and R<8 hex digits> for a --rebuild.
+_NAME = r"(?:MAIN|R[0-9a-f]{8})"
+# Scratch folders of whoosh writers: "<indexname>.tmp", and "<indexname>.<random>.tmp"
+# for the workers' writers (index/builder.py).
+_SCRATCH = re.compile(_NAME + r"(?:\.[0-9a-z]+)?\.tmp")
+# Every name searcher or whoosh puts in an index folder.
+_INDEX_FILE = re.compile(
+    r"searcher\.json(?:\.\d+\.tmp)?|searcher\.lock"
+    r"|(?:manifest-" + _NAME + r"|stems-[a-z]+)\.sqlite(?:-journal|-wal|-shm)?"
+    r"|_" + _NAME + r"_\d+\.toc(?:\.[0-9.]+)?|" + _NAME + r"_(?:[0-9a-z]+\.[A-Za-z0-9_.]+|WRITELOCK)"
+    r"|" + _SCRATCH.pattern
+)
+
+
 def remove_temp_dirs(index_dir: str | os.PathLike) -> None:
-    """Scratch folders (``*.tmp``) of whoosh writers that did not finish (the run holds the lock)."""
+    """Scratch folders of whoosh writers that did not finish (the run holds the lock)."""
     for name in os.listdir(index_dir):
         path = os.path.join(index_dir, name)
-        if name.endswith(".tmp") and os.path.isdir(path) and not os.path.islink(path):
+        if _SCRATCH.fullmatch(name) and os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def foreign_entries(index_dir: str | os.PathLike) -> list[str]:
+    """Names in ``index_dir`` that neither searcher nor whoosh would have put there."""
+    try:
+        return sorted(name for name in os.listdir(index_dir) if not _INDEX_FILE.fullmatch(name))
+    except OSError:
+        return []
 
 
 def disk_size(index_dir: str | os.PathLike) -> int:

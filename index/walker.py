@@ -84,6 +84,8 @@ class _Walk:
             yield listing
             return
         stack.append(iter(listing))
+        # Paths below root, for --include/--exclude (cheaper than os.path.relpath).
+        prefix_len = len(root if root.endswith(os.sep) else root + os.sep)
         while stack:
             entry = next(stack[-1], None)
             if entry is None:
@@ -92,7 +94,7 @@ class _Walk:
             if entry.name.startswith("."):
                 continue
             path = entry.path
-            rel = os.path.relpath(path, root)
+            rel = path[prefix_len:]
             if self._matches(self.exclude, rel, entry.name):
                 continue
             try:

@@ -41,7 +41,9 @@ from index.reader import DEFAULT_MAX_BYTES
 from index.schema import make_schema
 from index.store import (
     DEFAULT_INDEXNAME,
+    META_NAME,
     IndexMeta,
+    foreign_entries,
     open_whoosh,
     read_meta,
     remove_index_files,
@@ -103,6 +105,14 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
         raise IndexingError(f"cannot create the index at {index_dir}: a file is in the way") from None
     except OSError as exc:
         raise IndexingError(f"cannot create the index at {index_dir}: {exc.strerror or exc}") from None
+    foreign = [] if (index_dir / META_NAME).exists() else foreign_entries(index_dir)
+    if foreign:
+        # Never start an index in (or clean up) a folder of other things.
+        raise IndexingError(
+            f"{index_dir} holds files that are not part of a searcher index "
+            f"({foreign[0]!r}{' and more' if len(foreign) > 1 else ''}): "
+            "give --index a new or empty folder"
+        )
     lock = RunLock(index_dir)
     lock.acquire(lock_timeout)
     try:
@@ -419,7 +429,9 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
                     committer.commit(ready_segments, ready_results, deletions)
                 ready_segments, ready_results, deletions = [], [], []
                 last_commit = time.monotonic()
-                if not chunks and not any(in_flight):
+                # Done when every file is in a committed segment: files reported
+                # after this flush are in the workers' next segments.
+                if not chunks and not any(in_flight) and not any(unflushed):
                     return
 
 

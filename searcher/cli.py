@@ -125,6 +125,12 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
             on_progress=progress,
         )
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+        console.info("searcher: interrupted: the index keeps what was committed; "
+                     "run the same command again to finish")
+        sys.exit(130)  # 128 + SIGINT, as shells report it
     finally:
         if progress:
             progress.close()

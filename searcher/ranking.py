@@ -19,8 +19,14 @@ by whoosh in searcher/search.py.
 Query expansion (RM3 pseudo-relevance feedback): the top FEEDBACK_FILES files of
 a first pass, weighted by exp(score - best score), give a term distribution; its
 top FEEDBACK_TERMS terms are mixed into the question (ORIGINAL_WEIGHT for the
-question's own words) and the files are ranked again. It runs only for
-natural-language questions (see ``is_question``), never for keyword lookups.
+question's own words) and the first pass's EXPANSION_CANDIDATES best files are
+ranked again. It runs only for natural-language questions (see ``is_question``),
+never for keyword lookups.
+
+Speed (issue 6; measurements in the project notes, H6): posting blocks are
+decoded without the positions ranking never reads; a term's walk runs at C speed
+(dict/zip/map, file tf by counting) and yields D exactly, while P is summed only
+for the passages of files that can still reach the top.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ import math
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, _count_elements
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, ne
 from pickle import loads
 
 K1 = 1.2
@@ -87,22 +94,57 @@ class _Segment:
         self.file_of = list(map(local.__getitem__, refs))
         self.length_bytes = {name: _length_bytes(reader, name, count) for name, _ in FIELDS}
         self.norms: dict[str, list[float]] = {}
+        # A file's passages are added one after another: (file numbers, first docnums) of
+        # the runs of equal file numbers, and each file's live passages (global docnums).
+        if self.deleted:
+            self.run_files, self.run_starts = [], []
+        else:
+            file_of = self.file_of
+            self.run_starts = [0, *compress(range(1, count), map(ne, file_of, islice(file_of, 1, None)))]
+            self.run_files = list(map(file_of.__getitem__, self.run_starts))
+        self._passages: dict | None = None
+
+    def passages(self) -> dict:
+        """{file number: range or list of its live passages' global docnums} in this segment."""
+        if self._passages is None:
+            if not self.deleted:
+                ends = [*self.run_starts[1:], self.count]
+                offset = self.offset
+                grouped = dict(zip(self.run_files, map(range, map(add, self.run_starts, repeat(offset)),
+                                                       map(add, ends, repeat(offset)))))
+                if len(grouped) == len(self.run_files):
+                    self._passages = grouped
+                    return grouped
+            grouped = {}
+            deleted, offset = self.deleted, self.offset
+            for docnum, number in enumerate(self.file_of):
+                if docnum not in deleted:
+                    grouped.setdefault(number, []).append(offset + docnum)
+            self._passages = grouped
+        return self._passages
 
 
 def _file_column(reader, count: int):
     """(per-passage index into uniques, unique file keys) from the ``file`` column."""
     column = reader.column_reader("file", translate=False)
-    try:  # whoosh's RefBytes column: an array of references into a list of unique values
+    uniques = getattr(column, "_uniques", None)
+    if uniques is not None and hasattr(column, "_typecode"):
+        # whoosh's RefBytes column: an array of references into a list of unique values
         raw = column._dbfile.get(column._basepos, count * column._itemsize)
         refs = array(column._typecode, raw)
         if array("H", [1]).tobytes() != b"\x00\x01":
             refs.byteswap()  # stored big-endian
-        return refs, column._uniques
-    except AttributeError:
+        return refs, uniques
+    offsets, lengths = getattr(column, "_offsets", None), getattr(column, "_lengths", None)
+    if offsets is not None and lengths is not None and len(offsets) == len(lengths) == count and count:
+        # whoosh's VarBytes column: the values one after another; read them in one go.
+        data = column._dbfile.get(column._basepos, max(map(add, offsets, lengths)))
+        values = list(map(data.__getitem__, map(slice, offsets, map(add, offsets, lengths))))
+    else:
         values = list(column)
-        uniques = list(dict.fromkeys(values))
-        position = {value: i for i, value in enumerate(uniques)}
-        return [position[value] for value in values], uniques
+    uniques = list(dict.fromkeys(values))
+    position = {value: i for i, value in enumerate(uniques)}
+    return list(map(position.__getitem__, values)), uniques
 
 
 def _length_bytes(reader, fieldname: str, count: int) -> bytes:
@@ -139,7 +181,7 @@ class Statistics:
             self.file_of.extend([-1] * (seg.offset - len(self.file_of)))
             self.file_of.extend(seg.file_of)
         self.file_lengths = {name: [0] * len(self.files) for name, _ in FIELDS}
-        live = bytearray(len(self.files))
+        live: set[int] = set()
         self.passages = 0
         totals = dict.fromkeys(self.file_lengths, 0)
         for seg in self.segments:
@@ -149,21 +191,28 @@ class Statistics:
                 keep = [d for d in range(seg.count) if d not in deleted]
                 file_of = [file_of[d] for d in keep]
             self.passages += len(file_of)
-            for number in file_of:
-                live[number] = 1
+            live.update(seg.run_files if not deleted else file_of)
             for name, lengths in self.file_lengths.items():
-                raw = seg.length_bytes[name]
-                passage_lengths = list(map(decoded.__getitem__, raw))
+                passage_lengths = list(map(decoded.__getitem__, seg.length_bytes[name]))
                 if deleted:
                     passage_lengths = [passage_lengths[d] for d in keep]
                 totals[name] += sum(passage_lengths)
-                if name == "title":  # every passage carries the file's title
+                if not deleted:  # by runs of passages of one file
+                    starts = seg.run_starts
+                    if name == "title":  # every passage carries the file's title
+                        for number, start in zip(seg.run_files, starts):
+                            lengths[number] = passage_lengths[start]
+                    else:
+                        prefix = list(accumulate(passage_lengths, initial=0))
+                        for number, start, end in zip(seg.run_files, starts, [*starts[1:], seg.count]):
+                            lengths[number] += prefix[end] - prefix[start]
+                elif name == "title":
                     for number, length in zip(file_of, passage_lengths):
                         lengths[number] = length
                 else:
                     for number, length in zip(file_of, passage_lengths):
                         lengths[number] += length
-        self.file_count = sum(live) or 1
+        self.file_count = len(live) or 1
         passages = self.passages or 1
         self.avg_passage_length = {name: (total / passages) or 1.0 for name, total in totals.items()}
         self.avg_file_length = {name: (sum(lengths) / self.file_count) or 1.0
@@ -176,22 +225,24 @@ class Statistics:
             table = [K1 * (1 - B + B * length / self.avg_passage_length[name]) for length in decoded]
             for seg in self.segments:
                 seg.norms[name] = list(map(table.__getitem__, seg.length_bytes[name]))
-        self._passages_of = None
+        # The same by global docnum.
+        self.norms: dict[str, list[float]] = {name: [] for name, _ in FIELDS}
+        for name, norms in self.norms.items():
+            for seg in self.segments:
+                norms.extend([1.0] * (seg.offset - len(norms)))
+                norms.extend(seg.norms[name])
 
     def file_key(self, number: int) -> str:
         return self.files[number].decode("utf-8")
 
     def passages_of(self, number: int) -> list[int]:
         """Global docnums of a file's live passages, in index order."""
-        if self._passages_of is None:
-            grouped: dict[int, list[int]] = {}
-            for seg in self.segments:
-                deleted, offset = seg.deleted, seg.offset
-                for docnum, file_number in enumerate(seg.file_of):
-                    if docnum not in deleted:
-                        grouped.setdefault(file_number, []).append(offset + docnum)
-            self._passages_of = grouped
-        return self._passages_of.get(number, [])
+        found: list[int] = []
+        for seg in self.segments:
+            docnums = seg.passages().get(number)
+            if docnums is not None:
+                found.extend(docnums)
+        return found
 
 
 def statistics(reader) -> Statistics:
@@ -263,7 +314,7 @@ def _postings(seg: _Segment, fieldname: str, btext: bytes, wanted=None):
     ids, weights = [], []
     while matcher.is_active():
         ids.append(matcher.id())
-        weights.append(matcher.weight())
+        weights.append(float(matcher.weight()))
         matcher.next()
     yield ids, weights
 
@@ -272,63 +323,88 @@ def _postings(seg: _Segment, fieldname: str, btext: bytes, wanted=None):
 
 
 class _Scores:
-    """Passage scores P and file scores D, accumulated term by term."""
+    """File scores D, exact; passage scores P, summed when asked for.
 
-    def __init__(self):
-        self.passage: dict[int, float] = {}
+    D needs every posting of a term (its tf summed per file), but P is needed only
+    for the passages of the few files that can reach the top: a term keeps its
+    postings as {global docnum: tf}, built at C speed, and P is summed from them.
+    """
+
+    def __init__(self, stats: Statistics):
+        self.stats = stats
         self.file: dict[int, float] = {}
+        self.fixed: dict[int, float] = {}  # P given outright (the expansion's rescoring)
+        # (c, passage norms by global docnum, tf by global docnum) of each term and field
+        self.terms: list[tuple[float, list[float], dict[int, float]]] = []
+        self._matched: set[int] | None = None
 
-    def scaled(self, factor: float) -> "_Scores":
-        scores = _Scores()
-        scores.passage = {d: factor * p for d, p in self.passage.items()}
-        scores.file = {n: factor * f for n, f in self.file.items()}
-        return scores
+    def matched(self) -> set[int]:
+        """Global docnums of the passages that match."""
+        if self._matched is None:
+            matched = set(self.fixed)
+            for _, _, tf_of in self.terms:
+                matched.update(tf_of)
+            self._matched = matched
+        return self._matched
+
+    def passage_score(self, docnum: int) -> float:
+        p = self.fixed.get(docnum, 0.0)
+        for c, norms, tf_of in self.terms:
+            tf = tf_of.get(docnum)
+            if tf is not None:
+                p += c * tf / (tf + norms[docnum])
+        return p
+
+    def passage_bound(self) -> float:
+        """No passage's P is above this (tf / (tf + norm) < 1)."""
+        return (max(self.fixed.values()) if self.fixed else 0.0) + sum(c for c, _, _ in self.terms)
+
+    @property
+    def passage(self) -> dict[int, float]:
+        """Every matching passage's P."""
+        return {docnum: self.passage_score(docnum) for docnum in self.matched()}
 
 
 def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: float,
               btext: bytes, weight: float) -> None:
-    hits = []  # (segment, ids, tfs) blocks of live passages
+    tf_of: dict[int, float] = {}  # live passages' tf, by global docnum
     file_tf: dict[int, float] = {}
-    df = 0
+    fget = file_tf.get
     title = fieldname == "title"
     for seg in stats.segments:
-        file_of, deleted = seg.file_of, seg.deleted
+        offset, file_of, deleted = seg.offset, seg.file_of, seg.deleted
         for ids, tfs in _postings(seg, fieldname, btext):
             if deleted:
                 keep = [i for i, d in enumerate(ids) if d not in deleted]
                 ids = [ids[i] for i in keep]
                 tfs = [tfs[i] for i in keep]
-            df += len(ids)
-            hits.append((seg, ids, tfs))
+            tf_of.update(zip(map(add, ids, repeat(offset)) if offset else ids, tfs))
+            numbers = map(file_of.__getitem__, ids)
             if title:  # the same title in every passage of a file: count it once
-                file_tf.update(zip(map(file_of.__getitem__, ids), tfs))
+                file_tf.update(zip(numbers, tfs))
+            elif all(map(float.is_integer, tfs)):  # term counts: add each file's number tf times
+                _count_elements(file_tf, chain.from_iterable(map(repeat, numbers, map(int, tfs))))
             else:
-                get = file_tf.get
-                for number, tf in zip(map(file_of.__getitem__, ids), tfs):
-                    file_tf[number] = get(number, 0.0) + tf
-    if not df:
+                for number, tf in zip(numbers, tfs):
+                    file_tf[number] = fget(number, 0.0) + tf
+    if not tf_of:
         return
     k1_plus_1 = K1 + 1.0
-    c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
-    passage = scores.passage
-    get = passage.get
-    for seg, ids, tfs in hits:
-        norm, offset = seg.norms[fieldname], seg.offset
-        for d, tf in zip(ids, tfs):
-            g = offset + d
-            passage[g] = get(g, 0.0) + c * tf / (tf + norm[d])
+    c = weight * field_weight * idf(stats.passages, len(tf_of)) * k1_plus_1
+    scores.terms.append((c, stats.norms[fieldname], tf_of))
+    scores._matched = None
     c = weight * field_weight * idf(stats.file_count, len(file_tf)) * k1_plus_1
     fnorm = stats.file_norms[fieldname]
     files = scores.file
-    fget = files.get
+    get = files.get
     for number, tf in file_tf.items():
-        files[number] = fget(number, 0.0) + c * tf / (tf + fnorm[number])
+        files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
 
 
 def score_terms(reader, terms: dict[str, float], scores: _Scores | None = None) -> _Scores:
     """Passage and file scores of weighted stems (OR semantics), added to ``scores``."""
     stats = statistics(reader)
-    scores = _Scores() if scores is None else scores
+    scores = _Scores(stats) if scores is None else scores
     schema = reader.schema
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
@@ -342,28 +418,38 @@ def score_terms(reader, terms: dict[str, float], scores: _Scores | None = None) 
 
 def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Statistics) -> list[Ranked]:
     """The best ``count`` passages, at most ``per_file`` from one file; ties by index order."""
-    if count <= 0 or not scores.passage:
+    matched = scores.matched()
+    if count <= 0 or not matched:
         return []
-    files, share, passage = scores.file, PASSAGE_SHARE, scores.passage
+    files, share, score = scores.file, PASSAGE_SHARE, scores.passage_score
     by_file: dict[int, list[tuple[float, int]]] = {}
     if per_file and len(files) > count:
-        # A file's best passage scores at least its D and at most D + share * (best P):
-        # only files within that margin of the count-th best D can hold a top passage.
-        floor = heapq.nlargest(count, files.values())[-1] - share * max(passage.values())
-        for number, d in files.items():
-            if d >= floor:
-                ranked = [(d + share * passage[g], -g) for g in stats.passages_of(number) if g in passage]
-                if ranked:
-                    by_file[number] = ranked
+        # A file's best passage scores at least its D (every file here has a matching
+        # passage) and at most D + share * (a bound of P). Files are taken by D, best
+        # first, until no later one can beat the count-th best file found so far.
+        margin = share * scores.passage_bound()
+        floor = heapq.nlargest(count, files.values())[-1] - margin
+        best: list[tuple[float, int]] = []  # heap of the count best files' best passages
+        for d, number in sorted(((d, number) for number, d in files.items() if d >= floor), reverse=True):
+            if len(best) == count and d + margin < best[0][0]:
+                break
+            ranked = [(d + share * score(g), -g) for g in stats.passages_of(number) if g in matched]
+            if ranked:
+                by_file[number] = ranked
+                top = max(ranked)
+                if len(best) < count:
+                    heapq.heappush(best, top)
+                elif top > best[0]:
+                    heapq.heapreplace(best, top)
     else:
         file_of = stats.file_of
-        for docnum, p in passage.items():
-            number = file_of[docnum]
-            by_file.setdefault(number, []).append((files.get(number, 0.0) + share * p, -docnum))
+        for g in matched:
+            number = file_of[g]
+            by_file.setdefault(number, []).append((files.get(number, 0.0) + share * score(g), -g))
     if per_file:
         # The top passages under a per-file cap all come from the files with the best passages.
-        best = heapq.nlargest(count, by_file.items(), key=lambda item: max(item[1]))
-        candidates = [(score, neg, number) for number, passages in best
+        best_files = heapq.nlargest(count, by_file.items(), key=lambda item: max(item[1]))
+        candidates = [(score, neg, number) for number, passages in best_files
                       for score, neg in heapq.nlargest(per_file, passages)]
     else:
         candidates = [(score, neg, number) for number, passages in by_file.items() for score, neg in passages]
@@ -371,7 +457,13 @@ def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Stati
 
 
 def top_files(scores: _Scores, count: int) -> list[int]:
-    return [number for number, _ in heapq.nlargest(count, scores.file.items(), key=lambda kv: (kv[1], -kv[0]))]
+    """The ``count`` best files by D; ties by file number."""
+    files = scores.file
+    if count <= 0 or not files:
+        return []
+    floor = heapq.nlargest(count, files.values())[-1]
+    best = sorted((-d, number) for number, d in files.items() if d >= floor)
+    return [number for _, number in best[:count]]
 
 
 # ---------------------------------------------------------------- expansion
@@ -418,7 +510,7 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
 
 
 def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: dict[str, float],
-                      candidates: int) -> _Scores:
+                      candidates: int, files_with=None) -> _Scores:
     """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
 
     Scores are linear in the term weights, so the question's own words are the first
@@ -433,17 +525,19 @@ def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: d
     extra = {stem: weight - factor * terms.get(stem, 0.0) for stem, weight in mixed.items()}
     extra = {stem: weight for stem, weight in extra.items() if weight > 1e-12}
     best = top_files(scores, candidates)
-    rescored = _Scores()
+    rescored = _Scores(stats)
     rescored.file = {number: factor * scores.file[number] for number in best}
-    passage = rescored.passage
-    local: dict[int, list[int]] = {}  # segment index -> candidate docnums in it, sorted
+    passage = rescored.fixed
+    matched = scores.matched()
+    local: dict = {}  # segment index -> candidate docnums in it (sorted, and as a set)
     bounds = [seg.offset for seg in stats.segments]
     for number in best:
         for g in stats.passages_of(number):
-            p = scores.passage.get(g)
-            passage[g] = factor * p if p is not None else 0.0
+            if g in matched:
+                passage[g] = factor * scores.passage_score(g)
             i = bisect_right(bounds, g) - 1
             local.setdefault(i, []).append(g - bounds[i])
+    local = {i: (sorted(docnums), frozenset(docnums)) for i, docnums in local.items()}
     schema = reader.schema
     k1_plus_1 = K1 + 1.0
     for fieldname, field_weight in FIELDS:
@@ -459,10 +553,8 @@ def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: d
                 continue
             c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
             file_tf: dict[int, float] = {}
-            for i, docnums in local.items():
+            for i, (docnums, wanted_set) in local.items():
                 seg = stats.segments[i]
-                docnums.sort()
-                wanted_set = frozenset(docnums)
 
                 def wanted(first, last, docnums=docnums):
                     j = bisect_left(docnums, first)
@@ -470,25 +562,37 @@ def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: d
 
                 norm, offset, file_of = seg.norms[fieldname], seg.offset, seg.file_of
                 for ids, tfs in _postings(seg, fieldname, btext, wanted):
-                    for d, tf in zip(ids, tfs):
-                        if d in wanted_set:
-                            g = offset + d
-                            passage[g] += c * tf / (tf + norm[d])
-                            number = file_of[d]
-                            file_tf[number] = tf if title else file_tf.get(number, 0.0) + tf
-            files_with = max(1.0, df * stats.file_count / stats.passages)
-            c = weight * field_weight * (math.log(stats.file_count / (files_with + 1)) + 1.0) * k1_plus_1
+                    found = wanted_set.intersection(ids)
+                    if not found:
+                        continue
+                    block_tf = dict(zip(ids, tfs))
+                    for d in sorted(found):
+                        tf = block_tf[d]
+                        g = offset + d
+                        passage[g] = passage.get(g, 0.0) + c * tf / (tf + norm[d])
+                        number = file_of[d]
+                        file_tf[number] = tf if title else file_tf.get(number, 0.0) + tf
+            fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
+            c = weight * field_weight * idf(stats.file_count, fdf) * k1_plus_1
             files = rescored.file
             for number, tf in file_tf.items():
                 files[number] += c * tf / (tf + fnorm[number])
     return rescored
 
 
+def _files_with(df: int, stats: Statistics) -> float:
+    """The expected number of files holding a word that is in ``df`` passages, had it
+    been put in passages at random (files of the average number of passages)."""
+    per_file = stats.passages / stats.file_count
+    share = min(1.0, df / stats.passages)
+    return max(1.0, min(df, stats.file_count * (1.0 - (1.0 - share) ** per_file)))
+
+
 def rank(reader, terms: dict[str, float], count: int, per_file: int | None, *,
          expansion: bool = False, stopwords: frozenset[str] = frozenset()):
     """(best passages, number of matching passages, the terms used) for loose words."""
     scores = score_terms(reader, terms)
-    matched = len(scores.passage)
+    matched = len(scores.matched())
     if expansion and scores.file:
         mixed = expand(reader, scores, terms, stopwords)
         candidates = max(count, EXPANSION_CANDIDATES)

@@ -169,3 +169,165 @@ def test_replaced_passages_are_not_ranked(tmp_path):
     with SearchSession(tmp_path / "index") as s:
         assert files(s.search("zebra")) == ["b.txt"]
         assert files(s.search("nothing"))[:1] == ["a.txt"]
+
+
+# ---- fast paths (issue 6): each compared with the straightforward computation
+
+
+def _capped_top(scores: dict[int, float], file_of, count: int, per_file: int) -> list[int]:
+    """The best ``count`` passages, at most ``per_file`` per file, from every passage's score."""
+    taken: Counter = Counter()
+    best = []
+    for d in sorted(scores, key=lambda d: (-scores[d], d)):
+        if taken[file_of[d]] < per_file:
+            taken[file_of[d]] += 1
+            best.append(d)
+    return best[:count]
+
+
+@pytest.mark.parametrize("terms", [{"wing": 1.0}, {"heat": 1.0, "transfer": 2.0, "flow": 1.0},
+                                   {"shock": 1.0, "wing": 1.0, "transon": 1.0, "speed": 0.5, "cone": 1.0}])
+@pytest.mark.parametrize("count, per_file", [(1, 1), (2, 1), (2, 2), (3, 1)])
+def test_pruned_top_passages_match_a_full_sort(session, terms, count, per_file):
+    reader = session.searcher.reader()
+    expected = _straightforward(reader, terms)
+    file_of = {d: reader.stored_fields(d)["file"] for d in expected}
+    ranked, _, _ = ranking.rank(reader, terms, count, per_file)
+    assert [r.docnum for r in ranked] == _capped_top(expected, file_of, count, per_file)
+
+
+def _file_frequency(reader):
+    """The exact number of files whose passages hold a term (what _files_with estimates)."""
+    def files_with(fieldname, btext, df):
+        found = {reader.stored_fields(d)["file"] for d in reader.postings(fieldname, btext).all_ids()
+                 if not reader.is_deleted(d)}
+        return len(found)
+    return files_with
+
+
+@pytest.mark.parametrize("terms", [{"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0},
+                                   {"wing": 1.0, "flutter": 1.0, "transon": 1.0, "speed": 1.0}])
+@pytest.mark.parametrize("candidates", [1, 2, 3])
+def test_expansion_rescoring_of_candidates_matches_scoring_everything(session, terms, candidates):
+    """The second pass over the first pass's best files gives them the scores a full second
+    pass gives, once it is told the exact file counts it otherwise estimates."""
+    reader = session.searcher.reader()
+    first = ranking.score_terms(reader, terms)
+    mixed = ranking.expand(reader, first, terms, session._stopwords())
+    full = ranking.score_terms(reader, mixed)
+    rescored = ranking._rescore_expanded(reader, first, terms, mixed, candidates, _file_frequency(reader))
+    assert set(rescored.file) == set(ranking.top_files(first, candidates))
+    for number, score in rescored.file.items():
+        assert math.isclose(score, full.file[number], rel_tol=1e-9)
+    for docnum, score in rescored.passage.items():
+        assert math.isclose(score, full.passage.get(docnum, 0.0), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_questions_on_a_larger_index_rerank_only_the_best_files(session, monkeypatch):
+    monkeypatch.setattr(ranking, "EXPANSION_CANDIDATES", 2)
+    reader = session.searcher.reader()
+    terms = {"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0}
+    ranked, total, expanded = ranking.rank(reader, terms, 2, 1, expansion=True, stopwords=session._stopwords())
+    first = ranking.score_terms(reader, terms)
+    assert total == len(first.passage)
+    assert {r.file for r in ranked} <= set(ranking.top_files(first, 2))
+    assert set(terms) < set(expanded)
+
+
+def test_block_decoding_without_positions_matches_whoosh(session):
+    reader = session.searcher.reader()
+    stats = ranking.statistics(reader)
+    for fieldname in ("body", "title"):
+        for btext in reader.lexicon(fieldname):
+            for seg in stats.segments:
+                if (fieldname, btext) not in seg.reader:
+                    continue
+                m = seg.reader.postings(fieldname, btext)
+                pairs = []
+                while m.is_active():
+                    pairs.append((m.id(), m.weight()))
+                    m.next()
+                got = [(d, tf) for ids, tfs in ranking._postings(seg, fieldname, btext) for d, tf in zip(ids, tfs)]
+                assert got == pairs
+
+
+def test_passages_of_a_file_and_file_lengths(session):
+    reader = session.searcher.reader()
+    stats = ranking.statistics(reader)
+    by_file: dict[str, list[int]] = {}
+    for d in range(reader.doc_count_all()):
+        by_file.setdefault(reader.stored_fields(d)["file"], []).append(d)
+    assert stats.file_count == len(by_file)
+    for number, key in enumerate(stats.files):
+        docnums = by_file[key.decode("utf-8")]
+        assert stats.passages_of(number) == docnums
+        assert stats.file_lengths["body"][number] == sum(reader.doc_field_length(d, "body") for d in docnums)
+
+
+def test_many_blocks_deletions_and_mapped_segments(tmp_path):
+    """Postings over several whoosh blocks (128 postings each), with deleted passages, read
+    through index/mapped.py: the fast paths agree with whoosh's own reading."""
+    from whoosh.filedb.compound import CompoundStorage
+
+    from index.mapped import MappedCompoundStorage
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(300):
+        words = "alpha beta" if i % 2 else "alpha gamma alpha"
+        (docs / f"f{i:03}.txt").write_text(f"Note {i}\n\n{words} number {i}.\n\nSecond part {i % 7} delta.",
+                                           encoding="utf-8")
+    build_index([docs], tmp_path / "index", jobs=0)
+    for i in range(0, 300, 5):  # replaced files leave deleted passages behind
+        (docs / f"f{i:03}.txt").write_text(f"Note {i}\n\nalpha again {i}", encoding="utf-8")
+    build_index([docs], tmp_path / "index", jobs=0)
+    with SearchSession(tmp_path / "index") as s:
+        reader = s.searcher.reader()
+        stats = ranking.statistics(reader)
+        for stem in ("alpha", "beta", "delta", "again"):
+            for seg in stats.segments:
+                m = seg.reader.postings("body", stem.encode()) if ("body", stem.encode()) in seg.reader else None
+                pairs = []
+                while m is not None and m.is_active():
+                    pairs.append((m.id(), m.weight()))
+                    m.next()
+                got = [(d, tf) for ids, tfs in ranking._postings(seg, "body", stem.encode()) for d, tf in zip(ids, tfs)
+                       if d not in seg.deleted]  # whoosh leaves deleted passages out
+                assert got == pairs
+            expected = _straightforward(reader, {stem: 1.0})
+            ranked, total, _ = ranking.rank(reader, {stem: 1.0}, 1000, None)
+            assert total == len(expected)
+            assert [r.docnum for r in ranked] == sorted(expected, key=lambda d: (-expected[d], d))
+        from index import mapped
+
+        for seg in stats.segments:  # skip_to with a binary search lands where whoosh's does
+            for stem in (b"alpha", b"beta", b"delta", b"gamma"):
+                if ("body", stem) not in seg.reader:
+                    continue
+                for target in range(0, seg.count + 3, 7):
+                    places = []
+                    for skip in (mapped.whoosh_skip_to, mapped._skip_to):
+                        m = seg.reader._terms.matcher("body", stem, seg.reader.schema["body"].format)
+                        skip(m, target // 2)
+                        if m.is_active():
+                            skip(m, target)
+                        places.append(m.id() if m.is_active() else None)
+                    assert places[0] == places[1]
+        storage = s.ix.storage
+        for segment in s.ix._segments():
+            name = segment.make_filename(segment.COMPOUND_EXT)
+            plain = CompoundStorage(storage.open_file(name), use_mmap=True)
+            mapped = MappedCompoundStorage(storage.open_file(name))
+            for inner in plain.list():
+                a, b = plain.open_file(inner), mapped.open_file(inner)
+                data = a.read()
+                assert b.read() == data
+                for position in (0, 1, len(data) // 3, len(data) - 1):
+                    a.seek(position)
+                    b.seek(position)
+                    assert (a.tell(), a.read(5)) == (b.tell(), b.read(5))
+                    assert a.get(position, 9) == b.get(position, 9)
+                a.close()
+                b.close()
+            plain.close()
+            mapped.close()

@@ -237,3 +237,82 @@ def test_language_mismatch_is_a_library_error(corpus, index_location):
     build_index([corpus], index_location)
     with pytest.raises(IndexVersionMismatch):
         build_index([corpus], index_location, language="german")
+
+
+def test_index_into_a_folder_of_other_things_is_refused(corpus, tmp_path, run):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("my thesis")
+    (folder / "backup.tmp").mkdir()
+    result = run("index", "--index", folder, corpus)
+    assert result.exit_code == ExitStatus.ERROR
+    assert "not part of a searcher index" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["backup.tmp", "thesis.txt"]
+    # An empty folder is fine.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("index", "--index", empty, corpus).exit_code == 0
+
+
+def test_every_file_reported_by_a_worker_is_committed():
+    """Worker 1's segment and its next files can arrive before worker 0's segment."""
+    from index import writer
+    from index.builder import FileJob, FileResult
+
+    class ScriptedPool:
+        size = 2
+
+        def __init__(self):
+            self.queues = [[], []]
+
+        def submit(self, w, chunk):
+            self.queues[w].append(("files", w, [
+                FileResult(j.path, j.size, j.mtime_ns, 1, None, False, False, False) for j in chunk]))
+
+        def flush(self, w):
+            self.queues[w].append(("segment", w, [f"segment-{w}"]))
+
+        def next_event(self):
+            for q in (self.queues[1], self.queues[0]):  # worker 1 always answers first
+                if q:
+                    return q.pop(0)
+            return None
+
+    class Recorder:
+        def __init__(self):
+            self.committed, self.run = [], self
+
+        def record(self, results):
+            pass
+
+        def commit(self, segments, results, deletions):
+            self.committed.extend(r.path for r in results)
+
+    jobs = [FileJob(f"/f{i}", 10, 0, False, False) for i in range(40 * writer.CHUNK_FILES)]
+    recorder = Recorder()
+    writer._drive(ScriptedPool(), writer._Plan(jobs=jobs), recorder, commit_seconds=0, on_progress=None)
+    assert sorted(recorder.committed) == sorted(j.path for j in jobs)
+
+
+def test_progress_bar_only_on_a_terminal(corpus, run):
+    import io
+
+    from searcher.progress import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert ProgressBar.wanted(Terminal()) and not ProgressBar.wanted(io.StringIO())
+    screen = Terminal()
+    bar = ProgressBar(screen, min_interval=0)
+    bar(0, 4, 0, 400)
+    bar(2, 4, 200, 400)
+    bar(4, 4, 400, 400)
+    bar.close()
+    drawn = screen.getvalue()
+    assert "indexing [" in drawn and " 2/4 files  50%" in drawn and "4/4 files 100%" in drawn
+    assert drawn.endswith("\r\x1b[K")  # the line is erased before the summary
+    # Piped (CliRunner's streams are not terminals): no bar, just the summary.
+    result = run("index", corpus)
+    assert "\r" not in result.output and "indexing [" not in result.output
