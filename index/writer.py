@@ -380,6 +380,9 @@ class _Committer:
 
 # --- running the jobs ---------------------------------------------------------------------
 
+PAUSE_AFTER_COMMIT_ENV = "SEARCHER_TEST_PAUSE_AFTER_COMMIT"
+
+
 def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_progress):
     """Feed chunks of files to the workers; commit everything finished every commit_seconds."""
     run = committer.run
@@ -427,12 +430,21 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
             if not flushing:
                 if ready_results or deletions:
                     committer.commit(ready_segments, ready_results, deletions)
+                    _pause_for_fault_tests()
                 ready_segments, ready_results, deletions = [], [], []
                 last_commit = time.monotonic()
                 # Done when every file is in a committed segment: files reported
                 # after this flush are in the workers' next segments.
                 if not chunks and not any(in_flight) and not any(unflushed):
                     return
+
+
+def _pause_for_fault_tests():
+    # The fault tests interrupt a run between two commits; on an idle machine a
+    # small run could otherwise finish before the signal arrives.
+    pause = os.environ.get(PAUSE_AFTER_COMMIT_ENV)
+    if pause:
+        time.sleep(float(pause))
 
 
 def _chunks(jobs: list[FileJob]):

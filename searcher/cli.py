@@ -14,7 +14,7 @@ from searcher.location import INDEX_ENV, default_index_dir
 class UserError(click.ClickException):
     """A one-line error for the user; exit status 2, as grep."""
 
-    exit_code = ExitStatus.ERROR
+    exit_code = int(ExitStatus.ERROR)
 
     def show(self, file=None):
         click.echo(f"searcher: error: {self.format_message()}", file=file or sys.stderr)
@@ -310,7 +310,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     if suggestion is not None:
         console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
                      "--fix searches for it)")
-    ctx.exit(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND)
+    ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
 
 
 def _suggestion(index_dir, result, run):

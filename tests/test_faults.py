@@ -26,6 +26,8 @@ from index.store import open_index, read_meta
 from index.writer import build_index
 from searcher.console import ExitStatus
 
+from index.writer import PAUSE_AFTER_COMMIT_ENV
+
 FILES = 2000
 PASSAGES_PER_FILE = 2
 
@@ -52,10 +54,13 @@ def cli_env(index_dir) -> dict:
     return dict(os.environ, SEARCHER_INDEX=str(index_dir), NLTK_DATA="/nonexistent")
 
 
-def start_index(index_dir, *args) -> subprocess.Popen:
+def start_index(index_dir, *args, pause_after_commit: float | None = None) -> subprocess.Popen:
+    env = cli_env(index_dir)
+    if pause_after_commit is not None:
+        env[PAUSE_AFTER_COMMIT_ENV] = str(pause_after_commit)
     return subprocess.Popen(
         [sys.executable, "-m", "searcher", "index", "--commit-every", "0.5", *map(str, args)],
-        env=cli_env(index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
@@ -107,7 +112,8 @@ needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason=
 @needs_proc
 def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_path, sig):
     index_dir = tmp_path / "index"
-    proc = start_index(index_dir, many, "--jobs", "2")
+    # The run sleeps after each commit, so the signal lands before it can finish.
+    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "0", pause_after_commit=5)
     wait_for_first_commit(index_dir, proc)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
