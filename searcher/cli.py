@@ -260,7 +260,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
     from searcher import output
     from searcher.reading import literal_text, phrase_text
-    from searcher.search import search
+    from searcher.search import SearchSession
 
     console = Console(color_mode=color_mode)
     index_dir = resolve_index_dir(index_dir)
@@ -276,11 +276,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
 
-    result = search(index_dir, text, **run)
-    suggestion = _suggestion(index_dir, result, run)
+    session = SearchSession(index_dir)
+    result = session.search(text, **run)
+    suggestion = _suggestion(index_dir, session, result, run)
     if fix and suggestion is not None:
         console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
-        result, suggestion, how = search(index_dir, suggestion.text, **run), None, "--fix"
+        result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(sanitize(line))
@@ -313,13 +314,13 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
 
 
-def _suggestion(index_dir, result, run):
+def _suggestion(index_dir, session, result, run):
     """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
     from searcher.suggest import FEW_HITS, did_you_mean, has_unknown_words
 
     shown = len(result.hits)
     few = run["offset"] == 0 and shown <= FEW_HITS and shown < run["limit"]
-    if not few and not has_unknown_words(index_dir, result.query):
+    if not few and not has_unknown_words(session.searcher.reader(), result.query):
         return None
     return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
 

@@ -287,12 +287,7 @@ def did_you_mean(index_dir, parsed: ParsedQuery, hits: int, per_file: int | None
     return suggestion
 
 
-def has_unknown_words(index_dir, parsed: ParsedQuery) -> bool:
-    """True when a word the query looks up is in no passage of the index."""
-    from index.store import open_index
-
+def has_unknown_words(reader, parsed: ParsedQuery) -> bool:
+    """True when a word the query looks up is in no passage of the index (``reader``: an open whoosh reader)."""
     words = query_words(parsed)
-    if not words:
-        return False
-    with open_index(index_dir).reader() as reader:
-        return any(_frequency(reader, fields, word) == 0 for word, fields in words.items())
+    return any(_frequency(reader, fields, word) == 0 for word, fields in words.items())
