@@ -256,16 +256,6 @@ with ix.searcher() as s:
 """
 
 
-def whoosh_doc_count(index_dir: Path) -> int:
-    """Documents (passages) in a whoosh index, looking one level down if needed."""
-    from whoosh.index import exists_in, open_dir
-
-    for candidate in [index_dir, *sorted(p for p in index_dir.iterdir() if p.is_dir())]:
-        if exists_in(str(candidate)):
-            return open_dir(str(candidate)).doc_count()
-    raise NotAvailable("no whoosh index found to count passages")
-
-
 # ---------------------------------------------------------------------------
 # Engines
 
@@ -319,7 +309,8 @@ class Searcher(Engine):
             raise NotAvailable(f"searcher index failed: {lines[-1]}")
         result = {"seconds": run["seconds"], "peak_rss_mb": run["peak_rss_mb"]}
         try:
-            result["passages"] = run_child_phase("searcher", "count", {"index": str(index_dir)})["passages"]
+            counted = run_child_phase("searcher", "count", {"index": str(index_dir)})
+            result.update(passages=counted["passages"], segments=counted["segments"])
         except NotAvailable:
             pass
         return result
@@ -361,7 +352,12 @@ def searcher_warm_queries(params: dict) -> dict:
 
 
 def searcher_count(params: dict) -> dict:
-    return {"passages": whoosh_doc_count(Path(params["index"]))}
+    """Passages and segments of a searcher index: the whoosh index its metadata names
+    (after a --rebuild that is not whoosh's default name)."""
+    from index.store import open_index
+
+    ix = open_index(params["index"])
+    return {"passages": ix.doc_count(), "segments": len(ix._segments())}
 
 
 CHILD_PHASES = {
@@ -378,7 +374,7 @@ ENGINES = {"whoosh": StockWhoosh, "searcher": Searcher}
 
 
 def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict, args) -> dict:
-    index_dir = OUT_DIR / f"index-{corpus_label(corpus)}-{engine.name}"
+    index_dir = args.out / f"index-{corpus_label(corpus)}-{engine.name}"
     m, errors = {}, {}
 
     def attempt(label, fn):
@@ -404,6 +400,8 @@ def measure_engine(engine: Engine, corpus: Path, corpus_mb: float, queries: dict
         if "passages" in first:
             m["passages"] = first["passages"]
             m["index_passages_per_s"] = first["passages"] / first["seconds"]
+        if "segments" in first:
+            m["segments"] = first["segments"]
         say(f"[{engine.name}] re-indexing the unchanged corpus ...")
         again = attempt("reindex", lambda: engine.reindex(corpus, index_dir))
         if again:
@@ -453,6 +451,7 @@ ROWS = [
     ("index_passages_per_s", "index throughput (passages/s)", "{:.0f}", "", None),
     ("index_peak_rss_mb", "index peak RSS (MB)", "{:.0f}", "< 1024", lambda s, w: s < 1024),
     ("index_size_mb", "index size on disk (MB)", "{:.1f}", "", None),
+    ("segments", "index segments", "{:.0f}", "", None),
     ("reindex_s", "re-index unchanged corpus (s)", "{:.2f}", "", None),
     ("reindex_pct_of_first", "re-index as % of first run", "{:.1f}", "< 5", lambda s, w: s < 5),
     ("keywords_p50_ms", "warm 1-3 keywords p50 (ms)", "{:.1f}", "<= 20", lambda s, w: s <= 20),
@@ -555,6 +554,8 @@ def main(argv=None) -> int:
     parser.add_argument("--snippets", action="store_true", help="whoosh warm queries also build highlights")
     parser.add_argument("--queries-only", action="store_true", help="reuse the indexes of an earlier run; time queries only")
     parser.add_argument("--json", type=Path, help="also write raw numbers here (default benchmarks/out/...)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR,
+                        help="where the indexes are built (default benchmarks/out; replaced on each run)")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
@@ -562,6 +563,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown engine(s): {', '.join(unknown)}")
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     corpus, queries = prepare_corpus(args)
     files = corpus_files(corpus)
     if not files:

@@ -17,7 +17,7 @@ from index.reader import DEFAULT_MAX_BYTES, read_document
 from index.stemtable import save_new_stems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileJob:
     path: str
     size: int
@@ -26,7 +26,7 @@ class FileJob:
     was_indexed: bool  # for the report: updated rather than added
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileResult:
     path: str
     size: int
@@ -143,21 +143,30 @@ class SegmentBuilder:
 
 def _segment_writer(ix, pool_mb: int, previous=None):
     from whoosh.index import FileIndex
-    from whoosh.util import random_name
     from whoosh.writing import SegmentWriter
 
     from index.fastwrite import FastSegmentWriter
 
-    # Every whoosh writer of an index keeps scratch files in the folder
-    # "<name>.tmp" and deletes it when done: concurrent writers need their own.
-    storage = _scratch_storage_class()(ix.storage.folder)
-    storage.scratch = f"{ix.indexname}.{random_name()}.tmp"
-    private = FileIndex(storage, indexname=ix.indexname)
+    private = FileIndex(private_storage(ix.storage.folder, ix.indexname), indexname=ix.indexname)
     # No whoosh lock: the parent holds the run lock and is the only one to commit.
     if FastSegmentWriter.supports(private.schema):
         follows = previous if isinstance(previous, FastSegmentWriter) else None
         return FastSegmentWriter(private, limitmb=pool_mb, follows=follows)
     return SegmentWriter(private, _lk=False, limitmb=pool_mb)
+
+
+def private_storage(folder: str, indexname: str):
+    """The index folder as a whoosh storage whose scratch folder is this writer's own.
+
+    Every whoosh writer of an index keeps scratch files in the folder "<name>.tmp"
+    and deletes it when done: concurrent writers need their own
+    ("<name>.<random>.tmp", which index/store.py's clean-up knows).
+    """
+    from whoosh.util import random_name
+
+    storage = _scratch_storage_class()(folder)
+    storage.scratch = f"{indexname}.{random_name()}.tmp"
+    return storage
 
 
 def _scratch_storage_class():

@@ -8,7 +8,9 @@ An index folder holds:
 - ``manifest-<indexname>.sqlite``: the per-file manifest (index/manifest.py);
 - ``searcher.lock``: held by a running `searcher index` (index/lock.py);
 - ``stems-<language>.sqlite``: the words the indexer stemmed, so that queries
-  need not import nltk (index/stemtable.py).
+  need not import nltk (index/stemtable.py);
+- ``_<indexname>_<generation>.rankstats``: the ranking statistics of that
+  generation, so that queries need not compute them (index/rankstats.py).
 
 `searcher index --rebuild` writes a whole new whoosh index under another name
 next to the old one and switches ``indexname`` when it is complete, so the old
@@ -163,7 +165,8 @@ _SCRATCH = re.compile(_NAME + r"(?:\.[0-9a-z]+)?\.tmp")
 _INDEX_FILE = re.compile(
     r"searcher\.json(?:\.\d+\.tmp)?|searcher\.lock"
     r"|(?:manifest-" + _NAME + r"|stems-[a-z]+)\.sqlite(?:-journal|-wal|-shm)?"
-    r"|_" + _NAME + r"_\d+\.toc(?:\.[0-9.]+)?|" + _NAME + r"_(?:[0-9a-z]+\.[A-Za-z0-9_.]+|WRITELOCK)"
+    r"|_" + _NAME + r"_\d+\.(?:toc(?:\.[0-9.]+)?|rankstats(?:\.\d+\.tmp)?)"
+    r"|" + _NAME + r"_(?:[0-9a-z]+\.[A-Za-z0-9_.]+|WRITELOCK)"
     r"|" + _SCRATCH.pattern
 )
 

@@ -10,7 +10,11 @@ A run:
 3. commits every ``commit_seconds``: the parent deletes the old passages of the
    changed files and publishes the new segments in one new whoosh table of
    contents, then records the files in the manifest. A run that is interrupted
-   keeps everything committed so far, and the next run picks up the rest.
+   keeps everything committed so far, and the next run picks up the rest;
+4. merges segments at its end (and during a long run, when there are many) with
+   index/merge.py, published by a table of contents of its own like a commit.
+   whoosh's own merge at commit (MERGE_SMALL) is never used: it goes through a
+   posting pool that, at 1M passages, grew a 5 GB scratch folder and 1.6 GB of RSS.
 
 The run holds index/lock.py's lock from start to end, so two runs never interleave.
 """
@@ -63,6 +67,15 @@ CHUNK_FILES = 64
 CHUNK_BYTES = 512 * 1024
 # Memory for each writer's posting pool before it spills sorted runs to disk.
 POOL_MB = 256
+# From this many files to index, worker processes start as fresh interpreters instead
+# of forks: a fork maps the parent's plan of every file (at 450k files about 250 MB),
+# which each worker's RSS counts again and partly copies.
+SPAWN_FILES = 20_000
+# Segments are merged at the end of a run, as index/merge.py's policy says, and during
+# a run only after a commit that leaves more than this many: the workers wait meanwhile.
+MAX_SEGMENTS = 40
+# Merges in a row at most (each may make a level full: a cascade).
+_MAX_MERGES = 8
 
 
 @dataclass
@@ -79,6 +92,9 @@ class IndexReport:
     rebuilt: bool = False
     workers: int = 0  # worker processes used (0: all in this process)
     seconds: float = 0.0
+    segments: int = 0  # whoosh segments in the index at the end
+    merges: int = 0  # segment merges this run made
+    merge_seconds: float = 0.0  # time spent merging
 
     @property
     def files_indexed(self) -> int:
@@ -98,7 +114,9 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     started = time.perf_counter()
     index_dir = Path(index_dir)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
-    found = list(walk(paths, include=include, exclude=exclude, max_bytes=max_bytes))
+    # Walked while planning (PathNotFound is raised here): at 1M files a list of
+    # what the walk finds would hold 200 MB that the run never gives back.
+    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -231,20 +249,25 @@ class _Run:
     # --- the run --------------------------------------------------------------------
 
     def execute(self, found, jobs, commit_seconds, on_progress):
+        """Index what the walk ``found`` (an iterable, consumed once)."""
         self._clean_leftovers()
         repair_stem_tables(self.index_dir)  # before any worker writes to them (index/stemtable.py)
         plan = self._plan(found)
+        found = None
         workers = _choose_workers(jobs, plan.jobs)
         self.report.workers = workers
         committer = _Committer(self)
         if plan.jobs:
-            pool = _ProcessWorkers(self, workers) if workers else _InlineWorkers(self)
+            fresh = len(plan.jobs) >= SPAWN_FILES
+            pool = _ProcessWorkers(self, workers, fresh) if workers else _InlineWorkers(self)
             try:
                 _drive(pool, plan, committer, commit_seconds, on_progress)
             finally:
                 pool.close()
         elif plan.deletions:
             committer.commit([], [], plan.deletions)
+        plan = None  # its memory is not needed any more (a merge may fork)
+        committer.merge(workers=_choose_workers(jobs, None))
         self._finish()
 
     def _clean_leftovers(self):
@@ -318,6 +341,9 @@ class _Run:
         else:
             meta.roots = _collapse_roots(list(meta.roots) + self.roots)
         meta.updated = now
+        from index import rankstats  # (H3) ranking statistics for queries to load, not compute
+
+        rankstats.save(self.index_dir, self.indexname)
         write_meta(self.index_dir, meta)
         if self.rebuilding and old_indexname != self.indexname:
             remove_index_files(self.index_dir, old_indexname)
@@ -325,6 +351,7 @@ class _Run:
         clean_files(self.ix.storage, self.indexname, toc.generation, toc.segments)
         remove_temp_dirs(self.index_dir)
         self.report.passages_in_index = sum(s.doc_count() for s in toc.segments)
+        self.report.segments = len(toc.segments)
         self.report.files_in_index = self.manifest.counts()[0]
 
     def close(self):
@@ -347,20 +374,17 @@ class _Committer:
         manifest = run.manifest
         manifest.begin_commit([r.path for r in results] + deletions)
         to_delete = [r.path for r in results if r.needs_delete] + deletions
+        # The writer is only used to mark deletions; it adds no documents and merges nothing.
         writer = SegmentWriter(run.ix, timeout=30.0, limitmb=POOL_MB)
         try:
             if to_delete:
                 with writer.searcher() as searcher:
                     for path in to_delete:
                         writer.delete_by_term("file", path, searcher=searcher)
-            kept = writer._merge_segments(None, None, None)  # whoosh's merge of small segments
-            if writer._added:
-                kept.append(writer._finalize_segment())
-            else:
-                writer._close_segment()
+            writer._close_segment()
             # Not writer._commit_toc(): its clean-up would delete the files of
             # segments that workers are writing right now. _Run._finish cleans.
-            TOC(writer.schema, kept + list(segments), writer.generation).write(
+            TOC(writer.schema, list(writer.segments) + list(segments), writer.generation).write(
                 writer.storage, writer.indexname)
         except BaseException:
             try:
@@ -376,6 +400,53 @@ class _Committer:
             else:
                 upserts.append(FileEntry(r.path, r.mtime_ns, r.size, r.passages, r.skip_reason))
         manifest.finish_commit(upserts, removals)
+
+    def merge(self, at_most: int | None = None, workers: int = 1) -> None:
+        """Merge segments as index/merge.py's policy says, if there are more than
+        ``at_most`` (None: at the end of a run, whatever their number), with up to
+        ``workers`` processes.
+
+        Each merged segment is published by a new table of contents, like a commit;
+        interrupted before that, the index is as it was and the next run deletes the
+        merge's files (``_clean_leftovers``).
+        """
+        from whoosh.index import TOC
+
+        from index.merge import MergeUnsupported, merge_segments, segments_to_merge
+
+        run = self.run
+        storage = run.ix.storage
+        for _ in range(_MAX_MERGES):
+            toc = TOC.read(storage, run.indexname)
+            if at_most is not None and len(toc.segments) <= at_most:
+                return
+            chosen = segments_to_merge(toc.segments)
+            if not chosen:
+                return
+            started = time.perf_counter()
+            try:
+                merged = merge_segments(run.index_dir, run.indexname, toc.schema, chosen, workers,
+                                        close_fds=(run.lock.fd,) if run.lock.fd is not None else ())
+            except MergeUnsupported:
+                return  # an index of segments this merge does not know stays as it is
+            gone = {s.segment_id() for s in chosen}
+            segments = []
+            for segment in toc.segments:
+                if segment.segment_id() not in gone:
+                    segments.append(segment)
+                elif merged is not None:
+                    segments.append(merged)  # where the first merged segment was: same order
+                    merged = None
+            TOC(toc.schema, segments, toc.generation + 1).write(storage, run.indexname)
+            # Workers may be writing segments right now: delete only the merged ones' files.
+            for name in os.listdir(run.index_dir):
+                if name.split(".", 1)[0] in gone:
+                    try:
+                        os.remove(os.path.join(run.index_dir, name))
+                    except OSError:
+                        pass
+            run.report.merges += 1
+            run.report.merge_seconds += time.perf_counter() - started
 
 
 # --- running the jobs ---------------------------------------------------------------------
@@ -431,6 +502,7 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
                 if ready_results or deletions:
                     committer.commit(ready_segments, ready_results, deletions)
                     _pause_for_fault_tests()
+                    committer.merge(at_most=MAX_SEGMENTS)
                 ready_segments, ready_results, deletions = [], [], []
                 last_commit = time.monotonic()
                 # Done when every file is in a committed segment: files reported
@@ -459,18 +531,18 @@ def _chunks(jobs: list[FileJob]):
         yield chunk
 
 
-def _choose_workers(jobs: int | None, work: list[FileJob]) -> int:
-    """Worker processes for this much work; 0 means in this process."""
+def _choose_workers(jobs: int | None, work: list[FileJob] | None) -> int:
+    """Worker processes for this much work (None: any amount); 0 means in this process."""
     if jobs is None:
         try:
             jobs = len(os.sched_getaffinity(0))
         except AttributeError:
             jobs = os.cpu_count() or 1
-        if sum(job.size for job in work) < INLINE_BYTES:
+        if work is not None and sum(job.size for job in work) < INLINE_BYTES:
             return 0
     if jobs <= 1:
         return 0
-    return min(jobs, len(work))
+    return jobs if work is None else min(jobs, len(work))
 
 
 class _InlineWorkers:
@@ -498,10 +570,11 @@ class _InlineWorkers:
 class _ProcessWorkers:
     """Worker processes, each with its own job queue and whoosh segment; one result queue."""
 
-    def __init__(self, run: _Run, size: int):
+    def __init__(self, run: _Run, size: int, fresh: bool = False):
         import multiprocessing
 
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        fork = not fresh and "fork" in multiprocessing.get_all_start_methods()
+        method = "fork" if fork else "spawn"
         ctx = multiprocessing.get_context(method)
         self.size = size
         self.results = ctx.Queue()
@@ -593,6 +666,12 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
 def _create_whoosh(index_dir: Path, indexname: str, language: str):
     from whoosh import index as whoosh_index
 
+    from index.mapped import use_mapped_segments
+
+    # As open_whoosh does: this process reads the segments later (deletions, merges,
+    # ranking statistics), and whoosh's own reading copies each into memory (at 1M
+    # passages, 2.1 GB of RSS at the end of the first run).
+    use_mapped_segments()
     remove_index_files(index_dir, indexname)
     return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
 

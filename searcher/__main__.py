@@ -1,3 +1,4 @@
 from searcher.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned indexing worker re-imports it (index/writer.py)
+    main()

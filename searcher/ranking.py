@@ -23,22 +23,28 @@ question's own words) and the first pass's EXPANSION_CANDIDATES best files are
 ranked again. It runs only for natural-language questions (see ``is_question``),
 never for keyword lookups.
 
-Speed (issue 6; measurements in the project notes, H6): posting blocks are
-decoded without the positions ranking never reads; a term's walk runs at C speed
-(dict/zip/map, file tf by counting) and yields D exactly, while P is summed only
-for the passages of files that can still reach the top.
+Speed (issue 6; measurements in the project notes, H6 and H1): posting blocks
+are inflated and unpickled only up to their positions, which ranking never reads;
+a term's walk gives each file's tf at C speed (map/count) and D exactly, while the
+postings are kept so that P is summed only for the passages of files that can
+still reach the top. Expansion counts the words of its hundred files' stored text
+instead of walking the postings of its thirty (mostly frequent) words. Scoring
+pauses the cyclic garbage collector, which would otherwise walk the hundreds of
+thousands of short-lived lists a question makes, to find no cycle.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import zlib
 from bisect import bisect_left, bisect_right
-from collections import Counter, _count_elements
+from collections import Counter, _count_elements, deque
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate, chain, repeat
-from operator import add
+from itertools import accumulate, compress, repeat
+from operator import add, ge, ne
 from pickle import loads
 
 from searcher.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
@@ -80,13 +86,23 @@ def idf(n: int, df: int) -> float:
 # bytes in a row that are not opcodes, so it cannot occur before the values.
 _VALUES_START = b"(c_codecs\nencode\n"
 _NO_VALUES_END = b"N\x87."  # None as the values, TUPLE3, STOP
+# The most bytes a posting takes before the values: 5 for its id (BININT), 9 for its weight (BINFLOAT).
+_PREFIX_BYTES = 14
 
 
 def _decode_block(raw: bytes, compressed: bool, count: int):
     """(ids, term frequencies) of one posting block's pickled data."""
     if compressed:
-        raw = zlib.decompress(raw)
-    cut = raw.find(_VALUES_START)
+        # Inflate only the ids and weights, which come first: the positions are most of a block.
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(raw, _PREFIX_BYTES * count + 32)
+        cut = data.find(_VALUES_START)
+        if cut < 0 and not inflate.eof:
+            data += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
+            cut = data.find(_VALUES_START)
+        raw = data
+    else:
+        cut = raw.find(_VALUES_START)
     data = loads(raw[:cut] + _NO_VALUES_END if cut > 0 else raw)
     ids = list(accumulate(data[0]))
     weights = data[1]
@@ -106,12 +122,19 @@ def _leaf_matcher(seg: _Segment, fieldname: str, btext: bytes):
             else reader.postings(fieldname, btext))
 
 
-def _postings(seg: _Segment, fieldname: str, btext: bytes, wanted=None):
+def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
     """(ids, term frequencies) blocks of a term in one segment, deleted passages included.
 
+    ``btext`` is a term's bytes, or an exact phrase as a tuple of its stems: then
+    the blocks give the passages holding the phrase and how often (searcher/phrases.py).
     ``wanted(first, last)`` (optional) says whether a block holding ids in
     first..last is needed; blocks that are not are skipped without decoding.
     """
+    if type(btext) is tuple:
+        from searcher.phrases import phrase_postings
+
+        yield from phrase_postings(seg.reader, fieldname, btext, wanted)
+        return
     matcher = _leaf_matcher(seg, fieldname, btext)
     if matcher is None:
         return
@@ -137,88 +160,283 @@ def _postings(seg: _Segment, fieldname: str, btext: bytes, wanted=None):
 
 # ---------------------------------------------------------------- scoring
 
+# A term's file-level counts go into a list by file number instead of a dict once more
+# than this share of all files match: a list slot is cheaper to add to (most of a
+# question's time), a dict cheaper to scan when few files match (keywords).
+DENSE_FILE_SHARE = 1 / 3
+
+
+class _DenseFiles:
+    """File scores D in a list by file number, read like a dict of the matching files.
+
+    A matching file's D is a sum of positive terms (weights > 0, idf > 0, tf > 0), so
+    0.0 marks the files that do not match.
+    """
+
+    __slots__ = ("scores", "_maxima")
+
+    def __init__(self, size: int, files: dict[int, float]):
+        self.scores = scores = [0.0] * size
+        deque(map(scores.__setitem__, files.keys(), files.values()), 0)  # at C speed
+        self._maxima: list[float] | None = None
+
+    def __getitem__(self, number: int) -> float:
+        d = self.scores[number]
+        if not d:
+            raise KeyError(number)
+        return d
+
+    def get(self, number: int, default=None):
+        return self.scores[number] or default
+
+    def __contains__(self, number: int) -> bool:
+        return bool(self.scores[number])
+
+    def __len__(self) -> int:
+        return len(self.scores) - self.scores.count(0.0)
+
+    def __bool__(self) -> bool:
+        return any(self.scores)
+
+    def values(self):
+        return filter(None, self.scores)
+
+    def items(self):
+        return compress(enumerate(self.scores), self.scores)
+
+    # The best few of ~100k scores are found from the maximum of each chunk of the list:
+    # only the chunks whose maximum reaches the floor are looked into.
+    CHUNK = 256
+
+    def changed(self) -> None:
+        self._maxima = None
+
+    def _chunk_maxima(self) -> list[float]:
+        if self._maxima is None:
+            scores, chunk = self.scores, self.CHUNK
+            self._maxima = list(map(max, map(scores.__getitem__, map(slice, range(0, len(scores), chunk),
+                                                                     range(chunk, len(scores) + chunk, chunk)))))
+        return self._maxima
+
+    def at_least(self, floor: float) -> list[tuple[float, int]]:
+        """(D, file number) of the files scoring ``floor`` or more (floor > 0)."""
+        scores, chunk = self.scores, self.CHUNK
+        maxima = self._chunk_maxima()
+        found = []
+        for i in compress(range(len(maxima)), map(ge, maxima, repeat(floor))):
+            start = i * chunk
+            part = scores[start:start + chunk]
+            found.extend((part[j], start + j) for j in compress(range(len(part)), map(ge, part, repeat(floor))))
+        return found
+
+    def kth_largest(self, k: int) -> float:
+        """The k-th best D (the lowest D if fewer files match)."""
+        maxima = self._chunk_maxima()
+        # k chunk maxima are k scores: the k-th best score is at least the k-th best maximum.
+        low = heapq.nlargest(k, maxima)[-1] if len(maxima) >= k else 0.0
+        if not low:  # fewer than k chunks hold a match
+            return heapq.nlargest(k, self.values())[-1]
+        return heapq.nlargest(k, (d for d, _ in self.at_least(low)))[-1]
+
+
+def _files_at_least(files, floor: float) -> list[tuple[float, int]]:
+    """(D, file number) of the files scoring ``floor`` or more."""
+    if type(files) is _DenseFiles and floor > 0:
+        return files.at_least(floor)
+    return [(d, number) for number, d in files.items() if d >= floor]
+
+
+def _kth_largest(files, k: int) -> float:
+    """The k-th best D (the lowest D if fewer files match)."""
+    if type(files) is _DenseFiles:
+        return files.kth_largest(k)
+    return heapq.nlargest(k, files.values())[-1]
+
+
+class _Term:
+    """A scored term of one field: its passage-level factor and its live postings.
+
+    The postings (global docnum = offset + id) are kept so that P can be summed for
+    the few passages that need it, instead of a {docnum: tf} dict built for all of them.
+    """
+
+    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "field", "stem")
+
+    def __init__(self, c: float, norms, blocks: list[tuple[int, list[int], list[float]]], df: int,
+                 field: str = "", stem: str | None = None):
+        self.field = field
+        self.stem = stem  # the stem of a word (its tf can be counted in text); None for a phrase
+        self.c = c
+        self.norms = norms  # passage norms by global docnum
+        self.blocks = blocks  # (offset, ids, tfs), in docnum order
+        self.starts = [offset + ids[0] for offset, ids, _ in blocks]
+        self.df = df
+        self._tf_of: dict[int, float] | None = None
+
+    def tfs(self, docnums: list[int]) -> list[tuple[int, float]]:
+        """(docnum, tf) of those of ``docnums`` (global, ascending) that hold the term."""
+        if len(docnums) * 16 > self.df:  # a good part of the postings: look them all up at once
+            if self._tf_of is None:
+                self._tf_of = tf_of = {}
+                for offset, ids, tfs in self.blocks:
+                    tf_of.update(zip(map(add, ids, repeat(offset)) if offset else ids, tfs))
+            get = self._tf_of.get
+            return [(g, tf) for g, tf in zip(docnums, map(get, docnums)) if tf is not None]
+        found = []
+        blocks, starts = self.blocks, self.starts
+        for g in docnums:
+            i = bisect_right(starts, g) - 1
+            if i >= 0:
+                offset, ids, tfs = blocks[i]
+                j = bisect_left(ids, g - offset)
+                if j < len(ids) and ids[j] == g - offset:
+                    found.append((g, tfs[j]))
+        return found
+
 
 class _Scores:
     """File scores D, exact; passage scores P, summed when asked for.
 
     D needs every posting of a term (its tf summed per file), but P is needed only
-    for the passages of the few files that can reach the top: a term keeps its
-    postings as {global docnum: tf}, built at C speed, and P is summed from them.
+    for the passages of the few files that can reach the top: each term keeps its
+    postings, and P is summed from them for the passages asked for.
+    ``exclude``: global docnums never returned (nor counted as matching); their files
+    keep their D.
     """
 
-    def __init__(self, stats: Statistics):
+    def __init__(self, stats: Statistics, exclude=None):
         self.stats = stats
-        self.file: dict[int, float] = {}
+        self.file: dict[int, float] | _DenseFiles = {}
         self.fixed: dict[int, float] = {}  # P given outright (the expansion's rescoring)
-        # (c, passage norms by global docnum, tf by global docnum) of each term and field
-        self.terms: list[tuple[float, list[float], dict[int, float]]] = []
+        self.terms: list[_Term] = []
+        self.exclude = exclude or frozenset()
+        self._passage: dict[int, float | None] = {}  # P summed so far; None: no term in it
         self._matched: set[int] | None = None
+        self._top_files: list[int] = []  # the best files by D found so far (see top_files)
+        self._top_count = 0
 
     def matched(self) -> set[int]:
         """Global docnums of the passages that match."""
         if self._matched is None:
             matched = set(self.fixed)
-            for _, _, tf_of in self.terms:
-                matched.update(tf_of)
+            for term in self.terms:
+                for offset, ids, _ in term.blocks:
+                    matched.update(map(add, ids, repeat(offset)) if offset else ids)
+            matched.difference_update(self.exclude)
             self._matched = matched
         return self._matched
 
-    def passage_score(self, docnum: int) -> float:
-        p = self.fixed.get(docnum, 0.0)
-        for c, norms, tf_of in self.terms:
-            tf = tf_of.get(docnum)
-            if tf is not None:
-                p += c * tf / (tf + norms[docnum])
-        return p
+    def match_count(self) -> int:
+        """len(self.matched()), without making the set of global docnums when it can."""
+        if self._matched is not None or self.exclude or self.fixed:
+            return len(self.matched())
+        if len(self.terms) == 1:
+            return self.terms[0].df
+        local: dict[int, set[int]] = {}  # segment offset -> ids
+        for term in self.terms:
+            for offset, ids, _ in term.blocks:
+                found = local.get(offset)
+                if found is None:
+                    local[offset] = set(ids)
+                else:
+                    found.update(ids)
+        return sum(map(len, local.values()))
+
+    def passage_scores(self, docnums, texts: _PassageTerms | None = None) -> dict[int, float]:
+        """{docnum: P} of those of ``docnums`` (global) that match and are not excluded.
+
+        ``texts``: the passages' counted text, for the words' tfs (phrases' come from postings).
+        """
+        known = self._passage
+        wanted = sorted(g for g in set(docnums) if g not in known)
+        if wanted:
+            fixed = self.fixed
+            found = {g: fixed[g] for g in wanted if g in fixed}
+            get = found.get
+            counted = [texts.of(g) for g in wanted] if texts is not None else None
+            for term in self.terms:  # terms in the order they were added, as P always sums them
+                c, norms = term.c, term.norms
+                if counted is not None and term.stem is not None:
+                    field, stem = term.field, term.stem
+                    pairs = [(g, counts[field][stem]) for g, counts in zip(wanted, counted) if stem in counts[field]]
+                else:
+                    pairs = term.tfs(wanted)
+                for g, tf in pairs:
+                    found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
+            for g in wanted:
+                known[g] = get(g)
+        exclude = self.exclude
+        return {g: known[g] for g in docnums if known[g] is not None and g not in exclude}
 
     def passage_bound(self) -> float:
         """No passage's P is above this (tf / (tf + norm) < 1)."""
-        return (max(self.fixed.values()) if self.fixed else 0.0) + sum(c for c, _, _ in self.terms)
+        return (max(self.fixed.values()) if self.fixed else 0.0) + sum(term.c for term in self.terms)
 
     @property
     def passage(self) -> dict[int, float]:
         """Every matching passage's P."""
-        return {docnum: self.passage_score(docnum) for docnum in self.matched()}
+        return self.passage_scores(sorted(self.matched()))
 
 
 def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: float,
-              btext: bytes, weight: float) -> None:
-    tf_of: dict[int, float] = {}  # live passages' tf, by global docnum
+              key, weight: float, stem: str | None = None) -> None:
+    """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field;
+    ``stem``: the word's stem (None for a phrase)."""
+    blocks = []  # live postings: (offset, ids, tfs)
+    df = 0
     file_tf: dict[int, float] = {}
-    fget = file_tf.get
     title = fieldname == "title"
     for seg in stats.segments:
-        offset, file_of, deleted = seg.offset, seg.file_of, seg.deleted
-        for ids, tfs in _postings(seg, fieldname, btext):
+        offset, deleted = seg.offset, seg.deleted
+        number_of = seg.file_of.__getitem__
+        for ids, tfs in _postings(seg, fieldname, key):
             if deleted:
                 keep = [i for i, d in enumerate(ids) if d not in deleted]
                 ids = [ids[i] for i in keep]
                 tfs = [tfs[i] for i in keep]
-            tf_of.update(zip(map(add, ids, repeat(offset)) if offset else ids, tfs))
-            numbers = map(file_of.__getitem__, ids)
+            if not ids:
+                continue
+            blocks.append((offset, ids, tfs))
+            df += len(ids)
             if title:  # the same title in every passage of a file: count it once
-                file_tf.update(zip(numbers, tfs))
-            elif all(map(float.is_integer, tfs)):  # term counts: add each file's number tf times
-                _count_elements(file_tf, chain.from_iterable(map(repeat, numbers, map(int, tfs))))
-            else:
+                file_tf.update(zip(map(number_of, ids), tfs))
+                continue
+            numbers = list(map(number_of, ids))
+            if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
+                _count_elements(file_tf, numbers)
+            elif all(map(float.is_integer, tfs)):  # count, then add what is above 1
+                _count_elements(file_tf, numbers)
+                for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
+                    file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)
+            else:  # fractional weights (not made by searcher's indexer): sum them as they come
+                get = file_tf.get
                 for number, tf in zip(numbers, tfs):
-                    file_tf[number] = fget(number, 0.0) + tf
-    if not tf_of:
+                    file_tf[number] = get(number, 0.0) + tf
+    if not blocks:
         return
     k1_plus_1 = K1 + 1.0
-    c = weight * field_weight * idf(stats.passages, len(tf_of)) * k1_plus_1
-    scores.terms.append((c, stats.norms[fieldname], tf_of))
+    c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
+    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
     scores._matched = None
+    scores._top_count = 0
     c = weight * field_weight * idf(stats.file_count, len(file_tf)) * k1_plus_1
     fnorm = stats.file_norms[fieldname]
     files = scores.file
-    get = files.get
-    for number, tf in file_tf.items():
-        files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
+    if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
+        files = scores.file = _DenseFiles(len(fnorm), files)
+    if type(files) is dict:
+        get = files.get
+        for number, tf in file_tf.items():
+            files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
+    else:
+        dense = files.scores
+        for number, tf in file_tf.items():
+            dense[number] += c * tf / (tf + fnorm[number])
+        files.changed()
 
 
-def score_terms(reader, terms: dict[str, float], scores: _Scores | None = None) -> _Scores:
-    """Passage and file scores of weighted stems (OR semantics), added to ``scores``."""
+def score_terms(reader, terms: dict, scores: _Scores | None = None) -> _Scores:
+    """Passage and file scores of weighted stems and phrases (OR semantics), added to ``scores``."""
     stats = statistics(reader)
     scores = _Scores(stats) if scores is None else scores
     schema = reader.schema
@@ -226,30 +444,32 @@ def score_terms(reader, terms: dict[str, float], scores: _Scores | None = None) 
         if fieldname not in schema:
             continue
         fieldobj = schema[fieldname]
-        for stem, weight in terms.items():
-            if weight > 0:
-                _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(stem), weight)
+        for key, weight in terms.items():
+            if weight > 0:  # a phrase (tuple of stems) goes to _postings as it is
+                if type(key) is tuple:
+                    _add_term(stats, scores, fieldname, field_weight, key, weight)
+                else:
+                    _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key), weight, key)
     return scores
 
 
 def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Statistics) -> list[Ranked]:
     """The best ``count`` passages, at most ``per_file`` from one file; ties by index order."""
-    matched = scores.matched()
-    if count <= 0 or not matched:
+    files, share = scores.file, PASSAGE_SHARE
+    if count <= 0 or not files:
         return []
-    files, share, score = scores.file, PASSAGE_SHARE, scores.passage_score
     by_file: dict[int, list[tuple[float, int]]] = {}
     if per_file and len(files) > count:
-        # A file's best passage scores at least its D (every file here has a matching
-        # passage) and at most D + share * (a bound of P). Files are taken by D, best
-        # first, until no later one can beat the count-th best file found so far.
+        # A file's best passage scores at least its D (if it has a passage left to show)
+        # and at most D + share * (a bound of P). Files are taken by D, best first, until
+        # no later one can beat the count-th best file found so far.
         margin = share * scores.passage_bound()
-        floor = heapq.nlargest(count, files.values())[-1] - margin
+        floor = _kth_largest(files, count) - margin
         best: list[tuple[float, int]] = []  # heap of the count best files' best passages
-        for d, number in sorted(((d, number) for number, d in files.items() if d >= floor), reverse=True):
+        for d, number in sorted(_files_at_least(files, floor), reverse=True):
             if len(best) == count and d + margin < best[0][0]:
                 break
-            ranked = [(d + share * score(g), -g) for g in stats.passages_of(number) if g in matched]
+            ranked = [(d + share * p, -g) for g, p in scores.passage_scores(stats.passages_of(number)).items()]
             if ranked:
                 by_file[number] = ranked
                 top = max(ranked)
@@ -259,9 +479,9 @@ def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Stati
                     heapq.heapreplace(best, top)
     else:
         file_of = stats.file_of
-        for g in matched:
+        for g, p in scores.passage_scores(sorted(scores.matched())).items():
             number = file_of[g]
-            by_file.setdefault(number, []).append((files.get(number, 0.0) + share * score(g), -g))
+            by_file.setdefault(number, []).append((files.get(number, 0.0) + share * p, -g))
     if per_file:
         # The top passages under a per-file cap all come from the files with the best passages.
         best_files = heapq.nlargest(count, by_file.items(), key=lambda item: max(item[1]))
@@ -277,9 +497,12 @@ def top_files(scores: _Scores, count: int) -> list[int]:
     files = scores.file
     if count <= 0 or not files:
         return []
-    floor = heapq.nlargest(count, files.values())[-1]
-    best = sorted((-d, number) for number, d in files.items() if d >= floor)
-    return [number for _, number in best[:count]]
+    if count > scores._top_count:  # the best n files begin the best m >= n: keep the longest list
+        floor = _kth_largest(files, count)
+        best = sorted((-d, number) for d, number in _files_at_least(files, floor))
+        scores._top_files = [number for _, number in best[:count]]
+        scores._top_count = count
+    return scores._top_files[:count]
 
 
 # ---------------------------------------------------------------- expansion
@@ -295,20 +518,77 @@ def question_terms(terms: dict[str, float]) -> dict[str, float]:
     return dict.fromkeys(terms, 1.0)
 
 
-def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozenset[str]) -> dict[str, float]:
+# Analyzers' fast term functions (index.analysis.fast_terms), by id; the analyzer is kept
+# in the value so that its id is not reused while the entry lives.
+_fast_terms: dict[int, tuple] = {}
+
+
+def _term_counter(analyzer):
+    """A function text -> Counter of the terms ``analyzer`` makes of it."""
+    entry = _fast_terms.get(id(analyzer))
+    if entry is None or entry[0] is not analyzer:
+        from index.analysis import fast_terms
+
+        if len(_fast_terms) > 16:
+            _fast_terms.clear()
+        entry = _fast_terms[id(analyzer)] = (analyzer, fast_terms(analyzer))
+    terms = entry[1]
+    if terms is None:
+        return lambda text: Counter(token.text for token in analyzer(text))
+    return lambda text: Counter(terms(text))
+
+
+class _PassageTerms:
+    """Term counts of passages' title and body, counted from their stored text.
+
+    Feedback and rescoring need the counts of every word in about a hundred files:
+    counting their text (the same analysis as at indexing, so the same counts as the
+    postings; tests/test_ranking.py checks it) is much cheaper than walking the posting
+    lists of thirty mostly frequent words to find those files in them.
+    """
+
+    def __init__(self, reader):
+        self.reader = reader
+        schema = reader.schema
+        self._counters = {name: _term_counter(schema[name].analyzer) for name, _ in FIELDS if name in schema}
+        self._counts: dict[int, dict[str, Counter]] = {}
+        self._titles: dict[str, Counter] = {}  # a file's passages all store its title
+
+    def of(self, docnum: int) -> dict[str, Counter]:
+        """{field: Counter of terms} of a passage."""
+        counts = self._counts.get(docnum)
+        if counts is None:
+            stored = self.reader.stored_fields(docnum)
+            counts = {}
+            for name, counter in self._counters.items():
+                text = stored.get(name) or ""
+                if name == "title":
+                    found = self._titles.get(text)
+                    if found is None:
+                        found = self._titles[text] = counter(text)
+                    counts[name] = found
+                else:
+                    counts[name] = counter(text)
+            self._counts[docnum] = counts
+        return counts
+
+
+def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozenset[str],
+           texts: _PassageTerms | None = None) -> dict[str, float]:
     """RM3: ``terms`` mixed with the term distribution of the first pass's best files."""
     stats = statistics(reader)
     best = top_files(scores, FEEDBACK_FILES)
     if not best:
         return terms
-    analyzer = reader.schema["body"].analyzer
+    texts = texts or _PassageTerms(reader)
     top = scores.file[best[0]]
     feedback: Counter = Counter()
     weights = [math.exp(scores.file[number] - top) for number in best]
     total = sum(weights)
     for number, weight in zip(best, weights):
-        text = "\n".join(reader.stored_fields(d).get("body") or "" for d in stats.passages_of(number))
-        counts = Counter(token.text for token in analyzer(text))
+        counts: Counter = Counter()
+        for d in stats.passages_of(number):
+            counts.update(texts.of(d)["body"])
         length = sum(counts.values()) or 1
         share = weight / total / length
         for stem, count in counts.items():
@@ -317,7 +597,7 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
     chosen = sorted(feedback.items(), key=lambda kv: (-kv[1], kv[0]))[:FEEDBACK_TERMS]
     chosen_total = sum(w for _, w in chosen) or 1.0
     original_total = sum(terms.values()) or 1.0
-    mixed: dict[str, float] = {}
+    mixed: dict = {}
     for stem, weight in terms.items():
         mixed[stem] = ORIGINAL_WEIGHT * weight / original_total
     for stem, weight in chosen:
@@ -325,72 +605,64 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
     return mixed
 
 
-def _rescore_expanded(reader, scores: _Scores, terms: dict[str, float], mixed: dict[str, float],
-                      candidates: int, files_with=None) -> _Scores:
+def _rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, float],
+                      candidates: int, files_with=None, texts: _PassageTerms | None = None) -> _Scores:
     """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
 
     Scores are linear in the term weights, so the question's own words are the first
     pass scaled; only what expansion adds is scored, and only in the first pass's best
-    files: the postings of the (mostly frequent) expansion words are skipped block by
-    block outside them. A file outside keeps its first-pass score scaled, which cannot
-    put it above a candidate. How many files an expansion word is in is estimated
-    from how many passages it is in (the count of files would need all its postings).
+    files, from the counts of their passages' text (``_PassageTerms``): the postings of
+    the (mostly frequent) expansion words are not read. A file outside keeps its
+    first-pass score scaled, which cannot put it above a candidate. How many files an
+    expansion word is in is estimated from how many passages it is in (the count of
+    files would need all its postings).
     """
     stats = statistics(reader)
     factor = ORIGINAL_WEIGHT / (sum(terms.values()) or 1.0)
     extra = {stem: weight - factor * terms.get(stem, 0.0) for stem, weight in mixed.items()}
-    extra = {stem: weight for stem, weight in extra.items() if weight > 1e-12}
+    # Only feedback words (stems, str) get weight beyond the scaled first pass; a
+    # question's own phrase (a tuple) differs by rounding at most.
+    extra = {stem: weight for stem, weight in extra.items() if weight > 1e-12 and type(stem) is str}
     best = top_files(scores, candidates)
-    rescored = _Scores(stats)
+    rescored = _Scores(stats, scores.exclude)
     rescored.file = {number: factor * scores.file[number] for number in best}
     passage = rescored.fixed
-    matched = scores.matched()
-    local: dict = {}  # segment index -> candidate docnums in it (sorted, and as a set)
-    bounds = [seg.offset for seg in stats.segments]
-    for number in best:
-        for g in stats.passages_of(number):
-            if g in matched:
-                passage[g] = factor * scores.passage_score(g)
-            i = bisect_right(bounds, g) - 1
-            local.setdefault(i, []).append(g - bounds[i])
-    local = {i: (sorted(docnums), frozenset(docnums)) for i, docnums in local.items()}
+    # Files keep their whole D (excluded passages included); excluded passages get no P.
+    docnums = [g for number in best for g in stats.passages_of(number)]
+    exclude = scores.exclude
+    texts = texts or _PassageTerms(reader)
+    for g, p in scores.passage_scores(docnums, texts).items():
+        passage[g] = factor * p
     schema = reader.schema
+    file_of = stats.file_of
     k1_plus_1 = K1 + 1.0
+    files = rescored.file
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
             continue
         fieldobj = schema[fieldname]
-        fnorm = stats.file_norms[fieldname]
+        fnorm, norms = stats.file_norms[fieldname], stats.norms[fieldname]
         title = fieldname == "title"
+        # (passage, file, tf) of the passages holding each expansion word
+        holding: dict[str, list[tuple[int, int, int]]] = {stem: [] for stem in extra}
+        for g in docnums:
+            counts = texts.of(g)[fieldname]
+            for stem in holding.keys() & counts.keys():
+                holding[stem].append((g, file_of[g], counts[stem]))
         for stem, weight in extra.items():
+            holders = holding[stem]
+            if not holders:
+                continue
             btext = fieldobj.to_bytes(stem)
             df = reader.doc_frequency(fieldname, btext)
-            if not df:
-                continue
             c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
             file_tf: dict[int, float] = {}
-            for i, (docnums, wanted_set) in local.items():
-                seg = stats.segments[i]
-
-                def wanted(first, last, docnums=docnums):
-                    j = bisect_left(docnums, first)
-                    return j < len(docnums) and docnums[j] <= last
-
-                norm, offset, file_of = seg.norms[fieldname], seg.offset, seg.file_of
-                for ids, tfs in _postings(seg, fieldname, btext, wanted):
-                    found = wanted_set.intersection(ids)
-                    if not found:
-                        continue
-                    block_tf = dict(zip(ids, tfs))
-                    for d in sorted(found):
-                        tf = block_tf[d]
-                        g = offset + d
-                        passage[g] = passage.get(g, 0.0) + c * tf / (tf + norm[d])
-                        number = file_of[d]
-                        file_tf[number] = tf if title else file_tf.get(number, 0.0) + tf
+            for g, number, tf in holders:
+                if g not in exclude:
+                    passage[g] = passage.get(g, 0.0) + c * tf / (tf + norms[g])
+                file_tf[number] = tf if title else file_tf.get(number, 0) + tf
             fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
             c = weight * field_weight * idf(stats.file_count, fdf) * k1_plus_1
-            files = rescored.file
             for number, tf in file_tf.items():
                 files[number] += c * tf / (tf + fnorm[number])
     return rescored
@@ -404,33 +676,64 @@ def _files_with(df: int, stats: Statistics) -> float:
     return max(1.0, min(df, stats.file_count * (1.0 - (1.0 - share) ** per_file)))
 
 
-def rank(reader, terms: dict[str, float], count: int, per_file: int | None, *,
-         expansion: bool = False, stopwords: frozenset[str] = frozenset()):
-    """(best passages, number of matching passages, the terms used) for loose words."""
-    scores = score_terms(reader, terms)
-    matched = len(scores.matched())
+def rank(reader, terms: dict, count: int, per_file: int | None, *,
+         expansion: bool = False, stopwords: frozenset[str] = frozenset(), exclude=None,
+         lazy_total: bool = False):
+    """(best passages, number of matching passages, the terms used) for loose words.
+
+    ``exclude``: global docnums never returned nor counted (their files keep their scores).
+    ``lazy_total``: give the number of matching passages as a function that counts them
+    (a question's union of postings costs a tenth of its time, and is often not read).
+    """
+    with _gc_paused():  # (what _rank made and does not return is freed before the collector is back)
+        return _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_total)
+
+
+def _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_total):
+    scores = score_terms(reader, terms, _Scores(statistics(reader), exclude))
+    matched = scores.match_count if lazy_total else scores.match_count()
     if expansion and scores.file:
-        mixed = expand(reader, scores, terms, stopwords)
         candidates = max(count, EXPANSION_CANDIDATES)
+        top_files(scores, candidates)  # once: feedback takes the first few of them
+        texts = _PassageTerms(reader)
+        mixed = expand(reader, scores, terms, stopwords, texts)
         if len(scores.file) > candidates:
-            scores = _rescore_expanded(reader, scores, terms, mixed, candidates)
+            scores = _rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
         else:  # few files match: score them all
-            scores = score_terms(reader, mixed)
+            scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
         terms = mixed
     return top_passages(scores, count, per_file, statistics(reader)), matched, terms
 
 
-def loose_terms(q, phrase_stopwords: frozenset[str] | None = None) -> dict[str, float] | None:
+@contextmanager
+def _gc_paused():
+    """Scoring makes hundreds of thousands of short-lived lists and no reference cycles:
+    without the pause, the cyclic collector walks the growing heap many times a query
+    (about a fifth of a question's time), to find nothing."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def loose_terms(q, phrase_stopwords: frozenset[str] | None = None, *,
+                phrases: bool = False) -> dict[str | tuple[str, ...], float] | None:
     """{stem: weight} when ``q`` is only loose words OR-ed over title and body; else None.
 
     A word's weight is its body term's boost (repeats and ``^`` boosts); the
     title's share is the engine's own TITLE_WEIGHT. With ``phrase_stopwords``,
     exact phrases (from words joined by punctuation, such as "two-dimensional")
-    count as their words without those stopwords.
+    count as their words without those stopwords. With ``phrases``, an exact
+    phrase over title and body is a term of its own: the tuple of its stems
+    (matched by searcher/phrases.py, scored like a word).
     """
     from whoosh import query as wq
 
-    fields: dict[str, dict[str, float]] = {"title": {}, "body": {}}
+    fields: dict[str, dict] = {"title": {}, "body": {}}
     stack = [q]
     while stack:
         node = stack.pop()
@@ -441,12 +744,17 @@ def loose_terms(q, phrase_stopwords: frozenset[str] | None = None) -> dict[str, 
         elif type(node) is wq.Term and node.fieldname in fields:
             words = fields[node.fieldname]
             words[node.text] = words.get(node.text, 0.0) + node.boost
-        elif (phrase_stopwords is not None and type(node) is wq.Phrase and node.slop == 1
-              and node.fieldname in fields):
+        elif type(node) is wq.Phrase and node.slop == 1 and node.fieldname in fields:
             words = fields[node.fieldname]
-            for word in node.words:
-                if word not in phrase_stopwords:
-                    words[word] = words.get(word, 0.0) + node.boost
+            if phrase_stopwords is not None:
+                for word in node.words:
+                    if word not in phrase_stopwords:
+                        words[word] = words.get(word, 0.0) + node.boost
+            elif phrases and node.words:
+                key = tuple(node.words) if len(node.words) > 1 else node.words[0]
+                words[key] = words.get(key, 0.0) + node.boost
+            else:
+                return None
         else:
             return None
     # A loose word searches both fields; a word in one of them only is a field filter.

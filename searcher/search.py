@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add
 
+from index.schema import SEARCHABLE_FIELDS
 from index.store import open_index, read_meta
 from searcher import ranking
 from searcher.query import ParsedQuery, parse_query
 from searcher.snippets import Fragment, Span, fragments, highlight_spans, match_terms
+from searcher.statistics import statistics
 
 
 @dataclass
@@ -52,6 +56,36 @@ class SearchResult:
     def __repr__(self):
         total = self._total if self._total is not None else "not counted"
         return f"SearchResult(query={self.query.text!r}, hits={len(self.hits)}, total={total})"
+
+
+@dataclass
+class _Plan:
+    """What the ranking engine ranks for a query (see ``SearchSession._plan``)."""
+
+    terms: dict  # {stem, or tuple of stems (a phrase): weight}
+    question: bool  # a natural-language question: expanded unless asked not to
+    excluded: list  # (fieldname, stem or tuple of stems) of the passages left out
+
+
+def _excluded_terms(q) -> list | None:
+    """(fieldname, stem or tuple of stems) of words and exact phrases OR-ed in ``q``; None
+    if it holds anything else."""
+    from whoosh import query as wq
+
+    found = []
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        if type(node) is wq.Or:
+            stack.extend(node.subqueries)
+        elif type(node) is wq.Term and node.fieldname in SEARCHABLE_FIELDS:
+            found.append((node.fieldname, node.text))
+        elif (type(node) is wq.Phrase and node.slop == 1 and node.fieldname in SEARCHABLE_FIELDS
+              and node.words):
+            found.append((node.fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0]))
+        else:
+            return None
+    return found
 
 
 def make_weighting():
@@ -120,14 +154,13 @@ class SearchSession:
         ``exact_total=True`` counts the matching passages now (else on first use of ``total``).
         """
         parsed = self.parse(text)
+        plan = self._plan(parsed)
+        if plan is not None:  # ``expand``: on, off, or None for natural-language questions only
+            result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand)
+            if exact_total:
+                result.total  # noqa: B018 - counted now, while the session is open
+            return result
         searcher = self.searcher
-        loose = ranking.loose_terms(parsed.query)
-        if loose is None and '"' not in parsed.read_as:
-            # In a question, "two-dimensional" is two of its words rather than a phrase to match.
-            question = ranking.loose_terms(parsed.query, self._stopwords())
-            loose = question if question is not None and ranking.is_question(question) else None
-        if loose is not None:  # ``expand``: on, off, or None for natural-language questions only
-            return self._search_loose(parsed, loose, limit, offset, per_file, highlight, expand)
         kwargs = {}
         if per_file:
             kwargs = {"collapse": "file", "collapse_limit": per_file}
@@ -173,16 +206,58 @@ class SearchSession:
             stopwords = self._stemmed_stopwords = _stemmed_stopwords(self.schema, self.meta.language)
         return stopwords
 
-    def _search_loose(self, parsed, loose, limit, offset, per_file, highlight, expand) -> SearchResult:
-        """Loose words: the ranking engine's own scoring, with whole-file evidence (searcher/ranking.py)."""
+    def _plan(self, parsed: ParsedQuery) -> _Plan | None:
+        """How the ranking engine answers ``parsed``; None when it is for whoosh to match.
+
+        The engine takes loose words and exact phrases OR-ed over title and body,
+        less the passages holding any of the words or phrases excluded (``-word``,
+        ``NOT "a phrase"``). Anything else (+word, AND, fields, patterns, ``"a b"~N``)
+        is whoosh's.
+        """
+        from whoosh import query as wq
+
+        q, excluded = parsed.query, []
+        if type(q) is wq.AndNot:
+            q, excluded = q.a, _excluded_terms(q.b)
+            if excluded is None:
+                return None
+        loose = ranking.loose_terms(q)
+        if loose is not None:
+            return _Plan(loose, ranking.is_question(loose), excluded)
+        if '"' not in parsed.read_as:
+            # In a question, "two-dimensional" is two of its words rather than a phrase to match.
+            question = ranking.loose_terms(q, self._stopwords())
+            if question is not None and ranking.is_question(question):
+                return _Plan(question, True, excluded)
+        # Words and exact phrases: a phrase is scored like a word, with the number of
+        # times the passage (file) holds it as its frequency.
+        terms = ranking.loose_terms(q, phrases=True)
+        return _Plan(terms, False, excluded) if terms is not None else None
+
+    def _excluded_passages(self, reader, excluded) -> set[int] | None:
+        """Global docnums of the passages holding any of the ``excluded`` terms."""
+        if not excluded:
+            return None
+        found: set[int] = set()
+        schema = reader.schema
+        for seg in statistics(reader).segments:
+            offset = seg.offset
+            for fieldname, key in excluded:
+                key = key if type(key) is tuple else schema[fieldname].to_bytes(key)
+                for ids, _ in ranking._postings(seg, fieldname, key):
+                    found.update(map(add, ids, repeat(offset)) if offset else ids)
+        return found
+
+    def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand) -> SearchResult:
+        """Loose words and phrases: the ranking engine's own scoring, with whole-file
+        evidence (searcher/ranking.py)."""
         searcher = self.searcher
         reader = searcher.reader()
-        question = ranking.is_question(loose)
-        if question:
-            loose = ranking.question_terms(loose)
-        expansion = question if expand is None else expand
+        loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
+        expansion = plan.question if expand is None else expand
         ranked, total, _ = ranking.rank(reader, loose, offset + limit, per_file, expansion=expansion,
-                                        stopwords=self._stopwords() if expansion else frozenset())
+                                        stopwords=self._stopwords() if expansion else frozenset(),
+                                        exclude=self._excluded_passages(reader, plan.excluded), lazy_total=True)
         terms = match_terms(parsed.query, reader) if highlight else None
         body_analyzer = self.schema["body"].analyzer
         title_analyzer = self.schema["title"].analyzer
@@ -200,7 +275,7 @@ class SearchSession:
                 title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
                 fragments=fragments(body, spans) if highlight else [],
             ))
-        return SearchResult(parsed, hits, total, ranked=len(ranked))
+        return SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
 
 
 def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,

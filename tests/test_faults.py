@@ -69,15 +69,17 @@ def run_cli(index_dir, *args, timeout=120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def wait_for_first_commit(index_dir: Path, proc: subprocess.Popen, timeout=60.0):
-    """Until a table of contents of generation >= 2 exists: generation 0 is the empty
-    index, and once 2 is written the manifest of 1 is complete."""
+def wait_for_first_commit(index_dir: Path, proc: subprocess.Popen, timeout=60.0, generation=2):
+    """Until a table of contents of ``generation`` or more exists: generation 0 is the
+    empty index, and once 2 is written the manifest of 1 is complete. (A run started
+    with pause_after_commit has completed its manifest when it pauses after 1.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"the run ended before its first commit: {proc.communicate()}")
         try:
-            if any(re.fullmatch(r"_\w+_([2-9]|\d\d+)\.toc", n) for n in os.listdir(index_dir)):
+            if any((m := re.fullmatch(r"_\w+_(\d+)\.toc", n)) and int(m.group(1)) >= generation
+                   for n in os.listdir(index_dir)):
                 return
         except FileNotFoundError:
             pass
@@ -150,9 +152,10 @@ def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_p
 
 def test_second_run_waits_or_fails_clearly(many, tmp_path):
     index_dir = tmp_path / "index"
-    proc = start_index(index_dir, many, "--jobs", "2")
+    # Paused after each commit, so the run still holds the index when the rival comes.
+    proc = start_index(index_dir, many, "--jobs", "2", pause_after_commit=1)
     try:
-        wait_for_first_commit(index_dir, proc)
+        wait_for_first_commit(index_dir, proc, generation=1)
         rival = run_cli(index_dir, "index", many, "--wait", "0")
         if proc.poll() is None:  # still running when the rival tried
             assert rival.returncode == ExitStatus.ERROR
@@ -172,9 +175,9 @@ def test_second_run_waits_or_fails_clearly(many, tmp_path):
 def test_queries_during_a_run_answer_from_the_last_commit(many, tmp_path, run, monkeypatch):
     index_dir = tmp_path / "index"
     monkeypatch.setenv("SEARCHER_INDEX", str(index_dir))
-    proc = start_index(index_dir, many, "--jobs", "2")
+    proc = start_index(index_dir, many, "--jobs", "2", pause_after_commit=1)
     try:
-        wait_for_first_commit(index_dir, proc)
+        wait_for_first_commit(index_dir, proc, generation=1)
         answered = 0
         while proc.poll() is None:
             result = run("query", "tidal", "gauge", "--json", "-n", "3")

@@ -235,3 +235,140 @@ def test_proximity_matches_in_any_order_and_marks_both_words(indexed, run):
     hit = hits_of(run("query", "--json", '"tokyo latvian"~3'))[0]
     assert highlights(hit) == ["Latvian", "Tokyo"]
     assert run("query", '"tokyo latvian"~2').exit_code == ExitStatus.NOTHING_FOUND
+
+
+# ------------------------------------------------------------------ phrases and exclusions on the ranking engine
+#
+# Loose words and exact phrases, with -word / NOT exclusions, are matched and ranked
+# by the ranking engine (searcher/ranking.py, searcher/phrases.py). The passages they
+# match must be exactly those whoosh's own matchers find for the same query.
+
+PHRASEBOOK = (
+    "The rule of law\n"
+    "\n"
+    "The rule of law binds the rulers. The rule of law, and the rule of law alone, "
+    "keeps the rice price fair.\n"
+    "\n"
+    "A law of rice: cooking rice takes time. The rice cooker cooks the rice.\n"
+    "\n"
+    "Prime minister and foreign minister met in Tokyo to talk about the rule.\n"
+)
+
+
+@pytest.fixture
+def phrasebook(corpus, run):
+    (corpus / "phrasebook.txt").write_text(PHRASEBOOK, encoding="utf-8")
+    assert run("index", corpus).exit_code == 0
+    return corpus
+
+
+def cli_matches(run, *query, options=()) -> set[tuple[str, int]]:
+    """(path, first line) of every passage ``searcher query`` finds."""
+    result = run("query", "--json", "--per-file", "0", "--limit", "1000", *options, "--", *query)
+    assert result.exit_code in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), result.output
+    return {(hit["path"], hit["start_line"]) for hit in hits_of(result)}
+
+
+def whoosh_matches(index_location, query: str) -> set[tuple[str, int]]:
+    """The same for whoosh's own matching of the parsed query.
+
+    ``a ANDNOT b`` is whoosh's matches of ``a`` less its matches of ``b``: whoosh's
+    AndNotMatcher never checks its first posting against ``b`` when ``b`` starts at a
+    lower docnum ("rice -rice -law" would find a passage with rice in it).
+    """
+    from whoosh import query as wq
+
+    from searcher.search import SearchSession
+
+    with SearchSession(index_location) as session:
+        def matches(q):
+            if type(q) is wq.AndNot:
+                return matches(q.a) - matches(q.b)
+            return {(r["file"], r["start_line"]) for r in session.searcher.search(q, limit=None)}
+
+        return matches(session.parse(query).query)
+
+
+def ranked_by_engine(index_location, query: str) -> bool:
+    from searcher.search import SearchSession
+
+    with SearchSession(index_location) as session:
+        return session._plan(session.parse(query)) is not None
+
+
+ENGINE_QUERIES = [
+    '"rule of law"',
+    '"the rice"',
+    '"rice cooker" cooking',
+    '"rule of law" "prime minister" tokyo',
+    "rice -lid",
+    "rice NOT cooking",
+    'law -"rule of law"',
+    'minister NOT "foreign minister"',
+    '"the rule" -"rule of law"',
+    "rice -title:cooking",
+    '"rice" -"the rice"',
+    "Indo-Pacific security",
+    "security -Indo-Pacific",
+]
+
+
+@pytest.mark.parametrize("query", ENGINE_QUERIES)
+def test_engine_matches_the_passages_whoosh_matches(phrasebook, run, index_location, query):
+    assert ranked_by_engine(index_location, query)
+    assert cli_matches(run, query) == whoosh_matches(index_location, query)
+
+
+WORDS = st.sampled_from(["rice", "law", "rule", "cooking", "minister", "tokyo", "security", "lid", "the"])
+PHRASES = st.lists(WORDS, min_size=2, max_size=3).map(lambda words: '"' + " ".join(words) + '"')
+ENGINE_PIECES = st.one_of(WORDS, PHRASES)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(wanted=st.lists(ENGINE_PIECES, min_size=1, max_size=3),
+       excluded=st.lists(ENGINE_PIECES, max_size=2), negation=st.sampled_from(["-", "NOT "]))
+def test_any_words_phrases_and_exclusions_match_as_in_whoosh(phrasebook, run, index_location, wanted, excluded,
+                                                             negation):
+    query = " ".join(wanted + [negation + piece for piece in excluded])
+    result = run("query", "--json", "--", query)
+    if result.exit_code == ExitStatus.ERROR:  # only stopwords left
+        assert "stopwords" in result.stderr or "only excludes" in result.stderr, result.stderr
+        return
+    assert cli_matches(run, query) == whoosh_matches(index_location, query), query
+
+
+def test_a_phrase_ranks_the_file_that_says_it_most_first(corpus, run):
+    (corpus / "many.txt").write_text("Rice cookers\n\nA rice cooker. Another rice cooker, a third rice cooker.\n")
+    (corpus / "once.txt").write_text("Kitchen\n\nThe kitchen has a stove, a kettle, a sink and a rice cooker.\n")
+    (corpus / "apart.txt").write_text("Rice\n\nRice is cooked in a cooker, rice by rice.\n")
+    assert run("index", corpus).exit_code == 0
+    hits = hits_of(run("query", "--json", '"rice cooker"'))
+    assert [h["path"].rsplit("/", 1)[-1] for h in hits] == ["many.txt", "once.txt"]
+    # Asked for, expansion adds the best files' words to the phrase.
+    expanded = hits_of(run("query", "--json", "--expand", '"rice cooker"'))
+    assert [h["path"].rsplit("/", 1)[-1] for h in expanded][:2] == ["many.txt", "once.txt"]
+    # Only the phrase is marked, not "rice" or "cooker" alone.
+    assert [highlights(h) for h in hits] == [["Rice cookers", "rice cooker", "rice cooker", "rice cooker"],
+                                             ["rice cooker"]]
+
+
+def test_a_question_reads_hyphenated_words_as_words_and_keywords_as_a_phrase(corpus, run, index_location):
+    (corpus / "plates.txt").write_text("Plates\n\nDimensional analysis of two plates.\n")
+    (corpus / "flow.txt").write_text("Flow\n\nTwo-dimensional flow over a wing.\n")
+    assert run("index", corpus).exit_code == 0
+    question = "how does two-dimensional flow separate over plates"
+    assert {p.rsplit("/", 1)[-1] for p, _ in cli_matches(run, question)} == {"plates.txt", "flow.txt"}
+    # Fewer words are keywords: "two-dimensional" is the phrase "two dimensional" there.
+    assert {p.rsplit("/", 1)[-1] for p, _ in cli_matches(run, "two-dimensional plates")} == {"plates.txt",
+                                                                                              "flow.txt"}
+    assert {p.rsplit("/", 1)[-1] for p, _ in cli_matches(run, "two-dimensional")} == {"flow.txt"}
+
+
+def test_a_question_with_an_excluded_word_leaves_out_its_passages(phrasebook, run, index_location):
+    question = "what methods of cooking rice keep the rice price fair -cooker"
+    assert ranked_by_engine(index_location, question)
+    # Expansion adds words of the best passages: without it, the question's own words match.
+    found = cli_matches(run, question, options=["--no-expand"])
+    assert found and found == whoosh_matches(index_location, question)
+    hits = hits_of(run("query", "--json", "--per-file", "0", "--limit", "1000", "--", question))
+    assert len(hits) > len(found) and not any("cooker" in (h["title"] + h["text"]).lower() for h in hits)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import random
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.writer import build_index
 from searcher import ranking
@@ -107,7 +111,7 @@ def _straightforward(reader, terms):
     p_score = Counter()
     for name, weight in ranking.FIELDS:
         avg_p = sum(length[name].values()) / len(passages)
-        f_tf, f_len = {}, Counter()
+        f_len = Counter()
         for d in passages:
             f = file_of[d]
             if name == "title":
@@ -331,3 +335,229 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path):
                 b.close()
             plain.close()
             mapped.close()
+
+
+# ---- query speed (issue 6): each shortcut gives exactly what the plain computation gives
+
+WORDS = "flow heat wing shock plate cone boundary layer pressure transfer speed mach jet".split()
+
+
+def _larger_index(root, replace: bool):
+    """90 files of one to four paragraphs of common words; ``replace``: then some are
+    written anew (their old passages stay in the index, deleted)."""
+    rng = random.Random(7)
+    docs = root / "docs"
+    docs.mkdir()
+
+    def write(i):
+        paragraphs = [f"{rng.choice(WORDS).title()} and {rng.choice(WORDS)}"]
+        for _ in range(rng.randint(1, 4)):
+            paragraphs.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 70))) + ".")
+        (docs / f"f{i:03}.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+
+    for i in range(90):
+        write(i)
+    build_index([docs], root / "index", jobs=0)
+    if replace:
+        for i in range(0, 90, 9):
+            write(i)
+        build_index([docs], root / "index", jobs=0)
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory):
+    with SearchSession(_larger_index(tmp_path_factory.mktemp("larger"), replace=True)) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def larger_unchanged(tmp_path_factory):
+    with SearchSession(_larger_index(tmp_path_factory.mktemp("larger"), replace=False)) as s:
+        yield s
+
+
+QUERIES = [{"flow": 1.0}, {"heat": 1.0, "transfer": 2.0}, {"shock": 1.0, "wing": 1.0, "cone": 1.0, "jet": 0.5},
+           {"boundari": 1.0, "layer": 1.0, "pressur": 1.0, "speed": 1.0, "mach": 1.0}]
+
+
+def _ranked(reader, terms, count, per_file, expansion, stopwords, exclude=None):
+    ranked, total, used = ranking.rank(reader, terms, count, per_file, expansion=expansion, stopwords=stopwords,
+                                       exclude=exclude)
+    return [(r.docnum, r.score, r.file) for r in ranked], total, used
+
+
+@pytest.mark.parametrize("terms", QUERIES)
+def test_file_scores_in_a_list_or_a_dict_rank_the_same(larger, monkeypatch, terms):
+    reader = larger.searcher.reader()
+    stopwords = larger._stopwords()
+    monkeypatch.setattr(ranking, "EXPANSION_CANDIDATES", 7)
+    for expansion in (False, True):
+        for count, per_file in ((1, 1), (5, 1), (10, 3), (1000, None)):
+            monkeypatch.setattr(ranking, "DENSE_FILE_SHARE", 100.0)  # dicts only
+            expected = _ranked(reader, terms, count, per_file, expansion, stopwords)
+            for chunk in (1, 3, 256):  # lists, searched in chunks of several sizes
+                monkeypatch.setattr(ranking, "DENSE_FILE_SHARE", 0.0)
+                monkeypatch.setattr(ranking._DenseFiles, "CHUNK", chunk)
+                assert _ranked(reader, terms, count, per_file, expansion, stopwords) == expected
+
+
+@pytest.mark.parametrize("terms", QUERIES)
+def test_ranking_of_a_larger_index_matches_a_straightforward_implementation(larger, terms):
+    reader = larger.searcher.reader()
+    expected = _straightforward(reader, terms)
+    ranked, total, _ = ranking.rank(reader, terms, 10**6, None)
+    assert total == len(expected)
+    assert [r.docnum for r in ranked] == sorted(expected, key=lambda d: (-expected[d], d))
+    assert all(math.isclose(r.score, expected[r.docnum], rel_tol=1e-9) for r in ranked)
+
+
+@pytest.mark.parametrize("terms", QUERIES[2:])
+@pytest.mark.parametrize("candidates", [3, 10])
+def test_rescoring_from_passage_text_matches_scoring_everything(larger_unchanged, terms, candidates):
+    """(An index without deleted passages: rescoring takes a word's passage count from
+    whoosh's term statistics, which count deleted passages until segments merge.)"""
+    reader = larger_unchanged.searcher.reader()
+    first = ranking.score_terms(reader, terms)
+    mixed = ranking.expand(reader, first, terms, larger_unchanged._stopwords())
+    full = ranking.score_terms(reader, mixed)
+    rescored = ranking._rescore_expanded(reader, first, terms, mixed, candidates, _file_frequency(reader))
+    assert set(rescored.file) == set(ranking.top_files(first, candidates))
+    for number, score in rescored.file.items():
+        assert math.isclose(score, full.file[number], rel_tol=1e-9)
+    for docnum, score in rescored.passage.items():
+        assert math.isclose(score, full.passage.get(docnum, 0.0), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_passage_terms_counted_from_text_equal_the_postings(larger):
+    reader = larger.searcher.reader()
+    stats = ranking.statistics(reader)
+    texts = ranking._PassageTerms(reader)
+    for fieldname, _ in ranking.FIELDS:
+        from_postings: dict[int, Counter] = {}
+        for btext in reader.lexicon(fieldname):
+            for seg in stats.segments:
+                for ids, tfs in ranking._postings(seg, fieldname, btext):
+                    for d, tf in zip(ids, tfs):
+                        if d not in seg.deleted:
+                            from_postings.setdefault(seg.offset + d, Counter())[btext.decode()] = tf
+        live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
+        assert {d: dict(texts.of(d)[fieldname]) for d in live} == {d: dict(from_postings.get(d, {})) for d in live}
+
+
+_ODD_TEXT = st.text(alphabet=st.sampled_from(
+    list("aZ09_ -.,;\n\t'’‘ʼ`´\"()/") + ["É", "é", "ß", "ﬁ", "Ø", "ł", "æ", "İ", "ı", "東", "ー", "\u0301", "\u200b",
+                                        "Σ", "ς", "ǅ", "½", "²", "٣", "\u00a0"]), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_ODD_TEXT, st.text(max_size=60)))
+def test_fast_terms_equal_the_analyzers_terms(text):
+    from index.analysis import fast_terms, make_path_analyzer, make_text_analyzer
+
+    for analyzer in (make_text_analyzer("english"), make_path_analyzer()):
+        assert fast_terms(analyzer)(text) == [token.text for token in analyzer(text)]
+
+
+def _capped(hits, count, per_file):
+    """The first ``count`` of ``hits`` (docnum, score, file), at most ``per_file`` per file."""
+    taken: Counter = Counter()
+    kept = []
+    for hit in hits:
+        if taken[hit[2]] < per_file:
+            taken[hit[2]] += 1
+            kept.append(hit)
+    return kept[:count]
+
+
+def test_excluded_passages_are_neither_returned_nor_counted_and_files_keep_their_scores(larger, monkeypatch):
+    reader = larger.searcher.reader()
+    stopwords = larger._stopwords()
+    for terms in QUERIES:
+        for expansion in (False, True):  # (expansion here scores every matching file again)
+            everything, total, used = _ranked(reader, terms, 10**6, None, expansion, stopwords)
+            exclude = {docnum for i, (docnum, _, _) in enumerate(everything) if i % 3 == 0}
+            kept, kept_total, kept_used = _ranked(reader, terms, 10**6, None, expansion, stopwords, exclude)
+            assert kept == [hit for hit in everything if hit[0] not in exclude]
+            matched = ranking.score_terms(reader, terms).matched()  # (the count is of the question's own words)
+            assert kept_total == total - len(exclude & matched) and kept_used == used
+            for count, per_file in ((1, 1), (5, 2)):
+                capped, _, _ = _ranked(reader, terms, count, per_file, False, stopwords, exclude)
+                assert capped == _capped([hit for hit in _ranked(reader, terms, 10**6, None, False, stopwords)[0]
+                                          if hit[0] not in exclude], count, per_file)
+        # Expansion rescoring the best files only: the same files' scores, and the passages
+        # of the rescoring less the excluded ones.
+        first = ranking.score_terms(reader, terms)
+        mixed = ranking.expand(reader, first, terms, stopwords)
+        rescored = ranking._rescore_expanded(reader, first, terms, mixed, 7)
+        exclude = set(list(rescored.passage)[::2])
+        first_kept = ranking.score_terms(reader, terms, ranking._Scores(ranking.statistics(reader), exclude))
+        kept = ranking._rescore_expanded(reader, first_kept, terms, mixed, 7)
+        assert kept.file == rescored.file
+        assert kept.passage == {g: p for g, p in rescored.passage.items() if g not in exclude}
+        stats = ranking.statistics(reader)
+        hits = sorted(((g, rescored.file[stats.file_of[g]] + ranking.PASSAGE_SHARE * p, stats.file_of[g])
+                       for g, p in kept.passage.items()), key=lambda hit: (-hit[1], hit[0]))
+        for count, per_file in ((1, 1), (3, 2)):
+            got = [(r.docnum, r.score, r.file) for r in ranking.top_passages(kept, count, per_file, stats)]
+            assert got == _capped(hits, count, per_file)
+
+
+def test_the_number_of_matches_can_be_counted_later(larger):
+    reader = larger.searcher.reader()
+    for terms in QUERIES:
+        ranked, total, _ = ranking.rank(reader, terms, 3, 1)
+        lazily, count, _ = ranking.rank(reader, terms, 3, 1, lazy_total=True)
+        assert lazily == ranked and count() == total == len(ranking.score_terms(reader, terms).matched())
+
+
+def test_phrases_are_handed_to_the_postings_as_tuples(larger, monkeypatch):
+    reader = larger.searcher.reader()
+    asked = []
+    postings = ranking._postings
+
+    def recording(seg, fieldname, key, wanted=None):
+        asked.append((fieldname, key))
+        return postings(seg, fieldname, key, wanted)
+
+    monkeypatch.setattr(ranking, "_postings", recording)
+    ranking.score_terms(reader, {("heat", "transfer"): 1.0, "wing": 1.0})
+    assert {("body", ("heat", "transfer")), ("title", ("heat", "transfer")), ("body", b"wing")} <= set(asked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(deltas=st.lists(st.integers(1, 70_000), min_size=1, max_size=130),
+       weights=st.sampled_from(["ones", "same", "varied"]), positions=st.integers(0, 40),
+       compressed=st.booleans(), prefix_bytes=st.sampled_from([0, 1, 14]))
+def test_block_decoding_of_whoosh_style_blocks(deltas, weights, positions, compressed, prefix_bytes):
+    """Blocks pickled as whoosh3 writes them: (delta-coded ids, weights, positions)."""
+    import pickle
+    import zlib
+
+    count = len(deltas)
+    tfs = {"ones": [1.0] * count, "same": [2.0] * count, "varied": [float(1 + i % 4) for i in range(count)]}[weights]
+    pickled_weights = None if weights == "ones" else (tfs[0] if weights == "same" else tuple(tfs))
+    values = tuple(pickle.dumps(list(range(positions + i % 3)), 2) for i in range(count))
+    raw = pickle.dumps((tuple(deltas), pickled_weights, values), 2)
+    raw = zlib.compress(raw, 3) if compressed else raw
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ranking, "_PREFIX_BYTES", prefix_bytes)  # 0, 1: the ids and weights come in late
+        ids, got = ranking._decode_block(raw, compressed, count)
+    assert ids == list(itertools.accumulate(deltas)) and list(got) == tfs
+
+
+@settings(max_examples=200, deadline=None)
+@given(scores=st.lists(st.one_of(st.just(0.0), st.floats(0.01, 50.0)), min_size=1, max_size=300),
+       k=st.integers(1, 40), chunk=st.integers(1, 20))
+def test_best_files_of_a_list_of_scores(scores, k, chunk):
+    files = ranking._DenseFiles(len(scores), {})
+    files.scores[:] = scores
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ranking._DenseFiles, "CHUNK", chunk)
+        matching = sorted((d for d in scores if d), reverse=True)
+        if not matching:
+            return
+        assert files.kth_largest(k) == matching[min(k, len(matching)) - 1]
+        floor = matching[min(k, len(matching)) - 1]
+        assert sorted(files.at_least(floor)) == sorted((d, n) for n, d in enumerate(scores) if d and d >= floor)
+        assert len(files) == len(matching)

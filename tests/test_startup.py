@@ -83,6 +83,31 @@ def test_query_path_does_not_import_nltk_when_the_table_has_every_word(harbour, 
     assert any("harbour" in line.lower() for line in lines)
 
 
+def test_a_question_with_words_the_corpus_never_had_imports_no_nltk_package(harbour, index_location):
+    """Unknown words are stemmed by nltk's Snowball code loaded on its own (index/lean_nltk.py),
+    and the ranking statistics come from the file the indexing run saved (index/rankstats.py)."""
+    lines = run_fresh(f"""
+        import sys
+        from index import rankstats
+        from searcher.cli import main
+        computed = []
+        compute = rankstats.compute
+        rankstats.compute = lambda *a, **k: computed.append(1) or compute(*a, **k)
+        sys.stderr = sys.stdout
+        sys.argv = ["searcher", "query", "--index", {str(index_location)!r},
+                    "why were the zeppelins hopelessly moored beside the harbour lights"]
+        try:
+            main()
+        except SystemExit as exc:
+            print("exit", exc.code)
+        print("nltk modules:", sorted(m for m in sys.modules if m == "nltk" or m.startswith("nltk.")))
+        print("statistics computed:", bool(computed))
+    """)
+    assert "exit 0" in lines, lines
+    assert "nltk modules: []" in lines
+    assert "statistics computed: False" in lines
+
+
 def test_lean_whoosh_import_defers_urllib_and_morph_en_without_losing_them():
     lines = run_fresh("""
         import sys

@@ -206,7 +206,12 @@ def test_status_without_index(run):
     assert "searcher index" in result.output and "Traceback" not in result.output
 
 
-def test_parallel_and_inline_runs_index_the_same(tmp_path):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_parallel_and_inline_runs_index_the_same(tmp_path, monkeypatch, start):
+    from index import writer
+
+    if start == "spawn":  # big runs start their workers fresh
+        monkeypatch.setattr(writer, "SPAWN_FILES", 1)
     root = tmp_path / "many"
     for i in range(300):
         write(root / f"d{i // 100}" / f"f{i:03}.txt",
@@ -287,6 +292,9 @@ def test_every_file_reported_by_a_worker_is_committed():
 
         def commit(self, segments, results, deletions):
             self.committed.extend(r.path for r in results)
+
+        def merge(self, at_most=None):
+            pass
 
     jobs = [FileJob(f"/f{i}", 10, 0, False, False) for i in range(40 * writer.CHUNK_FILES)]
     recorder = Recorder()

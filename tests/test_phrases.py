@@ -1,0 +1,122 @@
+"""searcher/phrases.py finds exactly the passages whoosh's own Phrase query finds, as often."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.schema import make_schema
+from searcher import phrases as phrases_module
+from searcher.phrases import match_phrase
+
+# Words that are their own stems; "zz" is never in an index.
+VOCABULARY = ("the", "of", "flow", "wing", "air")
+MISSING = "zz"
+
+
+def build_index(segments, deleted, monkeypatch):
+    """An in-memory index of the project's schema: one segment per entry of ``segments``.
+
+    Each segment is (writer, block limit, [(title words, body words)]): whoosh's
+    SegmentWriter or the project's FastSegmentWriter, with posting blocks of
+    ``block limit`` postings, so that phrases span many blocks.
+    ``deleted``: global docnums to delete afterwards.
+    """
+    from whoosh import codec
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.filedb.filestore import RamStorage
+
+    from index.fastwrite import FastSegmentWriter
+
+    ix = RamStorage().create_index(make_schema())
+    count = 0
+    for kind, blocklimit, docs in segments:
+        monkeypatch.setattr(codec, "default_codec", lambda *a, **k: W3Codec(blocklimit=blocklimit))
+        writer = FastSegmentWriter(ix) if kind == "fast" else ix.writer()
+        for i, (title, body) in enumerate(docs):
+            writer.add_document(file=f"/f{count + i // 3}", title=" ".join(title), body=" ".join(body))
+        writer.commit(merge=False)
+        count += len(docs)
+    if deleted:
+        writer = ix.writer()
+        for docnum in deleted:
+            if docnum < count:
+                writer.delete_document(docnum)
+        writer.commit(merge=False)
+    return ix
+
+
+def whoosh_phrase(searcher, fieldname, words) -> dict[int, int]:
+    """{global docnum: number of matches} from whoosh's own Phrase matcher, segment by segment."""
+    from whoosh import query as wq
+
+    found = {}
+    for sub, offset in searcher.leaf_searchers():
+        matcher = wq.Phrase(fieldname, list(words)).matcher(sub)
+        while matcher.is_active():
+            found[offset + matcher.id()] = len(matcher.spans())
+            matcher.next()
+    return found
+
+
+def our_phrase(searcher, fieldname, words) -> dict[int, int]:
+    found = {}
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        for docnum, count in match_phrase(reader, fieldname, words).items():
+            if not reader.is_deleted(docnum):
+                found[offset + docnum] = count
+    return found
+
+
+texts = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=12)
+segment = st.tuples(st.sampled_from(["whoosh", "fast"]), st.sampled_from([1, 2, 3, 5, 8, 40]),
+                    st.lists(st.tuples(texts, texts), min_size=1, max_size=60))
+phrase = st.lists(st.sampled_from(VOCABULARY + (MISSING,)), min_size=1, max_size=4)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segments=st.lists(segment, min_size=1, max_size=3),
+       deleted=st.sets(st.integers(0, 150), max_size=20),
+       phrases=st.lists(phrase, min_size=1, max_size=4),
+       through_matcher=st.booleans(), headers_by_whoosh=st.booleans())
+def test_same_matches_and_frequencies_as_whoosh(segments, deleted, phrases, through_matcher, headers_by_whoosh,
+                                                monkeypatch):
+    ix = build_index(segments, deleted, monkeypatch)
+    monkeypatch.undo()  # one monkeypatch for all the examples
+    if headers_by_whoosh:  # too few bytes for a block header: whoosh's matcher reads them
+        monkeypatch.setattr(phrases_module, "_HEAD_BYTES", 3)
+    if through_matcher:  # the reading for codecs other than whoosh3's block format
+        monkeypatch.setattr(phrases_module, "_BlockPostings",
+                            lambda reader, fieldname, btext, matcher, df: phrases_module._ListPostings(matcher, df))
+    with ix.searcher() as searcher:
+        for words in phrases:
+            for fieldname in ("body", "title"):
+                assert our_phrase(searcher, fieldname, words) == whoosh_phrase(searcher, fieldname, words), \
+                    (fieldname, words)
+
+
+@pytest.mark.parametrize("words, body, expected", [
+    (("flow", "flow"), "flow flow flow", 2),  # overlapping matches count
+    (("the", "flow", "the"), "the flow the flow the", 2),
+    (("wing",), "wing air wing", 2),
+    (("air", "wing"), "wing air", 0),  # order matters
+    (("air", "wing"), "air the wing", 0),  # next to each other
+])
+def test_phrase_frequency(words, body, expected, monkeypatch):
+    ix = build_index([("whoosh", 2, [(["t"], body.split())])], set(), monkeypatch)
+    with ix.searcher() as searcher:
+        assert our_phrase(searcher, "body", words) == ({0: expected} if expected else {})
+        assert whoosh_phrase(searcher, "body", words) == ({0: expected} if expected else {})
+
+
+def test_wanted_limits_the_rarest_words_blocks(monkeypatch):
+    docs = [(["t"], ["wing", "air"] if i % 2 else ["air"]) for i in range(40)]
+    ix = build_index([("whoosh", 4, docs)], set(), monkeypatch)
+    with ix.searcher() as searcher:
+        reader = next(iter(searcher.leaf_searchers()))[0].reader()
+        everything = match_phrase(reader, "body", ("wing", "air"))
+        assert list(everything) == list(range(1, 40, 2))
+        some = match_phrase(reader, "body", ("wing", "air"), wanted=lambda first, last: first <= 10)
+        assert set(some) <= set(everything) and {1, 3, 5, 7, 9} <= set(some) and 39 not in some
