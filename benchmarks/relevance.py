@@ -155,6 +155,12 @@ def _whoosh_run(collection: Collection, one_field: bool, syntax: bool = False) -
             abstract=fields.TEXT(analyzer=StemmingAnalyzer()),
         )
         field_names = ["title", "author", "abstract"]
+    import shutil
+    import tempfile
+
+    # whoosh puts an in-memory index's scratch folder at <tempdir>/MAIN.tmp, a fixed name
+    # that two runs on one machine would share: give this run a private tempdir.
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, tempfile.mkdtemp(prefix="relevance-")
     index = RamStorage().create_index(schema)
     writer = index.writer()
     for document in collection.documents:
@@ -171,6 +177,8 @@ def _whoosh_run(collection: Collection, one_field: bool, syntax: bool = False) -
                 abstract=document.abstract,
             )
     writer.commit()
+    shutil.rmtree(tempfile.tempdir, ignore_errors=True)
+    tempfile.tempdir = saved_tempdir
     index_seconds = time.perf_counter() - started
 
     parser = _plain_text_parser(field_names, index.schema, syntax)

@@ -39,6 +39,18 @@ CORPUS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_tempdir(tmp_path_factory):
+    """whoosh's in-memory indexes write their scratch folder as <tempdir>/MAIN.tmp: a fixed
+    name, which two test runs on one machine would otherwise share and delete under each other."""
+    import tempfile
+
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfiles"))
+    yield
+    tempfile.tempdir = saved
+
+
 @pytest.fixture(autouse=True)
 def index_location(tmp_path, monkeypatch):
     """Point the index at a temp dir, so no test touches a real index."""
