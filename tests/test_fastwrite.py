@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from index.builder import passage_documents
 from index.fastwrite import FastSegmentWriter, _field_plan
 from index.schema import make_schema
+from documents import documents_of
 
 
 def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> dict:
@@ -83,15 +84,6 @@ def posting_blocks(data: bytes) -> list:
         rest = chunk[stream.tell():]
         blocks.append((info, pickle.loads(zlib.decompress(rest) if info[3] else rest)))
     return blocks
-
-
-def documents_of(tmp_path, texts):
-    docs = []
-    for number, text in enumerate(texts):
-        path = tmp_path / f"doc{number}.txt"
-        path.write_text(text, encoding="utf-8")
-        docs.extend(passage_documents(str(path)))
-    return docs
 
 
 def test_same_segment_on_the_test_corpus(tmp_path, corpus):

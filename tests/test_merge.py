@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from index.builder import passage_documents
 from index.merge import merge_segments, segments_to_merge
 from index.schema import make_schema
+from documents import documents_of
 
 
 # --- building segments, and whoosh's own merge of them --------------------------------------
@@ -51,15 +52,6 @@ def whoosh_merge(ix, segments):
     merged = writer._finalize_segment()
     writer._finish()
     return merged
-
-
-def documents_of(tmp_path, texts):
-    docs = []
-    for number, text in enumerate(texts):
-        path = tmp_path / f"doc{number}.txt"
-        path.write_text(text, encoding="utf-8")
-        docs.extend(passage_documents(str(path)))
-    return docs
 
 
 # --- everything a segment holds --------------------------------------------------------------

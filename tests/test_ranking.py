@@ -209,12 +209,7 @@ def _file_frequency(reader):
     return files_with
 
 
-@pytest.mark.parametrize("terms", [{"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0},
-                                   {"wing": 1.0, "flutter": 1.0, "transon": 1.0, "speed": 1.0}])
-@pytest.mark.parametrize("candidates", [1, 2, 3])
-def test_expansion_rescoring_of_candidates_matches_scoring_everything(session, terms, candidates):
-    """The second pass over the first pass's best files gives them the scores a full second
-    pass gives, once it is told the exact file counts it otherwise estimates."""
+def _assert_rescoring_matches_scoring_everything(session, terms, candidates):
     reader = session.searcher.reader()
     first = ranking.score_terms(reader, terms)
     mixed = ranking.expand(reader, first, terms, session._stopwords())
@@ -225,6 +220,15 @@ def test_expansion_rescoring_of_candidates_matches_scoring_everything(session, t
         assert math.isclose(score, full.file[number], rel_tol=1e-9)
     for docnum, score in rescored.passage.items():
         assert math.isclose(score, full.passage.get(docnum, 0.0), rel_tol=1e-9, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("terms", [{"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0},
+                                   {"wing": 1.0, "flutter": 1.0, "transon": 1.0, "speed": 1.0}])
+@pytest.mark.parametrize("candidates", [1, 2, 3])
+def test_expansion_rescoring_of_candidates_matches_scoring_everything(session, terms, candidates):
+    """The second pass over the first pass's best files gives them the scores a full second
+    pass gives, once it is told the exact file counts it otherwise estimates."""
+    _assert_rescoring_matches_scoring_everything(session, terms, candidates)
 
 
 def test_questions_on_a_larger_index_rerank_only_the_best_files(session, monkeypatch):
@@ -417,16 +421,7 @@ def test_ranking_of_a_larger_index_matches_a_straightforward_implementation(larg
 def test_rescoring_from_passage_text_matches_scoring_everything(larger_unchanged, terms, candidates):
     """(An index without deleted passages: rescoring takes a word's passage count from
     whoosh's term statistics, which count deleted passages until segments merge.)"""
-    reader = larger_unchanged.searcher.reader()
-    first = ranking.score_terms(reader, terms)
-    mixed = ranking.expand(reader, first, terms, larger_unchanged._stopwords())
-    full = ranking.score_terms(reader, mixed)
-    rescored = ranking._rescore_expanded(reader, first, terms, mixed, candidates, _file_frequency(reader))
-    assert set(rescored.file) == set(ranking.top_files(first, candidates))
-    for number, score in rescored.file.items():
-        assert math.isclose(score, full.file[number], rel_tol=1e-9)
-    for docnum, score in rescored.passage.items():
-        assert math.isclose(score, full.passage.get(docnum, 0.0), rel_tol=1e-9, abs_tol=1e-12)
+    _assert_rescoring_matches_scoring_everything(larger_unchanged, terms, candidates)
 
 
 def test_passage_terms_counted_from_text_equal_the_postings(larger):
