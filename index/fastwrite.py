@@ -30,9 +30,11 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
+
 # Rough bytes of memory per posting kept (array slots + a small bytes object)
 # and per distinct term (key, three containers).
-_POSTING_BYTES = 70
+_POSTING_BYTES = 80
 _TERM_BYTES = 400
 # The word -> term cache is cleared when it holds this many words.
 _CACHE_WORDS = 500_000
@@ -115,15 +117,16 @@ class FastSegmentWriter(SegmentWriter):
             else:
                 items = plan(value)
                 self._last[fieldname] = (value, items)
-            for term, freq, weight, vbytes in items:
+            for term, freq, weight, vbytes, poslist in items:
                 length += freq
                 entry = terms.get(term)
                 if entry is None:
-                    entry = terms[term] = [array("I"), array("d"), []]
+                    entry = terms[term] = [array("I"), array("d"), [], array("I")]
                     added_terms += 1
                 entry[0].append(docnum)
                 entry[1].append(weight)
                 entry[2].append(vbytes)
+                entry[3].extend(poslist)
             postings = len(items)
         else:
             scorable = field.scorable
@@ -153,8 +156,10 @@ class FastSegmentWriter(SegmentWriter):
 
     def _flush_segment(self):
         self.perdocwriter.close()
-        _write_postings(self.fieldwriter, self.schema, self._postings, self._lengths)
+        flat = FlatWriter(self.newsegment.create_file(self.storage, FLAT_EXT), self.docnum)
+        _write_postings(self.fieldwriter, self.schema, self._postings, self._lengths, flat)
         self.fieldwriter.close()
+        flat.close()
         self._postings = {}
         self._lengths = {}
 
@@ -164,20 +169,26 @@ _ONE = pack_uint(1)
 _SINGLE = [_ONE + dumps([pos], 2) for pos in range(4096)]
 
 
-def _write_postings(fieldwriter, schema, postings, lengths):
-    """What whoosh's FieldWriter.add_postings does, a block at a time."""
+def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
+    """What whoosh's FieldWriter.add_postings does, a block at a time; and the flat
+    postings (index/flatpostings.py) of the fields that have them."""
     for fieldname in sorted(postings):
         terms = postings[fieldname]
         if not terms:
             continue
         fieldobj = schema[fieldname]
+        # Terms analysed by the fast path carry their positions; boost 1: weight = tf.
+        flat_field = (fieldname in FLAT_FIELDS and fieldobj.format.field_boost == 1.0
+                      and all(len(entry) == 4 for entry in terms.values()))
         fieldlengths = lengths.get(fieldname, ())
         known = len(fieldlengths)
         fieldwriter.start_field(fieldname, fieldobj)
         for btext in sorted(terms):
-            docs, weights, values = terms[btext]
+            docs, weights, values = terms[btext][:3]
             fieldwriter.start_term(btext)
             writer = fieldwriter._postwriter
+            if flat_field:
+                flat.add(writer._startoffset, docs, array("I", map(int, weights)), terms[btext][3])
             limit = writer._blocklimit
             count = len(docs)
             for start in range(0, count, limit):
@@ -242,11 +253,11 @@ def _field_plan(fieldname, field):
                 deltas = [poslist[0]]
                 deltas.extend([b - a for a, b in zip(poslist, poslist[1:])])
                 vbytes = pack_uint(freq) + dumps(deltas, 2)
-            items.append((term, freq, freq * boost, vbytes))
+            items.append((term, freq, freq * boost, vbytes, poslist))
         return items
 
     # Trust the shortcut only if it agrees with whoosh's own analysis on tricky text.
-    if sorted(postings(_SELF_CHECK_TEXT)) != sorted(field.index(_SELF_CHECK_TEXT)):
+    if sorted(item[:4] for item in postings(_SELF_CHECK_TEXT)) != sorted(field.index(_SELF_CHECK_TEXT)):
         return None
     cache.clear()
     return postings

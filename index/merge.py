@@ -140,6 +140,7 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
         _write_postings(fields, sources, schema, lengths, codec._compression,
                         os.path.join(index_dir, merged.segment_id()), workers, close_fds)
         fields.close()
+        _write_flat(storage, codec, merged, sources, base)
         merged.set_doc_count(base)
         merged.create_compound_file(storage)
     except BaseException:
@@ -154,6 +155,20 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
             source.close()
         shutil.rmtree(os.path.join(storage.folder, storage.scratch), ignore_errors=True)
     return merged
+
+
+def _write_flat(storage, codec, merged, sources, doc_count: int) -> None:
+    """The merged segment's flat postings (index/flatpostings.py), if every source has them."""
+    from index.flatpostings import FLAT_EXT, merge_flat
+
+    terms = codec.terms_reader(storage, merged)
+    try:
+        written = merge_flat(merged.create_file(storage, FLAT_EXT), terms,
+                             [(source.reader, source.base, source.docmap) for source in sources], doc_count)
+    finally:
+        terms.close()
+    if not written:
+        storage.delete_file(merged.make_filename(FLAT_EXT))
 
 
 class _Source:

@@ -31,6 +31,8 @@ from operator import add, getitem, rshift
 from pickle import dumps, loads
 from struct import Struct
 
+from index.flatpostings import FlatTerm, flat_term
+
 _BLOCK_LENGTH = Struct("!i")  # a block's byte length; negative for a term's last block
 # Enough bytes for a block's length and its pickled info tuple
 # (count, last id, max weight, compression, min length, max length).
@@ -112,6 +114,9 @@ def match_phrase(reader, fieldname: str, words, wanted=None) -> dict[int, int]:
 def _term_postings(reader, fieldname: str, btext: bytes, fmt):
     if (fieldname, btext) not in reader:
         return None
+    flat = flat_term(reader, fieldname, btext)
+    if flat is not None:
+        return _FlatPostings(flat)
     terms = getattr(reader, "_terms", None)
     if terms is not None:
         info = terms.term_info(fieldname, btext)
@@ -153,6 +158,39 @@ class _ListPostings:
 
     def start_keys(self, candidates: list[int], offsets) -> set[int]:
         return _start_keys(candidates, [self.positions[docnum] for docnum in candidates], offsets)
+
+
+class _FlatPostings:
+    """A term's flat postings (index/flatpostings.py): ids and positions as arrays."""
+
+    def __init__(self, term: FlatTerm):
+        self.term = term
+        self.df = len(term.ids)
+
+    def ids(self, wanted) -> list[int]:
+        ids = self.term.ids
+        if wanted is None:
+            return ids.tolist()
+        return [docnum for docnum in ids if wanted(docnum, docnum)]
+
+    def intersect(self, candidates: list[int]) -> list[int]:
+        ids = self.term.ids
+        if len(candidates) * 8 < len(ids):
+            end = len(ids)
+            found, lo = [], 0
+            for docnum in candidates:
+                lo = bisect_left(ids, docnum, lo)
+                if lo == end:
+                    break
+                if ids[lo] == docnum:
+                    found.append(docnum)
+            return found
+        return sorted(set(candidates).intersection(ids))
+
+    def start_keys(self, candidates: list[int], offsets) -> set[int]:
+        term = self.term
+        indexes = list(map(bisect_left, repeat(term.ids), candidates))
+        return _start_keys(candidates, term.position_lists(indexes), offsets)
 
 
 class _BlockPostings:

@@ -47,6 +47,7 @@ from itertools import accumulate, compress, repeat
 from operator import add, ge, ne
 from pickle import loads
 
+from index.flatpostings import flat_term
 from searcher.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
 # The title is usually also the body's first line, so it is counted there already:
@@ -134,6 +135,10 @@ def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
         from searcher.phrases import phrase_postings
 
         yield from phrase_postings(seg.reader, fieldname, btext, wanted)
+        return
+    flat = flat_term(seg.reader, fieldname, btext)
+    if flat is not None:  # the same postings as plain arrays (index/flatpostings.py): no decoding
+        yield flat.ids, flat.tfs
         return
     matcher = _leaf_matcher(seg, fieldname, btext)
     if matcher is None:
@@ -404,7 +409,7 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
             numbers = list(map(number_of, ids))
             if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
                 _count_elements(file_tf, numbers)
-            elif all(map(float.is_integer, tfs)):  # count, then add what is above 1
+            elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
                 _count_elements(file_tf, numbers)
                 for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
                     file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)

@@ -10,6 +10,7 @@ from index.builder import passage_documents
 from index.fastwrite import FastSegmentWriter, _field_plan
 from index.schema import make_schema
 from documents import documents_of
+from flatcheck import assert_flat_postings_complete
 
 
 def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> dict:
@@ -18,7 +19,8 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     The fast writer reuses one bytes object for equal posting values, which pickle
     then stores once per block: smaller blocks, the same values when read. So the
     posting blocks are compared unpickled, and the term table through whoosh's reader;
-    every other file of the segment byte for byte.
+    every other file of the segment byte for byte, but for the flat postings only the
+    fast writer adds.
     """
     from whoosh import index as whoosh_index
     from whoosh.codec.base import Segment
@@ -44,11 +46,14 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     compound = CompoundStorage(FileStorage(str(folder)).open_file("MAIN_fixedsegmentid00.seg"), use_mmap=False)
     parts = {name: compound.open_file(name).read() for name in compound.list()}
     compound.close()
-    contents = {name: data for name, data in parts.items() if not name.endswith((".pst", ".trm"))}
+    # The fast writer's flat postings are its own addition (tests/test_flatpostings.py checks them).
+    contents = {name: data for name, data in parts.items() if not name.endswith((".pst", ".trm", ".flat"))}
     contents["postings"] = posting_blocks(parts["MAIN_fixedsegmentid00.pst"])
     from whoosh.reading import SegmentReader
 
     reader = SegmentReader(FileStorage(str(folder)), ix.schema, segment)
+    if fast:
+        assert_flat_postings_complete(reader)
     terms = []
     for fieldname, text in reader.all_terms():
         info = reader.term_info(fieldname, text)
@@ -126,7 +131,10 @@ def test_fast_analysis_matches_the_analyzer(language):
         plan = _field_plan(name, field)
         assert plan is not None, name
         text = "Les élèves d'aujourd'hui Straße Indo-Pacific Russia’s 2023 naïve CAFÉ café café"
-        assert sorted(plan(text)) == sorted(field.index(text))
+        items = plan(text)
+        assert sorted(item[:4] for item in items) == sorted(field.index(text))
+        # The positions kept for the flat postings are the ones encoded for whoosh.
+        assert all(field.format.decode_positions(vbytes) == poslist for _, _, _, vbytes, poslist in items)
 
 
 def test_an_unknown_analyzer_uses_the_analyzer():

@@ -15,6 +15,7 @@ from index.builder import passage_documents
 from index.merge import merge_segments, segments_to_merge
 from index.schema import make_schema
 from documents import documents_of
+from flatcheck import assert_flat_postings_complete
 
 
 # --- building segments, and whoosh's own merge of them --------------------------------------
@@ -85,7 +86,9 @@ def contents(ix, segment) -> dict:
                       info.max_length(), info.max_weight(), info.min_id(), info.max_id(),
                       postings, blocks))
     fieldmap = dict(reader._terms._fieldmap)
-    files = sorted(name.split(".", 1)[1] for name in reader._storage.list()) if segment.is_compound() else None
+    # Flat postings are searcher's own addition, checked by assert_flat_postings_complete.
+    files = (sorted(name.split(".", 1)[1] for name in reader._storage.list() if not name.endswith(".flat"))
+             if segment.is_compound() else None)
     result = {
         "doc_count": reader.doc_count_all(),
         "deleted": segment.deleted_count(),
@@ -143,6 +146,14 @@ def assert_merge_like_whoosh(tmp_path, groups, deletions=(), fast=True, language
     assert merged.deleted_count() == 0 and merged.is_compound()
     got = contents(ix, merged)
     assert got == contents(ix, expected)
+    if fast:  # sources with flat postings give a merged segment with flat postings
+        from whoosh.reading import SegmentReader
+
+        reader = SegmentReader(ix.storage, ix.schema, merged)
+        try:
+            assert_flat_postings_complete(reader)
+        finally:
+            reader.close()
     # No scratch folders or loose segment files are left behind.
     names = {p.name for p in (tmp_path / "ix").iterdir()}
     assert all(name.endswith((".seg", ".toc")) for name in names), names
