@@ -9,7 +9,8 @@ its checkout), warm, through ``SearchSession.search`` at ``--limit`` hits, and r
 every hit (path, position, score) and the CPU time of each query. Everything a user
 sees is compared, so a change of any module (query reading, phrases) shows.
 
-``engine`` mode: one process, one index reader; the old checkout's
+``engine`` mode (old checkouts from before searcher/expansion.py, such as eff4c81):
+one process, one index reader; the old checkout's
 ``searcher/ranking.py`` is loaded beside the current one, and each query the current
 planner gives to the ranking engine (``SearchSession._plan``) is ranked by both, old
 and new alternately, with the same arguments as ``SearchSession.search`` uses. This

@@ -32,6 +32,7 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate, chain, compress, groupby, repeat
 from operator import add, and_, itemgetter, rshift
+import struct
 from struct import Struct
 
 FLAT_EXT = ".flat"
@@ -130,6 +131,8 @@ class FlatPostings:
     def __init__(self, dbfile, length: int, doc_count: int):
         self._file = dbfile
         header = dbfile.get(0, _HEADER.size)
+        if len(header) != _HEADER.size:
+            raise ValueError("flat postings file cut short")
         magic, form, order, docs, terms, table = _HEADER.unpack(header)
         if magic != _MAGIC or form != _FORMAT or order != _BYTE_ORDER or docs != doc_count:
             raise ValueError("not a flat postings file of this segment")
@@ -155,6 +158,7 @@ class FlatPostings:
         data = self._file.get(start, end - start)
         try:
             n, npos, tfcode, poscode = _RECORD.unpack_from(data)
+            # The cheap checks that it is this term's postings: count, positions, first and last id.
             if n != terminfo.doc_frequency() or npos != round(terminfo.weight()):
                 return None
             where = _RECORD.size
@@ -169,9 +173,11 @@ class FlatPostings:
             where += 4 * cps
             positions = array(poscode.decode())
             positions.frombytes(data[where:where + positions.itemsize * npos])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, struct.error):
             return None
         if len(ids) != n or len(tfs) != n or len(checkpoints) != cps or len(positions) != npos:
+            return None
+        if n and (ids[0] != terminfo.min_id() or ids[-1] != terminfo.max_id()):
             return None
         return FlatTerm(ids, tfs, checkpoints, positions)
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from searcher import __version__
-from searcher.console import Console, ExitStatus, sanitize
+from searcher.console import Console, ExitStatus, end_on_closed_output, sanitize
 from searcher.location import INDEX_ENV, default_index_dir
 
 
@@ -251,6 +251,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     import time
 
     started = time.perf_counter()
+    end_on_closed_output()
     if sum((as_json, files_only, vimgrep)) > 1:
         raise click.UsageError("choose one of --json, -l/--files and --vimgrep")
     if literal and phrase:
@@ -347,6 +348,7 @@ def show_command(location, words, index_dir, context, color_mode):
     from searcher.output import format_lines
     from searcher.show import show
 
+    end_on_closed_output()
     console = Console(color_mode=color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
     for line in format_lines(console, shown.lines):

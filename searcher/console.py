@@ -38,6 +38,21 @@ def one_line(text: str) -> str:
     return sanitize(" ".join(text.split()))
 
 
+def end_on_closed_output() -> None:
+    """Let a closed output pipe (``searcher query ... | head -1``) end the process the
+    way it ends grep, by SIGPIPE (status 141 in a shell), instead of click's exit
+    status 1, which reads as "nothing found". Only for commands that only read: an
+    indexing run must never stop half-way because its output went away. Not when
+    the output is not the process's own (tests calling the command in-process).
+    """
+    import signal
+    import threading
+
+    if (hasattr(signal, "SIGPIPE") and sys.stdout is sys.__stdout__
+            and threading.current_thread() is threading.main_thread()):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
 def color_enabled(mode: str, stream) -> bool:
     """--color always|never|auto; auto means a TTY, NO_COLOR unset and TERM not dumb."""
     if mode == "always":

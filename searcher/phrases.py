@@ -1,4 +1,4 @@
-"""Exact phrases matched over whoosh's raw posting blocks: which passages hold a phrase, how often.
+"""Exact phrases matched over a segment's postings: which passages hold a phrase, how often.
 
 The semantics are whoosh's ``Phrase`` with slop 1 (``SpanNear2``, ordered,
 mindist 1): the phrase's words at consecutive positions of the field. A
@@ -8,8 +8,10 @@ of spans whoosh's matcher reports for it (tests/test_phrases.py compares the two
 
 whoosh matches a phrase with a tree of matchers that unpickles every posting
 block of every word with all its positions. Here, in each segment, the words
-are taken rarest first. The rarest word's passages are the candidates; a more
-common word's blocks are read only where their id range holds a candidate (a
+are taken rarest first, from the segment's flat postings (index/flatpostings.py:
+ids and positions as arrays, ``_FlatPostings``), else from whoosh's raw blocks
+(``_BlockPostings``). The rarest word's passages are the candidates. In whoosh's
+blocks, a more common word's blocks are read only where their id range holds a candidate (a
 block's header gives its last id and length, so the blocks in between are
 skipped unread), and of those only the ids at first (the start of the block:
 a fraction of its inflating and unpickling). Positions are read for the

@@ -11,26 +11,21 @@ what they say as a whole; ``P`` picks and orders the passages inside a file.
 Both come from one walk over the passage postings, so the index needs no
 whole-file records and a commit stays one atomic step.
 
-Loose-word queries (words OR-ed, the common case) take the fast path here:
-term-at-a-time accumulation over the raw posting blocks, no whoosh matcher
-tree. Anything structured (phrases, AND/NOT, +/-, fields, patterns) is matched
-by whoosh in searcher/search.py.
+Loose words and exact phrases (OR-ed, with ``-word`` exclusions: the common
+case) take the fast path here: term-at-a-time accumulation over the postings, no
+whoosh matcher tree. Anything else structured (+word, AND, fields, patterns,
+proximity) is matched by whoosh in searcher/search.py.
 
-Query expansion (RM3 pseudo-relevance feedback): the top FEEDBACK_FILES files of
-a first pass, weighted by exp(score - best score), give a term distribution; its
-top FEEDBACK_TERMS terms are mixed into the question (ORIGINAL_WEIGHT for the
-question's own words) and the first pass's EXPANSION_CANDIDATES best files are
-ranked again. It runs only for natural-language questions (see ``is_question``),
-never for keyword lookups.
+Questions are expanded with feedback from their first pass (searcher/expansion.py).
 
-Speed (issue 6; measurements in the project notes, H6 and H1): posting blocks
-are inflated and unpickled only up to their positions, which ranking never reads;
-a term's walk gives each file's tf at C speed (map/count) and D exactly, while the
+Speed (issue 6): postings are read as plain arrays from the segment's flat
+postings (index/flatpostings.py); a segment without them has its whoosh blocks
+inflated and unpickled only up to their positions, which ranking never reads.
+A term's walk gives each file's tf at C speed (map/count) and D exactly, while the
 postings are kept so that P is summed only for the passages of files that can
-still reach the top. Expansion counts the words of its hundred files' stored text
-instead of walking the postings of its thirty (mostly frequent) words. Scoring
-pauses the cyclic garbage collector, which would otherwise walk the hundreds of
-thousands of short-lived lists a question makes, to find no cycle.
+still reach the top. Scoring pauses the cyclic garbage collector, which would
+otherwise walk the hundreds of thousands of short-lived lists a question makes,
+to find no cycle.
 """
 
 from __future__ import annotations
@@ -40,7 +35,7 @@ import heapq
 import math
 import zlib
 from bisect import bisect_left, bisect_right
-from collections import Counter, _count_elements, deque
+from collections import _count_elements, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
@@ -56,11 +51,6 @@ TITLE_WEIGHT = 0.3
 PASSAGE_SHARE = 0.1
 FIELDS = (("body", 1.0), ("title", TITLE_WEIGHT))
 
-FEEDBACK_FILES = 5
-FEEDBACK_TERMS = 30
-ORIGINAL_WEIGHT = 0.4
-# Files of the first pass that expansion ranks again (at least as many as are asked for).
-EXPANSION_CANDIDATES = 100
 # Content words (after stopwords) that make loose words a question rather than keywords.
 QUESTION_WORDS = 4
 
@@ -347,10 +337,11 @@ class _Scores:
                     found.update(ids)
         return sum(map(len, local.values()))
 
-    def passage_scores(self, docnums, texts: _PassageTerms | None = None) -> dict[int, float]:
+    def passage_scores(self, docnums, texts=None) -> dict[int, float]:
         """{docnum: P} of those of ``docnums`` (global) that match and are not excluded.
 
-        ``texts``: the passages' counted text, for the words' tfs (phrases' come from postings).
+        ``texts``: the passages' counted text (expansion.PassageTerms), for the words' tfs
+        (phrases' come from postings).
         """
         known = self._passage
         wanted = sorted(g for g in set(docnums) if g not in known)
@@ -523,164 +514,6 @@ def question_terms(terms: dict[str, float]) -> dict[str, float]:
     return dict.fromkeys(terms, 1.0)
 
 
-# Analyzers' fast term functions (index.analysis.fast_terms), by id; the analyzer is kept
-# in the value so that its id is not reused while the entry lives.
-_fast_terms: dict[int, tuple] = {}
-
-
-def _term_counter(analyzer):
-    """A function text -> Counter of the terms ``analyzer`` makes of it."""
-    entry = _fast_terms.get(id(analyzer))
-    if entry is None or entry[0] is not analyzer:
-        from index.analysis import fast_terms
-
-        if len(_fast_terms) > 16:
-            _fast_terms.clear()
-        entry = _fast_terms[id(analyzer)] = (analyzer, fast_terms(analyzer))
-    terms = entry[1]
-    if terms is None:
-        return lambda text: Counter(token.text for token in analyzer(text))
-    return lambda text: Counter(terms(text))
-
-
-class _PassageTerms:
-    """Term counts of passages' title and body, counted from their stored text.
-
-    Feedback and rescoring need the counts of every word in about a hundred files:
-    counting their text (the same analysis as at indexing, so the same counts as the
-    postings; tests/test_ranking.py checks it) is much cheaper than walking the posting
-    lists of thirty mostly frequent words to find those files in them.
-    """
-
-    def __init__(self, reader):
-        self.reader = reader
-        schema = reader.schema
-        self._counters = {name: _term_counter(schema[name].analyzer) for name, _ in FIELDS if name in schema}
-        self._counts: dict[int, dict[str, Counter]] = {}
-        self._titles: dict[str, Counter] = {}  # a file's passages all store its title
-
-    def of(self, docnum: int) -> dict[str, Counter]:
-        """{field: Counter of terms} of a passage."""
-        counts = self._counts.get(docnum)
-        if counts is None:
-            stored = self.reader.stored_fields(docnum)
-            counts = {}
-            for name, counter in self._counters.items():
-                text = stored.get(name) or ""
-                if name == "title":
-                    found = self._titles.get(text)
-                    if found is None:
-                        found = self._titles[text] = counter(text)
-                    counts[name] = found
-                else:
-                    counts[name] = counter(text)
-            self._counts[docnum] = counts
-        return counts
-
-
-def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozenset[str],
-           texts: _PassageTerms | None = None) -> dict[str, float]:
-    """RM3: ``terms`` mixed with the term distribution of the first pass's best files."""
-    stats = statistics(reader)
-    best = top_files(scores, FEEDBACK_FILES)
-    if not best:
-        return terms
-    texts = texts or _PassageTerms(reader)
-    top = scores.file[best[0]]
-    feedback: Counter = Counter()
-    weights = [math.exp(scores.file[number] - top) for number in best]
-    total = sum(weights)
-    for number, weight in zip(best, weights):
-        counts: Counter = Counter()
-        for d in stats.passages_of(number):
-            counts.update(texts.of(d)["body"])
-        length = sum(counts.values()) or 1
-        share = weight / total / length
-        for stem, count in counts.items():
-            if stem not in stopwords:
-                feedback[stem] += count * share
-    chosen = sorted(feedback.items(), key=lambda kv: (-kv[1], kv[0]))[:FEEDBACK_TERMS]
-    chosen_total = sum(w for _, w in chosen) or 1.0
-    original_total = sum(terms.values()) or 1.0
-    mixed: dict = {}
-    for stem, weight in terms.items():
-        mixed[stem] = ORIGINAL_WEIGHT * weight / original_total
-    for stem, weight in chosen:
-        mixed[stem] = mixed.get(stem, 0.0) + (1 - ORIGINAL_WEIGHT) * weight / chosen_total
-    return mixed
-
-
-def _rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, float],
-                      candidates: int, files_with=None, texts: _PassageTerms | None = None) -> _Scores:
-    """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
-
-    Scores are linear in the term weights, so the question's own words are the first
-    pass scaled; only what expansion adds is scored, and only in the first pass's best
-    files, from the counts of their passages' text (``_PassageTerms``): the postings of
-    the (mostly frequent) expansion words are not read. A file outside keeps its
-    first-pass score scaled, which cannot put it above a candidate. How many files an
-    expansion word is in is estimated from how many passages it is in (the count of
-    files would need all its postings).
-    """
-    stats = statistics(reader)
-    factor = ORIGINAL_WEIGHT / (sum(terms.values()) or 1.0)
-    extra = {stem: weight - factor * terms.get(stem, 0.0) for stem, weight in mixed.items()}
-    # Only feedback words (stems, str) get weight beyond the scaled first pass; a
-    # question's own phrase (a tuple) differs by rounding at most.
-    extra = {stem: weight for stem, weight in extra.items() if weight > 1e-12 and type(stem) is str}
-    best = top_files(scores, candidates)
-    rescored = _Scores(stats, scores.exclude)
-    rescored.file = {number: factor * scores.file[number] for number in best}
-    passage = rescored.fixed
-    # Files keep their whole D (excluded passages included); excluded passages get no P.
-    docnums = [g for number in best for g in stats.passages_of(number)]
-    exclude = scores.exclude
-    texts = texts or _PassageTerms(reader)
-    for g, p in scores.passage_scores(docnums, texts).items():
-        passage[g] = factor * p
-    schema = reader.schema
-    file_of = stats.file_of
-    k1_plus_1 = K1 + 1.0
-    files = rescored.file
-    for fieldname, field_weight in FIELDS:
-        if fieldname not in schema:
-            continue
-        fieldobj = schema[fieldname]
-        fnorm, norms = stats.file_norms[fieldname], stats.norms[fieldname]
-        title = fieldname == "title"
-        # (passage, file, tf) of the passages holding each expansion word
-        holding: dict[str, list[tuple[int, int, int]]] = {stem: [] for stem in extra}
-        for g in docnums:
-            counts = texts.of(g)[fieldname]
-            for stem in holding.keys() & counts.keys():
-                holding[stem].append((g, file_of[g], counts[stem]))
-        for stem, weight in extra.items():
-            holders = holding[stem]
-            if not holders:
-                continue
-            btext = fieldobj.to_bytes(stem)
-            df = reader.doc_frequency(fieldname, btext)
-            c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
-            file_tf: dict[int, float] = {}
-            for g, number, tf in holders:
-                if g not in exclude:
-                    passage[g] = passage.get(g, 0.0) + c * tf / (tf + norms[g])
-                file_tf[number] = tf if title else file_tf.get(number, 0) + tf
-            fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
-            c = weight * field_weight * idf(stats.file_count, fdf) * k1_plus_1
-            for number, tf in file_tf.items():
-                files[number] += c * tf / (tf + fnorm[number])
-    return rescored
-
-
-def _files_with(df: int, stats: Statistics) -> float:
-    """The expected number of files holding a word that is in ``df`` passages, had it
-    been put in passages at random (files of the average number of passages)."""
-    per_file = stats.passages / stats.file_count
-    share = min(1.0, df / stats.passages)
-    return max(1.0, min(df, stats.file_count * (1.0 - (1.0 - share) ** per_file)))
-
-
 def rank(reader, terms: dict, count: int, per_file: int | None, *,
          expansion: bool = False, stopwords: frozenset[str] = frozenset(), exclude=None,
          lazy_total: bool = False):
@@ -698,12 +531,14 @@ def _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_to
     scores = score_terms(reader, terms, _Scores(statistics(reader), exclude))
     matched = scores.match_count if lazy_total else scores.match_count()
     if expansion and scores.file:
+        from searcher.expansion import EXPANSION_CANDIDATES, PassageTerms, expand, rescore_expanded
+
         candidates = max(count, EXPANSION_CANDIDATES)
         top_files(scores, candidates)  # once: feedback takes the first few of them
-        texts = _PassageTerms(reader)
+        texts = PassageTerms(reader)
         mixed = expand(reader, scores, terms, stopwords, texts)
         if len(scores.file) > candidates:
-            scores = _rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
+            scores = rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
         else:  # few files match: score them all
             scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
         terms = mixed

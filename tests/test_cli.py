@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -157,6 +158,25 @@ def test_installed_command_runs_as_subprocess(corpus, index_location):
     assert done.returncode == 1
     done = subprocess.run([exe, "query", "title:(unbalanced"], env=env, capture_output=True, text=True)
     assert done.returncode in (0, 1, 2) and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE on this platform")
+@pytest.mark.parametrize("command", [["query", "rice"], ["show", "notes/cooking.txt"]])
+def test_a_closed_output_pipe_ends_a_query_as_it_ends_grep(corpus, index_location, command):
+    """`searcher query rice | head -1`: SIGPIPE, not exit status 1 ("nothing found"), no traceback."""
+    env = dict(os.environ, SEARCHER_INDEX=str(index_location), NLTK_DATA="/nonexistent")
+    searcher = [sys.executable, "-m", "searcher"]
+    subprocess.run(searcher + ["index", str(corpus)], env=env, capture_output=True, check=True)
+    if command[0] == "show":
+        command = ["show", str(corpus / command[1])]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run(searcher + command, env=env, stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert done.returncode == -signal.SIGPIPE, done.stderr
+    assert done.stderr == ""
 
 
 def test_seed_corpus_acceptance(seeds, run):

@@ -30,8 +30,15 @@ class _Buffer(io.BytesIO):
 class _Info:
     """A stand-in for whoosh's W3TermInfo."""
 
-    def __init__(self, offset, df, weight):
+    def __init__(self, offset, df, weight, ids=None):
         self._offset, self._df, self._weight = offset, df, weight
+        self._minid, self._maxid = (ids[0], ids[-1]) if ids else (None, None)
+
+    def min_id(self):
+        return self._minid
+
+    def max_id(self):
+        return self._maxid
 
     def doc_frequency(self):
         return self._df
@@ -63,7 +70,7 @@ def test_written_postings_read_back(terms):
     numbered = [(100 * i + 7, postings) for i, postings in enumerate(terms)]
     flat = _written(numbered)
     for offset, postings in numbered:
-        info = _Info(offset, len(postings), float(sum(len(p) for _, p in postings)))
+        info = _Info(offset, len(postings), float(sum(len(p) for _, p in postings)), [d for d, _ in postings])
         term = flat.term(info)
         assert list(term.ids) == [d for d, _ in postings]
         assert list(term.tfs) == [len(p) for _, p in postings]
@@ -73,10 +80,11 @@ def test_written_postings_read_back(terms):
 
 def test_a_term_unlike_whoosh_term_info_is_not_read():
     flat = _written([(5, [(1, [0, 3]), (4, [2])])])
-    assert flat.term(_Info(5, 2, 3.0)) is not None
-    assert flat.term(_Info(5, 3, 3.0)) is None  # another document frequency
-    assert flat.term(_Info(5, 2, 4.0)) is None  # another number of positions
-    assert flat.term(_Info(6, 2, 3.0)) is None  # a term the file does not hold
+    assert flat.term(_Info(5, 2, 3.0, [1, 4])) is not None
+    assert flat.term(_Info(5, 3, 3.0, [1, 4])) is None  # another document frequency
+    assert flat.term(_Info(5, 2, 4.0, [1, 4])) is None  # another number of positions
+    assert flat.term(_Info(5, 2, 3.0, [1, 5])) is None  # another last id
+    assert flat.term(_Info(6, 2, 3.0, [1, 4])) is None  # a term the file does not hold
 
 
 def test_a_damaged_file_is_refused():
@@ -88,9 +96,17 @@ def test_a_damaged_file_is_refused():
         FlatPostings(buffer, len(buffer.written), 4)  # another segment's
     with pytest.raises(ValueError):
         FlatPostings(buffer, len(buffer.written) - 1, 3)  # cut short
+    with pytest.raises(ValueError):
+        FlatPostings(_cut(buffer, 10), 10, 3)  # not even a header
     buffer.written = b"X" + buffer.written[1:]
     with pytest.raises(ValueError):
         FlatPostings(buffer, len(buffer.written), 3)
+
+
+def _cut(buffer, size):
+    cut = _Buffer()
+    cut.written = buffer.written[:size]
+    return cut
 
 
 def test_out_of_order_terms_are_refused():
@@ -130,22 +146,29 @@ QUERIES = ["flow", "heat transfer", '"boundary layer"', '"shock wing" cone', "fl
            "title:flow", "+shock wing"]
 
 
+def _answers(index_dir):
+    with SearchSession(index_dir) as session:
+        found = []
+        for query in QUERIES:
+            result = session.search(query, limit=10, exact_total=True)
+            found.append(([(h.path, h.start_line, h.score, h.spans) for h in result.hits], result.total))
+        return found
+
+
 @pytest.mark.parametrize("replace", [False, True])
 def test_queries_answer_the_same_without_flat_postings(tmp_path_factory, monkeypatch, replace):
     """With and without flat postings (then from whoosh's blocks): the same hits, scores and totals."""
     from test_ranking import _larger_index
 
     index_dir = _larger_index(tmp_path_factory.mktemp("flat"), replace=replace)
-
-    def answers():
-        with SearchSession(index_dir) as session:
-            found = []
-            for query in QUERIES:
-                result = session.search(query, limit=10, exact_total=True)
-                found.append(([(h.path, h.start_line, h.score, h.spans) for h in result.hits], result.total))
-            return found
-
-    with_flat = answers()
+    with_flat = _answers(index_dir)
     assert any(hits for hits, _ in with_flat)
-    monkeypatch.setattr(flatpostings, "flat_postings", lambda reader: None)
-    assert answers() == with_flat
+    with monkeypatch.context() as patched:
+        patched.setattr(flatpostings, "flat_postings", lambda reader: None)
+        assert _answers(index_dir) == with_flat
+    # A damaged flat file (here: its header) is passed over, silently.
+    for segment in index_dir.glob("*.seg"):
+        data = segment.read_bytes()
+        assert data.count(b"SRCHFLAT") == 1
+        segment.write_bytes(data.replace(b"SRCHFLAT", b"SRCHFLAX"))
+    assert _answers(index_dir) == with_flat

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.writer import build_index
-from searcher import ranking
+from searcher import expansion, ranking
 from searcher.search import SearchSession
 
 DOCS = {
@@ -212,9 +212,9 @@ def _file_frequency(reader):
 def _assert_rescoring_matches_scoring_everything(session, terms, candidates):
     reader = session.searcher.reader()
     first = ranking.score_terms(reader, terms)
-    mixed = ranking.expand(reader, first, terms, session._stopwords())
+    mixed = expansion.expand(reader, first, terms, session._stopwords())
     full = ranking.score_terms(reader, mixed)
-    rescored = ranking._rescore_expanded(reader, first, terms, mixed, candidates, _file_frequency(reader))
+    rescored = expansion.rescore_expanded(reader, first, terms, mixed, candidates, _file_frequency(reader))
     assert set(rescored.file) == set(ranking.top_files(first, candidates))
     for number, score in rescored.file.items():
         assert math.isclose(score, full.file[number], rel_tol=1e-9)
@@ -232,7 +232,7 @@ def test_expansion_rescoring_of_candidates_matches_scoring_everything(session, t
 
 
 def test_questions_on_a_larger_index_rerank_only_the_best_files(session, monkeypatch):
-    monkeypatch.setattr(ranking, "EXPANSION_CANDIDATES", 2)
+    monkeypatch.setattr(expansion, "EXPANSION_CANDIDATES", 2)
     reader = session.searcher.reader()
     terms = {"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0}
     ranked, total, expanded = ranking.rank(reader, terms, 2, 1, expansion=True, stopwords=session._stopwords())
@@ -395,15 +395,15 @@ def _ranked(reader, terms, count, per_file, expansion, stopwords, exclude=None):
 def test_file_scores_in_a_list_or_a_dict_rank_the_same(larger, monkeypatch, terms):
     reader = larger.searcher.reader()
     stopwords = larger._stopwords()
-    monkeypatch.setattr(ranking, "EXPANSION_CANDIDATES", 7)
-    for expansion in (False, True):
+    monkeypatch.setattr(expansion, "EXPANSION_CANDIDATES", 7)
+    for expanded in (False, True):
         for count, per_file in ((1, 1), (5, 1), (10, 3), (1000, None)):
             monkeypatch.setattr(ranking, "DENSE_FILE_SHARE", 100.0)  # dicts only
-            expected = _ranked(reader, terms, count, per_file, expansion, stopwords)
+            expected = _ranked(reader, terms, count, per_file, expanded, stopwords)
             for chunk in (1, 3, 256):  # lists, searched in chunks of several sizes
                 monkeypatch.setattr(ranking, "DENSE_FILE_SHARE", 0.0)
                 monkeypatch.setattr(ranking._DenseFiles, "CHUNK", chunk)
-                assert _ranked(reader, terms, count, per_file, expansion, stopwords) == expected
+                assert _ranked(reader, terms, count, per_file, expanded, stopwords) == expected
 
 
 @pytest.mark.parametrize("terms", QUERIES)
@@ -427,7 +427,7 @@ def test_rescoring_from_passage_text_matches_scoring_everything(larger_unchanged
 def test_passage_terms_counted_from_text_equal_the_postings(larger):
     reader = larger.searcher.reader()
     stats = ranking.statistics(reader)
-    texts = ranking._PassageTerms(reader)
+    texts = expansion.PassageTerms(reader)
     for fieldname, _ in ranking.FIELDS:
         from_postings: dict[int, Counter] = {}
         for btext in reader.lexicon(fieldname):
@@ -469,10 +469,10 @@ def test_excluded_passages_are_neither_returned_nor_counted_and_files_keep_their
     reader = larger.searcher.reader()
     stopwords = larger._stopwords()
     for terms in QUERIES:
-        for expansion in (False, True):  # (expansion here scores every matching file again)
-            everything, total, used = _ranked(reader, terms, 10**6, None, expansion, stopwords)
+        for expanded in (False, True):  # (expansion here scores every matching file again)
+            everything, total, used = _ranked(reader, terms, 10**6, None, expanded, stopwords)
             exclude = {docnum for i, (docnum, _, _) in enumerate(everything) if i % 3 == 0}
-            kept, kept_total, kept_used = _ranked(reader, terms, 10**6, None, expansion, stopwords, exclude)
+            kept, kept_total, kept_used = _ranked(reader, terms, 10**6, None, expanded, stopwords, exclude)
             assert kept == [hit for hit in everything if hit[0] not in exclude]
             matched = ranking.score_terms(reader, terms).matched()  # (the count is of the question's own words)
             assert kept_total == total - len(exclude & matched) and kept_used == used
@@ -483,11 +483,11 @@ def test_excluded_passages_are_neither_returned_nor_counted_and_files_keep_their
         # Expansion rescoring the best files only: the same files' scores, and the passages
         # of the rescoring less the excluded ones.
         first = ranking.score_terms(reader, terms)
-        mixed = ranking.expand(reader, first, terms, stopwords)
-        rescored = ranking._rescore_expanded(reader, first, terms, mixed, 7)
+        mixed = expansion.expand(reader, first, terms, stopwords)
+        rescored = expansion.rescore_expanded(reader, first, terms, mixed, 7)
         exclude = set(list(rescored.passage)[::2])
         first_kept = ranking.score_terms(reader, terms, ranking._Scores(ranking.statistics(reader), exclude))
-        kept = ranking._rescore_expanded(reader, first_kept, terms, mixed, 7)
+        kept = expansion.rescore_expanded(reader, first_kept, terms, mixed, 7)
         assert kept.file == rescored.file
         assert kept.passage == {g: p for g, p in rescored.passage.items() if g not in exclude}
         stats = ranking.statistics(reader)
