@@ -29,7 +29,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate, chain, repeat
-from operator import add, getitem, rshift
+from operator import add, getitem, lshift, rshift
 from pickle import dumps, loads
 from struct import Struct
 
@@ -132,9 +132,17 @@ def _term_postings(reader, fieldname: str, btext: bytes, fmt):
 def _start_keys(docnums, position_lists, offsets) -> set[int]:
     """docnum << _SHIFT | (start + len(phrase)) of the starts that each docnum's positions
     allow: ``offsets`` are len(phrase) - the places of the word in the phrase."""
-    bases = [docnum << _SHIFT for docnum in docnums]
-    keys = set(map(add, chain.from_iterable(position_lists),
-                   chain.from_iterable(map(repeat, bases, map(len, position_lists)))))
+    return _starts(_position_keys(docnums, map(len, position_lists), chain.from_iterable(position_lists)),
+                   offsets)
+
+
+def _position_keys(docnums, counts, positions) -> set[int]:
+    """docnum << _SHIFT | position of each position; ``counts``: how many each docnum has."""
+    bases = map(lshift, docnums, repeat(_SHIFT))
+    return set(map(add, positions, chain.from_iterable(map(repeat, bases, counts))))
+
+
+def _starts(keys: set[int], offsets) -> set[int]:
     # A word twice in the phrase must be at each of its places from the start.
     found = set(map(add, keys, repeat(offsets[0])))
     for offset in offsets[1:]:
@@ -191,6 +199,11 @@ class _FlatPostings:
 
     def start_keys(self, candidates: list[int], offsets) -> set[int]:
         term = self.term
+        if len(candidates) * 2 > len(term.ids):
+            # Most of the postings: all of them, without looking each candidate up. The keys
+            # of other passages go too when intersected with the keys of the phrase's other
+            # words, which are at those passages only where the phrase is.
+            return _starts(_position_keys(term.ids, term.tfs, term.positions), offsets)
         indexes = list(map(bisect_left, repeat(term.ids), candidates))
         return _start_keys(candidates, term.position_lists(indexes), offsets)
 
