@@ -54,6 +54,12 @@ def _typecode(largest: int) -> str:
     return "B" if largest < 1 << 8 else "H" if largest < 1 << 16 else "I"
 
 
+def _narrowest(numbers) -> array:
+    """``numbers`` (non-negative) as an array of the smallest unsigned type that holds them."""
+    typecode = _typecode(max(numbers, default=0))
+    return numbers if type(numbers) is array and numbers.typecode == typecode else array(typecode, numbers)
+
+
 def _padding(size: int) -> bytes:
     return bytes(-size % 8)
 
@@ -76,10 +82,7 @@ class FlatWriter:
         n = len(ids)
         if self._offsets and whoosh_offset <= self._offsets[-1]:
             raise ValueError("flat postings out of order")
-        tfs = tfs if type(tfs) is array and tfs.typecode == _typecode(max(tfs)) else array(_typecode(max(tfs)), tfs)
-        positions = (positions if type(positions) is array
-                     and positions.typecode == _typecode(max(positions, default=0))
-                     else array(_typecode(max(positions, default=0)), positions))
+        tfs, positions = _narrowest(tfs), _narrowest(positions)
         starts = [0]
         starts.extend(accumulate(tfs))
         checkpoints = array("I", starts[:n:1 << CHECKPOINT_SHIFT])
