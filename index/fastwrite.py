@@ -14,7 +14,9 @@ posting. This writer keeps the same codec and produces byte-identical files
 - keeps postings per term in memory (document numbers only grow, so each list
   is already sorted) instead of a pool of tuples sorted at the end;
 - remembers field lengths instead of reading them back from the column file;
-- fills the codec's posting blocks a block at a time instead of a posting at a time.
+- fills the codec's posting blocks a block at a time instead of a posting at a time;
+- also writes the segment's flat postings (index/flatpostings.py), which queries read
+  instead of whoosh's blocks.
 
 Memory grows with the segment: the caller finishes the segment when
 ``memory_estimate()`` passes its budget (index/builder.py).
@@ -32,8 +34,8 @@ from whoosh.writing import SegmentWriter
 
 from index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
 
-# Rough bytes of memory per posting kept (array slots + a small bytes object)
-# and per distinct term (key, three containers).
+# Rough bytes of memory per posting kept (array slots, a small bytes object, its
+# positions for the flat postings) and per distinct term (key, four containers).
 _POSTING_BYTES = 80
 _TERM_BYTES = 400
 # The word -> term cache is cleared when it holds this many words.

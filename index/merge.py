@@ -16,7 +16,8 @@ Stored fields and columns are copied as stored (no unpickling), field lengths as
 Memory holds one term's postings and one byte per document and field.
 
 The new segment holds what whoosh's own merge would write (tests/test_merge.py compares
-them term by term, block by block, document by document), deletions applied. Its files
+them term by term, block by block, document by document), deletions applied, and the
+merged flat postings of its sources (index/flatpostings.py; none if a source lacks them). Its files
 are written but not published: the caller commits a table of contents that replaces the
 merged segments by it (index/writer.py), so an interrupted merge leaves only orphan files.
 
