@@ -141,7 +141,6 @@ class FlatPostings:
             raise ValueError("not a flat postings file of this segment")
         if table + 16 * terms != length:
             raise ValueError("flat postings file of the wrong length")
-        self._length = length
         self._offsets = array("Q", dbfile.get(table, 8 * terms))
         self._records = array("Q", dbfile.get(table + 8 * terms, 8 * terms))
         self._table = table
