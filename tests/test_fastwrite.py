@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from index.builder import passage_documents
 from index.fastwrite import FastSegmentWriter, _field_plan
 from index.schema import make_schema
-from documents import documents_of
+from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
 
 
@@ -54,16 +54,7 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     reader = SegmentReader(FileStorage(str(folder)), ix.schema, segment)
     if fast:
         assert_flat_postings_complete(reader)
-    terms = []
-    for fieldname, text in reader.all_terms():
-        info = reader.term_info(fieldname, text)
-        matcher = reader.postings(fieldname, text)
-        postings = []
-        while matcher.is_active():
-            postings.append((matcher.id(), matcher.weight(), matcher.value()))
-            matcher.next()
-        terms.append((fieldname, text, info.weight(), info.doc_frequency(), info.min_length(),
-                      info.max_length(), info.max_weight(), info.min_id(), info.max_id(), postings))
+    terms = term_rows(reader)
     reader.close()
     contents["terms"] = terms
     return contents

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from index.builder import passage_documents
 from index.merge import merge_segments, segments_to_merge
 from index.schema import make_schema
-from documents import documents_of
+from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
 
 
@@ -71,20 +71,12 @@ def contents(ix, segment) -> dict:
                    for name, field in schema.items() if field.column_type and reader.has_column(name)}
         docs.append((reader.is_deleted(docnum), reader.stored_fields(docnum), lengths, columns))
     terms = []
-    for fieldname, text in reader.all_terms():
-        info = reader.term_info(fieldname, text)
-        matcher = reader.postings(fieldname, text)
-        postings = []
-        while matcher.is_active():
-            postings.append((matcher.id(), matcher.weight(), matcher.value()))
-            matcher.next()
+    for row in term_rows(reader):
+        fieldname, text = row[:2]
         raw = reader._terms._tindex[reader._terms._keycoder(fieldname, text)]
         offset, length = W3TermInfo.from_bytes(raw).extent()
         length = length[0] if isinstance(length, tuple) else length  # whoosh reads it as a 1-tuple
-        blocks = posting_blocks(reader._terms._postfile.get(offset, length))
-        terms.append((fieldname, text, info.weight(), info.doc_frequency(), info.min_length(),
-                      info.max_length(), info.max_weight(), info.min_id(), info.max_id(),
-                      postings, blocks))
+        terms.append(row + (posting_blocks(reader._terms._postfile.get(offset, length)),))
     fieldmap = dict(reader._terms._fieldmap)
     # Flat postings are searcher's own addition, checked by assert_flat_postings_complete.
     files = (sorted(name.split(".", 1)[1] for name in reader._storage.list() if not name.endswith(".flat"))
