@@ -38,6 +38,9 @@ class Document:
     text: str
     title: str | None
     page_starts: tuple[int, ...] = ()
+    # The document's outline: (line, level, heading text), sorted by line, lines 1-based in
+    # ``text``; level 1 is the highest. Readers fill what their format marks as headings.
+    headings: tuple[tuple[int, int, str], ...] = ()
 
 
 def format_size(n: int) -> str:
