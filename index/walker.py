@@ -140,6 +140,9 @@ class _Walk:
         if not stat.S_ISREG(st.st_mode):
             # Reading a FIFO or device would block or never end.
             yield SkippedFile(path, "not a regular file")
+        elif not _utf8_name(path):
+            # The index stores paths as UTF-8: a name with other bytes could not be stored or found.
+            yield SkippedFile(path, "file name is not valid UTF-8")
         elif st.st_size > self.max_bytes:
             yield SkippedFile(path, too_large_reason(self.max_bytes))
         else:
@@ -153,6 +156,14 @@ class _Walk:
     @staticmethod
     def _matches(patterns: tuple[str, ...], rel: str, name: str) -> bool:
         return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _utf8_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode's surrogateescape of bytes that are not UTF-8
+        return False
+    return True
 
 
 def _reason(exc: OSError) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from searcher.console import Console, one_line, sanitize
+from searcher.console import Console, escape_line, json_safe, one_line, sanitize
 from searcher.search import Hit
 
 PATH_STYLE = {"fg": "magenta"}
@@ -23,6 +23,20 @@ def display_path(path: str, cwd: str | None = None) -> str:
     except ValueError:  # another drive on Windows
         return path
     return path if rel.startswith("..") else rel
+
+
+def shown_path(path: str) -> str:
+    """A hit's path as printed: relative when inside the working directory, on one line,
+    with nothing in it that a terminal would act on."""
+    return escape_line(display_path(path))
+
+
+def print_file(console: Console, path: str, null: bool = False) -> None:
+    """One line of ``-l``; with ``--null``, the name's own bytes ended by NUL, as ``grep -lZ``."""
+    if null:
+        console.print_raw(os.fsencode(display_path(path)) + b"\0")
+    else:
+        console.print(shown_path(path))
 
 
 def highlighted(console: Console, text: str, spans, start: int = 0, end: int | None = None) -> str:
@@ -52,7 +66,7 @@ def one_line_piece(text: str) -> str:
 def format_hit(console: Console, hit: Hit) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
     location = (
-        console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
+        console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
@@ -91,13 +105,7 @@ def hit_json(hit: Hit) -> str:
     }
     # ensure_ascii=False keeps text readable; json escapes C0 controls itself,
     # and DEL, C1 and bidi controls are escaped here so a terminal never sees them.
-    return _escape_invisible(json.dumps(record, ensure_ascii=False))
-
-
-def _escape_invisible(text: str) -> str:
-    from searcher.console import _UNSAFE
-
-    return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return json_safe(json.dumps(record, ensure_ascii=False))
 
 
 def styled_line(console: Console, text: str, spans) -> str:
@@ -132,7 +140,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
     from searcher.source import place
 
     location = (
-        console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
+        console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
@@ -147,7 +155,7 @@ def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
 
     placed = place(hit.path, hit.text, hit.start_line)
     source = placed.source
-    path = sanitize(display_path(hit.path))
+    path = shown_path(hit.path)
     out = []
     for start, end in placed.spans(hit.spans or [(0, 0)]):
         number = source.line_of(start)
