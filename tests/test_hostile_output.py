@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 
 import pytest
@@ -144,3 +145,42 @@ def test_escapes_are_visible_and_json_round_trips():
     text = json_safe(json.dumps({"path": hostile}, ensure_ascii=False))
     assert not RAW.search(text) and "\n" not in text
     assert json.loads(text) == {"path": hostile}
+
+
+# ------------------------------------------------------------------ only regular files are opened
+
+
+def run_subprocess(index_dir, *args):
+    """The CLI in a process of its own, so that a hang fails the test instead of stopping the suite."""
+    env = dict(os.environ, SEARCHER_INDEX=str(index_dir), NLTK_DATA="/nonexistent")
+    return subprocess.run([sys.executable, "-m", "searcher", *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_an_indexed_file_that_became_a_fifo_never_hangs(tmp_path, index_location):
+    root = tmp_path / "fifo"
+    root.mkdir()
+    doc = root / "a.txt"
+    doc.write_text("river one\nriver two\nthree\n", encoding="utf-8")
+    assert run_subprocess(index_location, "index", root).returncode == 0
+    doc.unlink()
+    os.mkfifo(doc)  # nobody ever writes to it: reading it would wait forever
+    for location in (doc, f"{doc}:1"):
+        shown = run_subprocess(index_location, "show", location)
+        assert shown.returncode == ExitStatus.ERROR
+        assert shown.stderr == f"searcher: error: cannot show {doc}: not a regular file\n"
+    # The stored passage stands in for the file.
+    context = run_subprocess(index_location, "query", "-C", "1", "river")
+    assert context.returncode == ExitStatus.FOUND
+    assert [line.strip() for line in context.stdout.splitlines()[1:]] == ["1: river one", "2: river two", "3: three"]
+    vimgrep = run_subprocess(index_location, "query", "--vimgrep", "river")
+    assert vimgrep.stdout.splitlines() == [f"{doc}:1:1: river one", f"{doc}:2:1: river two"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_named_on_the_command_line_is_refused(index_location):
+    indexed = run_subprocess(index_location, "index", "/dev/zero")
+    assert indexed.returncode == 0 and "skipped /dev/zero: not a regular file" in indexed.stderr
+    shown = run_subprocess(index_location, "show", "/dev/zero")
+    assert shown.returncode == ExitStatus.ERROR and "not a regular file" in shown.stderr
