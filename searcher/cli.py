@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import click
@@ -142,11 +144,14 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         raise click.BadParameter(str(exc), param_hint="--max-size") from None
     if max_bytes <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--max-size")
+    index_dir = resolve_index_dir(index_dir)
+    if os.path.isdir(index_dir) and not os.access(index_dir, os.W_OK):
+        raise UserError(_read_only(index_dir, errno.EROFS if _on_read_only_fs(index_dir) else errno.EACCES))
     console = console_for()
     progress = ProgressBar(console.err) if not quiet and ProgressBar.wanted(console.err) else None
     try:
         report = build_index(
-            paths, resolve_index_dir(index_dir), language=language, rebuild=rebuild,
+            paths, index_dir, language=language, rebuild=rebuild,
             include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
@@ -158,6 +163,10 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         console.info("searcher: interrupted: the index keeps what was committed; "
                      "run the same command again to finish")
         sys.exit(int(ExitStatus.INTERRUPTED))
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and _inside(exc.filename, index_dir):
+            raise UserError(_read_only(index_dir, exc.errno)) from None
+        raise
     finally:
         if progress:
             progress.close()
@@ -173,6 +182,22 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             f"index: {escape_line(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+def _read_only(index_dir, code) -> str:
+    why = "a read-only file system" if code == errno.EROFS else "no permission to write"
+    return f"the index at {index_dir} is read-only ({why}): it can be searched, not updated"
+
+
+def _on_read_only_fs(path) -> bool:
+    return bool(getattr(os, "statvfs", None) and os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+
+
+def _inside(path, folder) -> bool:
+    if path is None:
+        return True  # an error about no file in particular, during a run that writes only the index
+    path, folder = os.path.realpath(os.fsdecode(path)), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 @cli.command("status")
@@ -377,13 +402,13 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
     """
-    from searcher.output import format_lines
+    from searcher.output import format_shown
     from searcher.show import show
 
     end_on_closed_output()
     console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_lines(console, shown.lines):
+    for line in format_shown(console, shown):
         console.print(line)
 
 

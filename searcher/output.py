@@ -135,6 +135,20 @@ def format_lines(console: Console, lines) -> list[str]:
     return out
 
 
+def format_shown(console: Console, shown) -> list[str]:
+    """``searcher show``'s lines; in a PDF, a ``-- page N --`` line where each page shown begins."""
+    out = format_lines(console, shown.lines)
+    if not shown.page_starts or not shown.lines:
+        return out
+    starts = set(shown.page_starts)
+    marked = []
+    for number, (line, text) in enumerate(zip(shown.lines, out)):
+        if number == 0 or line.number in starts:
+            marked.append(console.style(f"-- page {shown.page_of(line.number)} --", **CONTEXT_STYLE))
+        marked.append(text)
+    return marked
+
+
 def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
