@@ -115,3 +115,33 @@ def test_show_finds_a_path_that_holds_colons(tmp_path, run):
     for location in (f"{doc}:2", f"{doc}:2:3"):  # the passage that holds line 2
         assert run("show", location).stdout.endswith("2: second\n")
     one_line_error(run("show", f"{doc}:9"), "log:2024:05.txt has 2 lines: there is no line 9")
+
+
+# ------------------------------------------------------------------ one console, exit statuses
+
+
+def test_the_console_is_given_by_the_caller(indexed, runner):
+    import io
+
+    from searcher.cli import cli
+    from searcher.console import Console
+
+    out, err = io.StringIO(), io.StringIO()
+    result = runner.invoke(cli, ["query", "kamikava", "rice"], obj=Console(out, err))
+    assert result.exit_code == ExitStatus.FOUND
+    assert result.stdout == "" and "cooking.txt:" in out.getvalue() and "did you mean" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert runner.invoke(cli, ["status"], obj=Console(out, err)).exit_code == 0
+    assert out.getvalue().startswith("index ")
+
+
+def test_an_interrupted_query_exits_130(indexed, run, monkeypatch):
+    from searcher.search import SearchSession
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SearchSession, "search", interrupted)
+    result = run("query", "rice")
+    assert result.exit_code == ExitStatus.INTERRUPTED == 130
+    assert result.stderr == "searcher: interrupted\n"
