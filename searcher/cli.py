@@ -366,6 +366,9 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
             console.info(escape_line(line))
+        if not offset:
+            for line in output.unquoted_hint(session, result):
+                console.info(escape_line(line))
     if suggestion is not None:
         console.info(f"did you mean: {escape_line(suggestion.text)}  ({escape_line(suggestion.changes())}; "
                      "--fix searches for it)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 
 from searcher.console import Console, escape_line, json_safe, one_line, sanitize
 from searcher.search import Hit
@@ -187,6 +189,8 @@ def _shift(spans, by: int):
 
 def results_header(total: int, first: int, shown: int, seconds: float) -> str:
     """``37 passages match · showing 11–20 · 0.02 s``: on a terminal, above the results."""
+    if total == 0:
+        return f"no passage matches · {seconds:.2f} s"
     noun = "passage matches" if total == 1 else "passages match"
     showing = f"showing {first}–{first + shown - 1}" if shown else "none on this page"
     return f"{total} {noun} · {showing} · {seconds:.2f} s"
@@ -212,3 +216,44 @@ def nothing_found(index_dir, result, offset: int) -> list[str]:
     if open_index(index_dir).doc_count() == 0:
         return [f"searcher: the index at {index_dir} is empty: add files with 'searcher index PATH...'"]
     return []
+
+
+# A quoted phrase as the query language writes it: maybe excluded (``-"..."``), maybe in a
+# field (``title:"..."``), maybe with a slop (``"..."~2``).
+_QUOTED = re.compile(r'(?<![\w-])(-?)(?:(\w+):)?"([^"]*)"(?:~\d+)?')
+
+
+def unquoted_hint(session, result) -> list[str]:
+    """When a query with a phrase matched nothing, say so, and how many passages hold all
+    the words of its phrases, quotes taken away (with the query that finds them)."""
+    from index.analysis import WORD_PATTERN
+    from searcher.errors import QueryError
+
+    if not result.query.phrases:
+        return []
+    phrases, groups = {}, []
+    for match in _QUOTED.finditer(result.query.read_as or result.query.text):
+        negated, field, text = match.groups()
+        # Words only, lower case: punctuation or an uppercase OR inside quotes is no operator outside them.
+        words = [word.lower() for word in WORD_PATTERN.findall(text)]
+        if negated or not words:
+            continue
+        phrases[f'"{" ".join(text.split())}"'] = None
+        group = " AND ".join(words)
+        groups.append(f"{field}:({group})" if field else group)
+    if not groups:
+        return []
+    phrases = list(phrases)
+    said = f"the phrase {phrases[0]}" if len(phrases) == 1 else f"the phrases {', '.join(phrases)}"
+    its = "its" if len(phrases) == 1 else "their"
+    all_words = " AND ".join(groups)
+    try:
+        total = session.search(all_words, limit=1, per_file=None, highlight=False, exact_total=True,
+                               expand=False).total
+    except QueryError:  # e.g. only stopwords, which are not searched outside a phrase
+        total = 0
+    if not total:
+        return [f"searcher: nothing matches: no passage has {said}, nor all {its} words"]
+    holds = "1 passage has" if total == 1 else f"{total} passages have"
+    return [f"searcher: nothing matches: no passage has {said}; {holds} all {its} words "
+            f"(searcher query {shlex.quote(all_words)})"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 import pytest
 
@@ -145,3 +146,30 @@ def test_an_interrupted_query_exits_130(indexed, run, monkeypatch):
     result = run("query", "rice")
     assert result.exit_code == ExitStatus.INTERRUPTED == 130
     assert result.stderr == "searcher: interrupted\n"
+
+
+# ------------------------------------------------------------------ a phrase that matches nothing
+
+
+def test_a_phrase_with_no_hits_says_so_and_counts_the_words_unquoted(indexed, run, monkeypatch):
+    result = run("query", '"law of rule"')
+    assert result.exit_code == ExitStatus.NOTHING_FOUND and result.stdout == ""
+    assert result.stderr == ('searcher: nothing matches: no passage has the phrase "law of rule"; '
+                             "1 passage has all its words (searcher query 'law AND of AND rule')\n")
+    # The query it names finds exactly those passages.
+    assert len(run("query", "--json", "law AND of AND rule").stdout.splitlines()) == 1
+    result = run("query", "--phrase", "rice", "japan")
+    assert result.stderr == 'searcher: nothing matches: no passage has the phrase "rice japan", nor all its words\n'
+    # Words that only look like operators inside the quotes stay words; excluded phrases are not counted.
+    result = run("query", "--", 'title:"TOKYO OR visits" -"rule of law"')
+    assert 'no passage has the phrase "TOKYO OR visits"; 1 passage has all its words' in result.stderr
+    assert "rule of law" not in result.stderr
+
+
+def test_the_header_says_nothing_matched(indexed, run, monkeypatch):
+    from searcher.console import Console
+
+    monkeypatch.setattr(Console, "is_tty", property(lambda self: True))
+    result = run("query", '"law of rule"')
+    assert re.fullmatch(r"no passage matches · \d+\.\d\d s", result.stdout.splitlines()[0])
+    assert "none on this page" not in result.stdout
