@@ -123,14 +123,13 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
-            on_progress=progress,
+            on_progress=progress, on_wait=lambda message: console.info(f"searcher: {sanitize(message)}"),
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if progress:
             progress.close()
-        console.info("searcher: interrupted: the index keeps what was committed; "
-                     "run the same command again to finish")
-        sys.exit(130)  # 128 + SIGINT, as shells report it
+        console.info(f"searcher: interrupted: {interrupted_summary(exc)}")
+        sys.exit(int(ExitStatus.INTERRUPTED))
     finally:
         if progress:
             progress.close()
@@ -146,6 +145,20 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             f"index: {sanitize(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+def interrupted_summary(exc: KeyboardInterrupt) -> str:
+    """What an interrupted run kept, when it got to commit its finished files."""
+    from index.reader import format_size
+    from index.writer import RunInterrupted
+
+    if not isinstance(exc, RunInterrupted):
+        return "the index keeps what was committed; run the same command again to finish"
+    r = exc.report
+    share = f" ({r.bytes_committed / r.bytes_planned:.0%} of {format_size(r.bytes_planned)})" if r.bytes_planned else ""
+    left = r.files_planned - r.files_committed
+    return (f"kept {r.files_committed} of the {r.files_planned} files this run was reading{share}; "
+            + (f"run the same command again to read the other {left}" if left else "nothing is left to read"))
 
 
 @cli.command("status")
