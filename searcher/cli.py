@@ -405,13 +405,13 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
     """
-    from searcher.output import format_shown
+    from searcher.output import format_lines
     from searcher.show import show
 
     end_on_closed_output()
     console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_shown(console, shown):
+    for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
 
 
