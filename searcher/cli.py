@@ -155,13 +155,12 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
-            on_progress=progress,
+            on_progress=progress, on_wait=lambda message: console.info(f"searcher: {escape_line(message)}"),
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if progress:
             progress.close()
-        console.info("searcher: interrupted: the index keeps what was committed; "
-                     "run the same command again to finish")
+        console.info(f"searcher: interrupted: {interrupted_summary(exc)}")
         sys.exit(int(ExitStatus.INTERRUPTED))
     except OSError as exc:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and _inside(exc.filename, index_dir):
@@ -198,6 +197,20 @@ def _inside(path, folder) -> bool:
         return True  # an error about no file in particular, during a run that writes only the index
     path, folder = os.path.realpath(os.fsdecode(path)), os.path.realpath(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def interrupted_summary(exc: KeyboardInterrupt) -> str:
+    """What an interrupted run kept, when it got to commit its finished files."""
+    from index.reader import format_size
+    from index.writer import RunInterrupted
+
+    if not isinstance(exc, RunInterrupted):
+        return "the index keeps what was committed; run the same command again to finish"
+    r = exc.report
+    share = f" ({r.bytes_committed / r.bytes_planned:.0%} of {format_size(r.bytes_planned)})" if r.bytes_planned else ""
+    left = r.files_planned - r.files_committed
+    return (f"kept {r.files_committed} of the {r.files_planned} files this run was reading{share}; "
+            + (f"run the same command again to read the other {left}" if left else "nothing is left to read"))
 
 
 @cli.command("status")

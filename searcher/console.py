@@ -16,7 +16,7 @@ class ExitStatus(enum.IntEnum):
     FOUND = 0
     NOTHING_FOUND = 1
     ERROR = 2
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 # C0/C1 control characters, DEL, the Unicode formatting characters that

@@ -217,6 +217,11 @@ def nothing_found(index_dir, result, offset: int) -> list[str]:
         matches = "1 passage matches" if result.total == 1 else f"{result.total} passages match"
         return [f"searcher: nothing on this page: {matches}, and --offset/--page skipped {offset}"]
     if open_index(index_dir).doc_count() == 0:
+        from index.writer import being_built
+
+        building = being_built(index_dir)
+        if building:
+            return [f"searcher: the index at {index_dir} is being built: {building}; query again when it is done"]
         return [f"searcher: the index at {index_dir} is empty: add files with 'searcher index PATH...'"]
     return []
 
