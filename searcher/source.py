@@ -179,25 +179,34 @@ def file_column(path: str, source: Source, number: int, start: int, end: int) ->
         return 1
     start += len(text[start:end]) - len(text[start:end].lstrip())
     word = re.compile(rf"(?<!\w){re.escape(words[0])}(?!\w)", re.IGNORECASE)
-    visible, offsets = _visible_text(raw_line)
     in_text = [m.start() for m in word.finditer(text)]
-    in_file = [m.start() for m in word.finditer(visible)]
-    if len(in_text) != len(in_file) or start not in in_text:
-        return 1  # not the same occurrences: any pick could be the wrong one
-    return column(raw_line, offsets[in_file[in_text.index(start)]])
+    if start not in in_text:
+        return 1
+    # The line as it reads, then (when that does not hold the word as often as the indexed
+    # text does) as the end of a tag begun on an earlier line, up to its first ">".
+    for inside_tag in (False, True):
+        visible, offsets = _visible_text(raw_line, inside_tag)
+        in_file = [m.start() for m in word.finditer(visible)]
+        if len(in_file) == len(in_text):
+            return column(raw_line, offsets[in_file[in_text.index(start)]])
+    return 1  # not the same occurrences: any pick could be the wrong one
 
 
 # Pieces of a line of markup: a tag, a character reference, text, or a lone < or &.
 _MARKUP = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?|[^<&]+|[<&]")
 
 
-def _visible_text(line: str) -> tuple[str, list[int]]:
+def _visible_text(line: str, inside_tag: bool = False) -> tuple[str, list[int]]:
     """The text of a line of markup with tags left out and character references decoded, and
-    for each of its characters the offset in ``line`` it comes from."""
+    for each of its characters the offset in ``line`` it comes from; ``inside_tag``: the line
+    starts inside a tag, which ends at its first ">"."""
     from html import unescape
 
     pieces, offsets = [], []
-    for match in _MARKUP.finditer(line):
+    begin = line.find(">") + 1 if inside_tag else 0
+    if inside_tag and (begin == 0 or "<" in line[:begin]):
+        return "", []
+    for match in _MARKUP.finditer(line, begin):
         piece = match.group()
         if piece[0] == "<" and len(piece) > 1:
             continue

@@ -115,3 +115,12 @@ def test_vimgrep_column_is_1_when_the_word_cannot_be_placed_for_sure(tmp_path, r
     (root / "a.html").write_text("<p>river <script>var river = 1;</script></p>\n", encoding="utf-8")
     assert run("index", root).exit_code == 0
     assert run("query", "--vimgrep", "river").stdout.endswith("a.html:1:1: river\n")
+
+
+def test_vimgrep_column_on_a_line_that_starts_inside_a_tag(tmp_path, run):
+    root = tmp_path / "site"
+    root.mkdir()
+    # Sphinx writes links over two lines: the second starts with the end of the tag.
+    (root / "a.html").write_text('<p><a href="river.html"\n   title="river">river link</a></p>\n', encoding="utf-8")
+    assert run("index", root).exit_code == 0
+    assert run("query", "--vimgrep", "river").stdout.endswith("a.html:2:19: river link\n")
