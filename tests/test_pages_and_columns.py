@@ -123,4 +123,4 @@ def test_vimgrep_column_on_a_line_that_starts_inside_a_tag(tmp_path, run):
     # Sphinx writes links over two lines: the second starts with the end of the tag.
     (root / "a.html").write_text('<p><a href="river.html"\n   title="river">river link</a></p>\n', encoding="utf-8")
     assert run("index", root).exit_code == 0
-    assert run("query", "--vimgrep", "river").stdout.endswith("a.html:2:19: river link\n")
+    assert run("query", "--vimgrep", "river").stdout.endswith("a.html:2:18: river link\n")
