@@ -411,20 +411,23 @@ def show_command(location, words, index_dir, context, color_mode):
 
     PATH:LINE is what `searcher query` prints; the passage is the indexed one
     that holds LINE. Lines of the passage are numbered N:, context lines N-.
+    For a PDF, PATH#page=N is page N (and PATH#page=N:LINE, as a hit prints it,
+    the passage at LINE). PATH must be a file of the index.
 
     \b
     Examples:
       searcher show notes/japan.txt:5 rule of law
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
+      searcher show 'manual.pdf#page=30' security
     """
-    from searcher.output import format_shown
+    from searcher.output import format_lines
     from searcher.show import show
 
     end_on_closed_output()
     console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_shown(console, shown):
+    for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
 
 

@@ -41,6 +41,14 @@ def print_file(console: Console, path: str, null: bool = False) -> None:
         console.print(shown_path(path))
 
 
+def hit_location(console: Console, hit: Hit) -> str:
+    """``path:line:``, and for a PDF ``path#page=N:line:``: the page as PDF viewers and browsers
+    take it after the file name; ``searcher show`` takes the whole location as printed."""
+    page = f"#page={hit.page}" if hit.page else ""
+    return (console.style(shown_path(hit.path) + page, **PATH_STYLE)
+            + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":")
+
+
 def highlighted(console: Console, text: str, spans, start: int = 0, end: int | None = None) -> str:
     """``text[start:end]`` on one line, safe to print, with the spans inside it styled."""
     end = len(text) if end is None else end
@@ -67,10 +75,7 @@ def one_line_piece(text: str) -> str:
 
 def format_hit(console: Console, hit: Hit) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
-    location = (
-        console.style(shown_path(hit.path), **PATH_STYLE)
-        + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
+    location = hit_location(console, hit)
     title = highlighted(console, hit.title, hit.title_spans)
     lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
     parts = []
@@ -123,11 +128,18 @@ def styled_line(console: Console, text: str, spans) -> str:
     return "".join(pieces).rstrip()
 
 
-def format_lines(console: Console, lines) -> list[str]:
-    """``12: text`` for lines of the passage, ``11- text`` for context lines, as grep -n -C."""
+def format_lines(console: Console, lines, page_starts=()) -> list[str]:
+    """``12: text`` for lines of the passage, ``11- text`` for context lines, as grep -n -C;
+    in a PDF (``page_starts``: the first line of each page), ``-- page N --`` where each page
+    shown begins."""
+    from bisect import bisect_right
+
     width = max((len(str(line.number)) for line in lines), default=1)
+    starts = frozenset(page_starts)
     out = []
     for line in lines:
+        if page_starts and (not out or line.number in starts):
+            out.append(console.style(f"-- page {bisect_right(page_starts, line.number)} --", **CONTEXT_STYLE))
         number = console.style(str(line.number).rjust(width), **LINE_STYLE)
         mark = ":" if line.in_passage else "-"
         text = styled_line(console, line.text, line.spans)
@@ -137,37 +149,25 @@ def format_lines(console: Console, lines) -> list[str]:
     return out
 
 
-def format_shown(console: Console, shown) -> list[str]:
-    """``searcher show``'s lines; in a PDF, a ``-- page N --`` line where each page shown begins."""
-    out = format_lines(console, shown.lines)
-    if not shown.page_starts or not shown.lines:
-        return out
-    starts = set(shown.page_starts)
-    marked = []
-    for number, (line, text) in enumerate(zip(shown.lines, out)):
-        if number == 0 or line.number in starts:
-            marked.append(console.style(f"-- page {shown.page_of(line.number)} --", **CONTEXT_STYLE))
-        marked.append(text)
-    return marked
-
-
 def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
 
-    location = (
-        console.style(shown_path(hit.path), **PATH_STYLE)
-        + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
+    location = hit_location(console, hit)
     title = highlighted(console, hit.title, hit.title_spans)
     head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
-    lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
-    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
+    placed = place(hit.path, hit.text, hit.start_line)
+    lines = placed.lines(hit.spans, context)
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)])
 
 
 def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
-    """``path:line:column: text`` for each match in the passage (column: 1-based, in bytes)."""
-    from searcher.source import column, place
+    """``path:line:column: text`` for each match in the passage: the line and the byte column
+    (from 1) in the file as an editor opens it (see ``source.file_column``); for a PDF, whose
+    lines are those of its extracted text, the text starts with the page: ``page 3: …``."""
+    from bisect import bisect_right
+
+    from searcher.source import file_column, place
 
     placed = place(hit.path, hit.text, hit.start_line)
     source = placed.source
@@ -175,10 +175,13 @@ def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
     out = []
     for start, end in placed.spans(hit.spans or [(0, 0)]):
         number = source.line_of(start)
+        page = bisect_right(source.page_starts, number) if source.page_starts else hit.page
+        page = f"page {page}: " if page else ""
         line_start, line_end = source.line_bounds(number)
         text = source.text[line_start:line_end]
+        col = file_column(hit.path, source, number, start - line_start, min(end, line_end) - line_start)
         spans = [(start - line_start, min(end, line_end) - line_start)]
-        out.append(f"{path}:{number}:{column(text, start - line_start)}: "
+        out.append(f"{path}:{number}:{col}: {page}"
                    f"{styled_line(console, text.strip(), _shift(spans, len(text) - len(text.lstrip())))}")
     return out
 
