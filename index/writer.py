@@ -114,6 +114,7 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     started = time.perf_counter()
     index_dir = Path(index_dir)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    walk_options = {"include": list(include), "exclude": list(exclude), "max_bytes": max_bytes}
     # Walked while planning (PathNotFound is raised here): at 1M files a list of
     # what the walk finds would hold 200 MB that the run never gives back.
     found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes)
@@ -135,6 +136,7 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     lock.acquire(lock_timeout)
     try:
         run = _Run(index_dir, roots, language, rebuild, max_bytes, lock)
+        run.walk_options = walk_options
         try:
             run.execute(found, jobs, commit_seconds, on_progress)
         finally:
@@ -160,6 +162,7 @@ class _Run:
         self.lock = lock
         self.report = IndexReport(str(index_dir))
         self.manifest: Manifest | None = None
+        self.walk_options: dict = {}
         self._open_target(language, rebuild)
 
     # --- choosing the whoosh index to write ------------------------------------------
@@ -340,6 +343,9 @@ class _Run:
             meta.created = now
         else:
             meta.roots = _collapse_roots(list(meta.roots) + self.roots)
+        options = {} if self.rebuilding or not isinstance(meta.walk_options, dict) else meta.walk_options
+        options.update((root, dict(self.walk_options)) for root in self.roots)
+        meta.walk_options = {root: options[root] for root in meta.roots if root in options}
         meta.updated = now
         from index import rankstats  # (H3) ranking statistics for queries to load, not compute
 

@@ -152,7 +152,8 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(index_dir, as_json):
-    """Show where the index is, what it holds and how it was built.
+    """Show where the index is, what it holds and how it was built, and how many
+    files changed on disk since the last run (new, changed, removed).
 
     \b
     Examples:
@@ -165,10 +166,17 @@ def status_command(index_dir, as_json):
     from index.reader import format_size
     from index.store import index_status
 
-    status = index_status(resolve_index_dir(index_dir))
+    from index.store import read_meta
+    from searcher.freshness import pending_changes
+
+    index_dir = resolve_index_dir(index_dir)
+    status = index_status(index_dir)
+    pending = pending_changes(index_dir, read_meta(index_dir))
     console = Console()
     if as_json:
-        console.print(json.dumps(asdict(status), ensure_ascii=False))
+        record = asdict(status)
+        record["changed_since_update"] = None if pending is None else asdict(pending)
+        console.print(json.dumps(record, ensure_ascii=False))
         return
     rows = [
         ("index", status.index_dir),
@@ -180,6 +188,12 @@ def status_command(index_dir, as_json):
         ("language", f"{status.language} (Snowball stemming)"),
         ("schema", str(status.schema_version)),
     ]
+    if pending is not None:
+        rows.append(("changed", "nothing since the last run" if not pending.total else
+                     f"{pending.new} new, {pending.changed} changed, {pending.removed} removed since the "
+                     "last run ('searcher index' or 'searcher query --refresh' picks them up)"))
+        if pending.roots_missing:
+            rows.append(("", f"{pending.roots_missing} of its folders no longer exist"))
     for number, root in enumerate(status.roots or ["(none)"]):
         rows.append(("roots" if number == 0 else "", root))
     if status.indexing:
@@ -231,10 +245,13 @@ def color_option(f):
 @click.option("--expand/--no-expand", default=None,
               help="Add related words from the best matches (query expansion). "
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@click.option("--refresh", is_flag=True,
+              help="First index the new and changed files under the index's folders (as 'searcher index' "
+                   "would, with the options of their last run), then answer.")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, refresh, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -247,6 +264,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
+      searcher query --refresh energy      # index what changed first
     """
     import time
 
@@ -277,12 +295,18 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
 
+    if refresh:
+        _refresh(console, index_dir)
     session = SearchSession(index_dir)
     result = session.search(text, **run)
     suggestion = _suggestion(index_dir, session, result, run)
     if fix and suggestion is not None:
         console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
+    from searcher.freshness import check_hits, hit_check_message
+
+    result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
+    stale_message = hit_check_message(checked)
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(sanitize(line))
@@ -306,6 +330,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             else:
                 console.print(output.format_hit_with_context(console, hit, context))
 
+    if stale_message:
+        console.info(stale_message)
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
             console.info(sanitize(line))
@@ -313,6 +339,22 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
                      "--fix searches for it)")
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
+
+
+def _refresh(console, index_dir):
+    """``--refresh``: an incremental run over the index's roots, summed up on stderr."""
+    from searcher.freshness import refresh
+
+    try:
+        reports = refresh(index_dir)
+    except KeyboardInterrupt:
+        console.info("searcher: interrupted: the index keeps what was committed")
+        sys.exit(130)
+    added = sum(r.added for r in reports)
+    updated = sum(r.updated for r in reports)
+    removed = sum(r.removed for r in reports)
+    if added or updated or removed:
+        console.info(f"searcher: refreshed the index: {added} added, {updated} updated, {removed} removed")
 
 
 def _suggestion(index_dir, session, result, run):

@@ -12,6 +12,8 @@ PATH_STYLE = {"fg": "magenta"}
 LINE_STYLE = {"fg": "green"}
 TITLE_STYLE = {"bold": True}
 MATCH_STYLE = {"fg": "red", "bold": True}
+STALE_STYLE = {"fg": "yellow"}
+STALE_MARK = "[changed]"
 CONTEXT_STYLE = {"dim": True}
 
 
@@ -56,7 +58,7 @@ def format_hit(console: Console, hit: Hit) -> str:
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -65,6 +67,11 @@ def format_hit(console: Console, hit: Hit) -> str:
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
     return "\n".join(lines)
+
+
+def _stale_mark(console: Console, hit: Hit) -> str:
+    """`` [changed]`` after the location of a hit whose file changed since it was indexed."""
+    return " " + console.style(STALE_MARK, **STALE_STYLE) if hit.stale else ""
 
 
 def hit_json(hit: Hit) -> str:
@@ -77,6 +84,7 @@ def hit_json(hit: Hit) -> str:
         "page": hit.page,
         "position": hit.position,
         "score": round(hit.score, 6),
+        "stale": hit.stale,
         "text": hit.text,
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
         "fragments": [
@@ -136,7 +144,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
     return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
 
