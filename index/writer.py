@@ -103,7 +103,7 @@ class IndexReport:
 
 def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool = False,
                 include=(), exclude=(), max_bytes: int = DEFAULT_MAX_BYTES,
-                jobs: int | None = None, lock_timeout: float = 0.0,
+                hidden: bool = False, ignore: bool = True, jobs: int | None = None, lock_timeout: float = 0.0,
                 commit_seconds: float = COMMIT_SECONDS, on_progress=None) -> IndexReport:
     """Bring the index at ``index_dir`` up to date with the files under ``paths``.
 
@@ -114,10 +114,11 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     started = time.perf_counter()
     index_dir = Path(index_dir)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
-    walk_options = {"include": list(include), "exclude": list(exclude), "max_bytes": max_bytes}
+    walk_options = {"include": list(include), "exclude": list(exclude), "max_bytes": max_bytes,
+                    "hidden": hidden, "ignore": ignore}
     # Walked while planning (PathNotFound is raised here): at 1M files a list of
     # what the walk finds would hold 200 MB that the run never gives back.
-    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes)
+    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden, ignore=ignore)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):

@@ -87,9 +87,17 @@ def cli(debug):
               help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
 @click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
+@click.option("--hidden", is_flag=True, help="Also index hidden files and folders (names starting with '.').")
+@click.option("--no-ignore", is_flag=True,
+              help="Index what .gitignore, .ignore and .searcherignore files say to ignore.")
+@click.option("-u", "unrestricted", count=True,
+              help="Fewer restrictions, as ripgrep's: -u is --no-ignore, -uu also --hidden.")
+@click.option("--dry-run", is_flag=True,
+              help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
+@click.option("-v", "--verbose", is_flag=True, help="With --dry-run: also list what is left out, and by which rule.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
-                  commit_every, quiet):
+                  commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
 
     Re-running it reads only new and changed files, and removes from the index
@@ -100,6 +108,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
       searcher index ~/notes
       searcher index --index /tmp/idx report.pdf articles/
       searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
+      searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
     """
     from index.analysis import SNOWBALL_LANGUAGES
     from index.reader import parse_size
@@ -115,12 +124,17 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         raise click.BadParameter(str(exc), param_hint="--max-size") from None
     if max_bytes <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--max-size")
+    hidden = hidden or unrestricted >= 2
+    ignore = not (no_ignore or unrestricted >= 1)
     console = Console()
+    if dry_run:
+        _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose)
+        return
     progress = ProgressBar(console.err) if not quiet and ProgressBar.wanted(console.err) else None
     try:
         report = build_index(
             paths, resolve_index_dir(index_dir), language=language, rebuild=rebuild,
-            include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
+            include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden, ignore=ignore, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
             on_progress=progress,
@@ -146,6 +160,38 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             f"index: {sanitize(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
+    """``searcher index --dry-run``: the files a run would consider, on stdout; with
+    ``--verbose`` what it leaves out on stderr, each with its reason."""
+    from index.walker import FoundFile, LeftOut, walk
+    from searcher.output import display_path
+
+    end_on_closed_output()
+    found = left_out = skipped = 0
+    for item in walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden,
+                     ignore=ignore, explain=verbose):
+        shown = sanitize(display_path(item.path))
+        if isinstance(item, FoundFile):
+            found += 1
+            console.print(shown)
+        elif isinstance(item, LeftOut):
+            left_out += 1
+            reason = item.reason
+            if item.rule is not None:
+                reason = f"ignored by {display_path(item.rule.source)}:{item.rule.line}: {item.rule.pattern}"
+            console.info(f"left out {shown}{'/' if item.is_dir else ''}: {sanitize(reason)}")
+        else:
+            skipped += 1
+            if verbose:
+                console.info(f"skipped {shown}: {sanitize(item.reason)}")
+    summary = f"{found} files would be indexed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    if verbose:
+        summary += f", {left_out} files and folders left out"
+    console.info(f"{summary} (dry run: the index is unchanged)")
 
 
 @cli.command("status")
