@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,26 @@ def test_dry_run_of_a_missing_path_is_an_error(run, tmp_path):
     result = run("index", "--dry-run", tmp_path / "nope")
     assert result.exit_code == 2
     assert "no such file or directory" in result.stderr
+
+
+PATTERN_WORDS = ["*.md", "!a.md", "sub/", "!sub/", "/b.md", "**/c.md", "a.*", "!*.md", "sub", "/sub/",
+                 "sub/**", "!sub/a.md", "**/deep/", "deep/*.md", "*", "!deep", "c?.md", "[ab].md", "sub/*/x.md",
+                 "\\!odd.md", "a.md/", "**", "!**/x.md", "#comment", ""]
+TREE_PATHS = ["a.md", "b.md", "c.md", "cx.md", "!odd.md", "sub/a.md", "sub/c.md", "sub/deep/x.md",
+              "sub/deep/a.md", "deep/b.md", "deep/deep/c.md", "x/sub/a.md", "a.md.txt"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(PATTERN_WORDS), min_size=1, max_size=7))
+def test_the_walk_finds_what_git_does_not_ignore(tmp_path_factory, patterns):
+    """git itself is the reference: the files the walk finds are the untracked files git
+    does not ignore (`git ls-files --others --exclude-standard`)."""
+    root = make_tree(tmp_path_factory.mktemp("git"), {path: "x\n" for path in TREE_PATHS})
+    (root / ".gitignore").write_text("\n".join(patterns) + "\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    listed = subprocess.run(["git", "-C", str(root), "-c", "core.excludesFile=/dev/null", "ls-files",
+                             "--others", "--exclude-standard", "-z"],
+                            check=True, capture_output=True, text=True).stdout.split("\0")
+    by_git = {p for p in listed if p and p != ".gitignore"}
+    assert found(root) == by_git, patterns
