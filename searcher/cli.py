@@ -57,7 +57,10 @@ def resolve_index_dir(index_dir):
 @click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searcher")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def cli(debug):
+@click.option("--no-config", is_flag=True,
+              help="Ignore the config file ($SEARCHER_CONFIG, else ~/.config/searcher/config.toml).")
+@click.pass_context
+def cli(ctx, debug, no_config):
     """Full-text search for the terminal: ranked passages with highlighted snippets.
 
     \b
@@ -65,6 +68,40 @@ def cli(debug):
       searcher index ~/notes
       searcher query "rule of law"
     """
+    from searcher.config import ConfigError, load
+
+    try:
+        config = load(ctx.command.commands, no_config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    ctx.obj = config
+    if config.settings:
+        # Options not given on the command line take their value from here (click's default_map).
+        default_map = config.default_map()
+        if "status" in default_map:
+            default_map["stats"] = default_map["status"]
+        ctx.default_map = default_map
+
+
+class SizeType(click.ParamType):
+    """A size such as 500K, 20M or 1G, in bytes: checked the same on the command line and in
+    the config file."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            size = value
+        else:
+            from index.reader import parse_size
+
+            try:
+                size = parse_size(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if size <= 0:
+            self.fail("must be more than 0", param, ctx)
+        return size
 
 
 @cli.command("index")
@@ -79,7 +116,7 @@ def cli(debug):
               help="Index only files whose name or relative path matches GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Leave out files and folders whose name or relative path matches GLOB (repeatable).")
-@click.option("--max-size", default="20M", show_default=True, metavar="SIZE",
+@click.option("--max-size", "max_bytes", type=SizeType(), default="20M", show_default=True, metavar="SIZE",
               help="Skip files larger than SIZE (e.g. 500K, 20M, 1G).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
@@ -96,7 +133,7 @@ def cli(debug):
               help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
 @click.option("-v", "--verbose", is_flag=True, help="With --dry-run: also list what is left out, and by which rule.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
+def index_command(paths, index_dir, rebuild, language, include, exclude, max_bytes, jobs, wait_seconds,
                   commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
 
@@ -111,19 +148,12 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
       searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
     """
     from index.analysis import SNOWBALL_LANGUAGES
-    from index.reader import parse_size
     from index.writer import COMMIT_SECONDS, build_index
     from searcher.progress import ProgressBar
 
     if language is not None and language not in SNOWBALL_LANGUAGES:
         raise click.BadParameter(
             f"{language!r} is not one of: {', '.join(SNOWBALL_LANGUAGES)}", param_hint="--language")
-    try:
-        max_bytes = parse_size(max_size)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--max-size") from None
-    if max_bytes <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--max-size")
     hidden = hidden or unrestricted >= 2
     ignore = not (no_ignore or unrestricted >= 1)
     console = Console()
@@ -441,6 +471,54 @@ def show_command(location, words, index_dir, context, color_mode):
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
     for line in format_lines(console, shown.lines):
         console.print(line)
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def config_command(ctx, as_json):
+    """Print the settings in effect for every command, and where each comes from.
+
+    The config file is $SEARCHER_CONFIG, else $XDG_CONFIG_HOME/searcher/config.toml
+    (~/.config/searcher/config.toml): one table per command, keyed by long option
+    names. Options given on the command line override it; --no-config ignores it.
+
+    \b
+    Examples:
+      searcher config
+      searcher --no-config config
+      SEARCHER_CONFIG=~/work.toml searcher config --json
+    """
+    import json
+
+    from searcher.config import effective, toml_value
+    from searcher.location import default_index_dir
+
+    import os
+
+    config = ctx.obj
+    console = Console()
+    sections = effective(config, {n: c for n, c in cli.commands.items()})
+    for _, rows in sections:
+        for number, (key, value, source) in enumerate(rows):
+            if key == "index" and source == "default":
+                # --index is not set: the index comes from the environment or the default place.
+                env = os.environ.get(INDEX_ENV)
+                rows[number] = (key, env or str(default_index_dir()), f"${INDEX_ENV}" if env else "default")
+    if as_json:
+        console.print(json.dumps({
+            "config_file": config.path, "chosen_by": config.why,
+            "commands": {name: {key: {"value": value, "from": source} for key, value, source in rows}
+                         for name, rows in sections},
+        }, ensure_ascii=False))
+        return
+    console.print(f"# config file: {sanitize(config.path or 'none')} ({sanitize(config.why)})")
+    for name, rows in sections:
+        console.print(f"\n[{name}]")
+        width = max(len(f"{key} = {toml_value(value)}") for key, value, _ in rows)
+        for key, value, source in rows:
+            line = f"{key} = {toml_value(value)}" if value is not None else f"# {key} ="
+            console.print(sanitize(f"{line:<{width + 2}}# {source}"))
 
 
 def main():

@@ -142,10 +142,8 @@ def _options(command) -> dict:
         if not isinstance(param, click.Option) or param.hidden or param.name in ("help",):
             continue
         longs = [o for o in param.opts if o.startswith("--")]
-        name = (longs[0] if longs else param.opts[0]).lstrip("-")
-        if param.secondary_opts:  # --expand/--no-expand: the key is expand
-            name = name
-        found[name] = param
+        # --expand/--no-expand: the key is expand; -u (no long name): its name, unrestricted.
+        found[longs[0][2:] if longs else param.name.replace("_", "-")] = param
     return found
 
 
@@ -190,8 +188,11 @@ def _line_of(text: str, table: str, key: str | None) -> int | None:
     any_header = re.compile(r"\s*\[")
     dotted = re.compile(r"\s*" + name(table) + r"\s*(?:\.|=)" + (r"\s*" + name(key) if key else ""))
     keyed = re.compile(r"\s*" + name(key) + r"\s*=") if key else None
+    subtable = re.compile(r"\s*\[\[?\s*" + name(table) + r"\s*\.\s*" + name(key)) if key else None
     current = None
     for number, line in enumerate(text.splitlines(), 1):
+        if subtable is not None and subtable.match(line):
+            return number  # [table.key]: a table where a value should be
         if header.match(line):
             current = table
             if key is None:
@@ -223,18 +224,20 @@ def effective(config: Config, commands: dict) -> list[tuple[str, list[tuple[str,
                 source = f"{config.path}:{setting.line}" if setting.line else config.path
                 rows.append((key, setting.value, source))
             else:
-                rows.append((key, _default(param), "default"))
+                rows.append((key, _default(param, command), "default"))
         if rows:
             out.append((table, rows))
     return out
 
 
-def _default(param):
-    default = param.default
-    if callable(default):
-        default = default()
-    if param.multiple and default is None:
+def _default(param, command):
+    import click
+
+    default = param.get_default(click.Context(command))
+    if param.multiple and not isinstance(default, (list, tuple)):
         return []
+    if not isinstance(default, (type(None), bool, int, float, str, list, tuple)):
+        return None  # click's marker for "no default"
     if isinstance(default, tuple):
         return list(default)
     return default
