@@ -176,7 +176,7 @@ def pending_changes(index_dir, meta) -> PendingChanges | None:
         roots.extend(group)
         if not present:
             continue
-        for item in walk(present, **walk_kwargs(options)):
+        for item in walk(present, index_dir=index_dir, **walk_kwargs(options)):
             seen.add(item.path)
             entry = entries.get(item.path)
             if isinstance(item, FoundFile):
