@@ -548,6 +548,62 @@ def show_command(location, words, index_dir, context, color_mode):
         console.print(line)
 
 
+@cli.command("watch")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_dir_option
+@click.option("--debounce", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="Index once the folders have been quiet this long after a change.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def watch_command(paths, index_dir, debounce, quiet):
+    """Keep the index current: index PATHS (default: the index's folders) now,
+    then again whenever files under them change. Ctrl-C stops it.
+
+    Each run is an incremental 'searcher index' of the folders, with the options
+    each was last indexed with, under the same lock.
+
+    \b
+    Examples:
+      searcher watch                      # the folders the index already has
+      searcher watch ~/notes ~/papers
+      searcher watch --debounce 5 --index ~/.cache/notes-index ~/notes
+    """
+    import signal
+    import threading
+    from datetime import datetime
+
+    from searcher.watch import watch, watched_roots
+
+    console = console_for()
+    index_dir = resolve_index_dir(index_dir)
+    roots = watched_roots(index_dir, paths)
+    if threading.current_thread() is threading.main_thread():
+        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def started():
+        if not quiet:
+            where = ", ".join(escape_line(r.path) for r in roots)
+            console.info(f"searcher: watching {where} for the index at {escape_line(index_dir)} (Ctrl-C stops)")
+
+    runs = []
+
+    def report(r):
+        runs.append(r)
+        if not quiet and (r.added or r.updated or r.removed or len(runs) == 1):
+            console.info(f"searcher: {datetime.now():%H:%M:%S} {r.added} added, {r.updated} updated, "
+                         f"{r.removed} removed ({r.files_in_index} files in the index)")
+
+    try:
+        watch(index_dir, roots, debounce=debounce, report=report, started=started)
+    except KeyboardInterrupt as exc:
+        from index.writer import RunInterrupted
+
+        if isinstance(exc, RunInterrupted):
+            console.info(f"searcher: interrupted a run: {interrupted_summary(exc)}")
+        if not quiet:
+            console.info("searcher: stopped watching")
+
+
 @cli.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
