@@ -46,6 +46,9 @@ class IndexMeta:
     indexname: str = DEFAULT_INDEXNAME
     # A --rebuild in progress: {"indexname", "language", "roots"}; None otherwise.
     rebuilding: dict | None = None
+    # How each root was walked by its last run ({root: {"include", "exclude", "max_bytes",
+    # ...}}), so that --refresh and `searcher watch` walk it the same way.
+    walk_options: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> "IndexMeta":

@@ -68,6 +68,9 @@ def index_dir_option(f):
     )(f)
 
 
+CONFIG_KEY = "searcher.config"  # ctx.meta: the config read by the group (searcher/config.py)
+
+
 def resolve_index_dir(index_dir):
     return index_dir if index_dir else str(default_index_dir())
 
@@ -84,8 +87,10 @@ def console_for(color_mode: str = "auto") -> Console:
 @click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searcher")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--no-config", is_flag=True,
+              help="Ignore the config file ($SEARCHER_CONFIG, else ~/.config/searcher/config.toml).")
 @click.pass_context
-def cli(ctx, debug):
+def cli(ctx, debug, no_config):
     """Full-text search for the terminal: ranked passages with highlighted snippets.
 
     \b
@@ -94,6 +99,40 @@ def cli(ctx, debug):
       searcher query "rule of law"
     """
     ctx.ensure_object(Console)
+    from searcher.config import ConfigError, load
+
+    try:
+        config = load(ctx.command.commands, no_config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    ctx.meta[CONFIG_KEY] = config
+    if config.settings:
+        # Options not given on the command line take their value from here (click's default_map).
+        default_map = config.default_map()
+        if "status" in default_map:
+            default_map["stats"] = default_map["status"]
+        ctx.default_map = default_map
+
+
+class SizeType(click.ParamType):
+    """A size such as 500K, 20M or 1G, in bytes: checked the same on the command line and in
+    the config file."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            size = value
+        else:
+            from index.reader import parse_size
+
+            try:
+                size = parse_size(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if size <= 0:
+            self.fail("must be more than 0", param, ctx)
+        return size
 
 
 @cli.command("index")
@@ -108,7 +147,7 @@ def cli(ctx, debug):
               help="Index only files whose name or relative path matches GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Leave out files and folders whose name or relative path matches GLOB (repeatable).")
-@click.option("--max-size", default="20M", show_default=True, metavar="SIZE",
+@click.option("--max-size", "max_bytes", type=SizeType(), default="20M", show_default=True, metavar="SIZE",
               help="Skip files larger than SIZE (e.g. 500K, 20M, 1G).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
@@ -116,9 +155,17 @@ def cli(ctx, debug):
               help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
 @click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
+@click.option("--hidden", is_flag=True, help="Also index hidden files and folders (names starting with '.').")
+@click.option("--no-ignore", is_flag=True,
+              help="Index what .gitignore, .ignore and .searcherignore files say to ignore.")
+@click.option("-u", "unrestricted", count=True,
+              help="Fewer restrictions, as ripgrep's: -u is --no-ignore, -uu also --hidden.")
+@click.option("--dry-run", is_flag=True,
+              help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
+@click.option("-v", "--verbose", is_flag=True, help="With --dry-run: also list what is left out, and by which rule.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
-                  commit_every, quiet):
+def index_command(paths, index_dir, rebuild, language, include, exclude, max_bytes, jobs, wait_seconds,
+                  commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
 
     Re-running it reads only new and changed files, and removes from the index
@@ -129,21 +176,20 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
       searcher index ~/notes
       searcher index --index /tmp/idx report.pdf articles/
       searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
+      searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
     """
     from index.analysis import SNOWBALL_LANGUAGES
-    from index.reader import parse_size
     from index.writer import COMMIT_SECONDS, build_index
     from searcher.progress import ProgressBar
 
     if language is not None and language not in SNOWBALL_LANGUAGES:
         raise click.BadParameter(
             f"{language!r} is not one of: {', '.join(SNOWBALL_LANGUAGES)}", param_hint="--language")
-    try:
-        max_bytes = parse_size(max_size)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--max-size") from None
-    if max_bytes <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--max-size")
+    hidden = hidden or unrestricted >= 2
+    ignore = not (no_ignore or unrestricted >= 1)
+    if dry_run:
+        _dry_run(console_for(), paths, include, exclude, max_bytes, hidden, ignore, verbose)
+        return
     index_dir = resolve_index_dir(index_dir)
     if os.path.isdir(index_dir) and not os.access(index_dir, os.W_OK):
         raise UserError(_read_only(index_dir, errno.EROFS if _on_read_only_fs(index_dir) else errno.EACCES))
@@ -152,7 +198,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
     try:
         report = build_index(
             paths, index_dir, language=language, rebuild=rebuild,
-            include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
+            include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden, ignore=ignore, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
             on_progress=progress, on_wait=lambda message: console.info(f"searcher: {escape_line(message)}"),
@@ -181,6 +227,38 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             f"index: {escape_line(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
+    """``searcher index --dry-run``: the files a run would consider, on stdout; with
+    ``--verbose`` what it leaves out on stderr, each with its reason."""
+    from index.walker import FoundFile, LeftOut, walk
+    from searcher.output import display_path
+
+    end_on_closed_output()
+    found = left_out = skipped = 0
+    for item in walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden,
+                     ignore=ignore, explain=verbose):
+        shown = escape_line(display_path(item.path))
+        if isinstance(item, FoundFile):
+            found += 1
+            console.print(shown)
+        elif isinstance(item, LeftOut):
+            left_out += 1
+            reason = item.reason
+            if item.rule is not None:
+                reason = f"ignored by {display_path(item.rule.source)}:{item.rule.line}: {item.rule.pattern}"
+            console.info(f"left out {shown}{'/' if item.is_dir else ''}: {escape_line(reason)}")
+        else:
+            skipped += 1
+            if verbose:
+                console.info(f"skipped {shown}: {escape_line(item.reason)}")
+    summary = f"{found} files would be indexed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    if verbose:
+        summary += f", {left_out} files and folders left out"
+    console.info(f"{summary} (dry run: the index is unchanged)")
 
 
 def _read_only(index_dir, code) -> str:
@@ -217,7 +295,8 @@ def interrupted_summary(exc: KeyboardInterrupt) -> str:
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(index_dir, as_json):
-    """Show where the index is, what it holds and how it was built.
+    """Show where the index is, what it holds and how it was built, and how many
+    files changed on disk since the last run (new, changed, removed).
 
     \b
     Examples:
@@ -230,10 +309,17 @@ def status_command(index_dir, as_json):
     from index.reader import format_size
     from index.store import index_status
 
-    status = index_status(resolve_index_dir(index_dir))
+    from index.store import read_meta
+    from searcher.freshness import pending_changes
+
+    index_dir = resolve_index_dir(index_dir)
+    status = index_status(index_dir)
+    pending = pending_changes(index_dir, read_meta(index_dir))
     console = console_for()
     if as_json:
-        console.print(json_safe(json.dumps(asdict(status), ensure_ascii=False)))
+        record = asdict(status)
+        record["changed_since_update"] = None if pending is None else asdict(pending)
+        console.print(json_safe(json.dumps(record, ensure_ascii=False)))
         return
     rows = [
         ("index", status.index_dir),
@@ -245,6 +331,12 @@ def status_command(index_dir, as_json):
         ("language", f"{status.language} (Snowball stemming)"),
         ("schema", str(status.schema_version)),
     ]
+    if pending is not None:
+        rows.append(("changed", "nothing since the last run" if not pending.total else
+                     f"{pending.new} new, {pending.changed} changed, {pending.removed} removed since the "
+                     "last run ('searcher index' or 'searcher query --refresh' picks them up)"))
+        if pending.roots_missing:
+            rows.append(("", f"{pending.roots_missing} of its folders no longer exist"))
     for number, root in enumerate(status.roots or ["(none)"]):
         rows.append(("roots" if number == 0 else "", root))
     if status.indexing:
@@ -299,10 +391,13 @@ def color_option(f):
 @click.option("--expand/--no-expand", default=None,
               help="Add related words from the best matches (query expansion). "
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@click.option("--refresh", is_flag=True,
+              help="First index the new and changed files under the index's folders (as 'searcher index' "
+                   "would, with the options of their last run), then answer.")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, refresh, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -315,6 +410,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
+      searcher query --refresh energy      # index what changed first
     """
     import time
 
@@ -347,12 +443,18 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
 
+    if refresh:
+        _refresh(console, index_dir)
     session = SearchSession(index_dir)
     result = session.search(text, **run)
     suggestion = _suggestion(index_dir, session, result, run)
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
+    from searcher.freshness import check_hits, hit_check_message
+
+    result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
+    stale_message = hit_check_message(checked)
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(escape_line(line))
@@ -376,6 +478,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             else:
                 console.print(output.format_hit_with_context(console, hit, context))
 
+    if stale_message:
+        console.info(stale_message)
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
             console.info(escape_line(line))
@@ -386,6 +490,22 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         console.info(f"did you mean: {escape_line(suggestion.text)}  ({escape_line(suggestion.changes())}; "
                      "--fix searches for it)")
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
+
+
+def _refresh(console, index_dir):
+    """``--refresh``: an incremental run over the index's roots, summed up on stderr."""
+    from searcher.freshness import refresh
+
+    try:
+        reports = refresh(index_dir)
+    except KeyboardInterrupt as exc:
+        console.info(f"searcher: interrupted: {interrupted_summary(exc)}")
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    added = sum(r.added for r in reports)
+    updated = sum(r.updated for r in reports)
+    removed = sum(r.removed for r in reports)
+    if added or updated or removed:
+        console.info(f"searcher: refreshed the index: {added} added, {updated} updated, {removed} removed")
 
 
 def _suggestion(index_dir, session, result, run):
@@ -429,6 +549,110 @@ def show_command(location, words, index_dir, context, color_mode):
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
     for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
+
+
+@cli.command("watch")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_dir_option
+@click.option("--debounce", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="Index once the folders have been quiet this long after a change.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def watch_command(paths, index_dir, debounce, quiet):
+    """Keep the index current: index PATHS (default: the index's folders) now,
+    then again whenever files under them change. Ctrl-C stops it.
+
+    Each run is an incremental 'searcher index' of the folders, with the options
+    each was last indexed with, under the same lock.
+
+    \b
+    Examples:
+      searcher watch                      # the folders the index already has
+      searcher watch ~/notes ~/papers
+      searcher watch --debounce 5 --index ~/.cache/notes-index ~/notes
+    """
+    import signal
+    import threading
+    from datetime import datetime
+
+    from searcher.watch import watch, watched_roots
+
+    console = console_for()
+    index_dir = resolve_index_dir(index_dir)
+    roots = watched_roots(index_dir, paths)
+    if threading.current_thread() is threading.main_thread():
+        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def started():
+        if not quiet:
+            where = ", ".join(escape_line(r.path) for r in roots)
+            console.info(f"searcher: watching {where} for the index at {escape_line(index_dir)} (Ctrl-C stops)")
+
+    runs = []
+
+    def report(r):
+        runs.append(r)
+        if not quiet and (r.added or r.updated or r.removed or len(runs) == 1):
+            console.info(f"searcher: {datetime.now():%H:%M:%S} {r.added} added, {r.updated} updated, "
+                         f"{r.removed} removed ({r.files_in_index} files in the index)")
+
+    try:
+        watch(index_dir, roots, debounce=debounce, report=report, started=started)
+    except KeyboardInterrupt as exc:
+        from index.writer import RunInterrupted
+
+        if isinstance(exc, RunInterrupted):
+            console.info(f"searcher: interrupted a run: {interrupted_summary(exc)}")
+        if not quiet:
+            console.info("searcher: stopped watching")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def config_command(ctx, as_json):
+    """Print the settings in effect for every command, and where each comes from.
+
+    The config file is $SEARCHER_CONFIG, else $XDG_CONFIG_HOME/searcher/config.toml
+    (~/.config/searcher/config.toml): one table per command, keyed by long option
+    names. Options given on the command line override it; --no-config ignores it.
+
+    \b
+    Examples:
+      searcher config
+      searcher --no-config config
+      SEARCHER_CONFIG=~/work.toml searcher config --json
+    """
+    import json
+
+    from searcher.config import effective, toml_value
+    from searcher.location import default_index_dir
+
+    import os
+
+    config = ctx.meta[CONFIG_KEY]
+    console = console_for()
+    sections = effective(config, {n: c for n, c in cli.commands.items()})
+    for _, rows in sections:
+        for number, (key, value, source) in enumerate(rows):
+            if key == "index" and source == "default":
+                # --index is not set: the index comes from the environment or the default place.
+                env = os.environ.get(INDEX_ENV)
+                rows[number] = (key, env or str(default_index_dir()), f"${INDEX_ENV}" if env else "default")
+    if as_json:
+        console.print(json_safe(json.dumps({
+            "config_file": config.path, "chosen_by": config.why,
+            "commands": {name: {key: {"value": value, "from": source} for key, value, source in rows}
+                         for name, rows in sections},
+        }, ensure_ascii=False)))
+        return
+    console.print(f"# config file: {escape_line(config.path or 'none')} ({escape_line(config.why)})")
+    for name, rows in sections:
+        console.print(f"\n[{name}]")
+        width = max(len(f"{key} = {toml_value(value)}") for key, value, _ in rows)
+        for key, value, source in rows:
+            line = f"{key} = {toml_value(value)}" if value is not None else f"# {key} ="
+            console.print(escape_line(f"{line:<{width + 2}}# {source}"))
 
 
 def main():

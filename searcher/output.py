@@ -14,6 +14,8 @@ PATH_STYLE = {"fg": "magenta"}
 LINE_STYLE = {"fg": "green"}
 TITLE_STYLE = {"bold": True}
 MATCH_STYLE = {"fg": "red", "bold": True}
+STALE_STYLE = {"fg": "yellow"}
+STALE_MARK = "[changed]"
 CONTEXT_STYLE = {"dim": True}
 
 
@@ -77,7 +79,7 @@ def format_hit(console: Console, hit: Hit) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
     location = hit_location(console, hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -86,6 +88,11 @@ def format_hit(console: Console, hit: Hit) -> str:
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
     return "\n".join(lines)
+
+
+def _stale_mark(console: Console, hit: Hit) -> str:
+    """`` [changed]`` after the location of a hit whose file changed since it was indexed."""
+    return " " + console.style(STALE_MARK, **STALE_STYLE) if hit.stale else ""
 
 
 def hit_json(hit: Hit) -> str:
@@ -98,6 +105,7 @@ def hit_json(hit: Hit) -> str:
         "page": hit.page,
         "position": hit.position,
         "score": round(hit.score, 6),
+        "stale": hit.stale,
         "text": hit.text,
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
         "fragments": [
@@ -155,7 +163,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
 
     location = hit_location(console, hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
     placed = place(hit.path, hit.text, hit.start_line)
     lines = placed.lines(hit.spans, context)
     return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)])

@@ -27,6 +27,7 @@ class Hit:
     spans: list[Span]  # matches in ``text``
     title_spans: list[Span]
     fragments: list[Fragment] = field(default_factory=list)
+    stale: bool = False  # the file changed since it was indexed (searcher/freshness.py)
 
 
 class SearchResult:
