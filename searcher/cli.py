@@ -231,10 +231,14 @@ def color_option(f):
 @click.option("--expand/--no-expand", default=None,
               help="Add related words from the best matches (query expansion). "
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@click.option("--sort", type=click.Choice(["score", "modified", "path"]), default="score", show_default=True,
+              help="Order the hits by score, by their file's modification time (newest first) or by path.")
+@click.option("--changed-within", metavar="DURATION", default=None,
+              help="Only files modified within DURATION (30min, 12h, 3d, 2w, 6mo, 1y): modified:>=DURATION.")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, sort, changed_within, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -244,6 +248,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query 'title:latvia AND security -china'
       searcher query --explain 'cooperat* -china'
       searcher query --literal 'C++ (draft)'
+      searcher query 'budget ext:pdf modified:>2w' --sort modified
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
@@ -275,7 +280,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     offset = (page - 1) * limit if page else offset or 0
     plain = not (as_json or files_only or vimgrep)
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
-               exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
+               exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
+               filters=_option_filters(changed_within), sort=sort)
 
     session = SearchSession(index_dir)
     result = session.search(text, **run)
@@ -313,6 +319,18 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
                      "--fix searches for it)")
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
+
+
+def _option_filters(changed_within):
+    if changed_within is None:
+        return ()
+    from searcher.errors import QueryError
+    from searcher.filters import changed_within as within
+
+    try:
+        return (within(changed_within),)
+    except QueryError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--changed-within: "), param_hint="--changed-within") from None
 
 
 def _suggestion(index_dir, session, result, run):

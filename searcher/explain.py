@@ -37,6 +37,9 @@ def explain(parsed: ParsedQuery, schema=None, reader=None, typed: str | None = N
                      + " (quote a phrase to keep them)")
     lines.append("matches passages with:")
     lines.extend(INDENT + line for line in _tree(parsed.query, reader))
+    if parsed.filters:
+        lines.append("only in:")
+        lines.extend(INDENT + f.describe() for f in parsed.filters)
     return lines
 
 

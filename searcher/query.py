@@ -150,6 +150,8 @@ class ParsedQuery:
     notes: list[str] = field(default_factory=list)
     # Loose words dropped as stopwords, as typed.
     stopwords: list[str] = field(default_factory=list)
+    # Filters on the files' metadata, taken out of the text before parsing (searcher/filters.py).
+    filters: tuple = ()
 
 
 # ---------------------------------------------------------------- rewriting the query
@@ -313,6 +315,10 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     """Parse ``text`` against ``schema``; raises QueryError with a one-line reason."""
     if not text.strip():
         raise QueryError("empty query: give some words to search for")
+    typed = text
+    text, filters = _split_filters(text)
+    if not text.strip():
+        raise QueryError(f"nothing to search for: {typed!r} has only filters; add a word to look for")
     read_as, notes = read_query(text)
     if not WORD_PATTERN.search(text):
         raise QueryError(f"nothing to search for: {text!r} has no words, only punctuation")
@@ -338,4 +344,10 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
         raise QueryError(f"nothing to search for in {text!r}")
     q = _stem_prefixes(_near_phrases(q), schema)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords else []
-    return ParsedQuery(text, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped)
+    return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
+
+
+def _split_filters(text: str):
+    from searcher.filters import split_filters
+
+    return split_filters(text)
