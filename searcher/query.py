@@ -343,8 +343,15 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     if q is wq.NullQuery:
         raise QueryError(f"nothing to search for in {text!r}")
     q = _stem_prefixes(_near_phrases(q), schema)
+    q = _one_character_queries(q)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords else []
     return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
+
+
+def _one_character_queries(q):
+    from searcher.cjk import one_character_queries
+
+    return one_character_queries(q)
 
 
 def _split_filters(text: str):
