@@ -235,10 +235,15 @@ def color_option(f):
               help="Order the hits by score, by their file's modification time (newest first) or by path.")
 @click.option("--changed-within", metavar="DURATION", default=None,
               help="Only files modified within DURATION (30min, 12h, 3d, 2w, 6mo, 1y): modified:>=DURATION.")
+@click.option("--hyperlink-format", metavar="FORMAT", default=None,
+              help="On a terminal, make each hit's path:line a link (OSC 8): a ripgrep preset (default, "
+                   "file, none, vscode, vscodium, vscode-insiders, cursor, kitty, macvim, textmate, grep+) "
+                   "or a URL with {path} {line} {column} {host}. Default: default (file://).")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, sort, changed_within, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, sort, changed_within, hyperlink_format,
+                  color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -269,6 +274,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     from searcher.search import SearchSession
 
     console = Console(color_mode=color_mode)
+    links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
     index_dir = resolve_index_dir(index_dir)
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""
@@ -300,7 +306,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         if as_json:
             console.print(output.hit_json(hit))
         elif files_only:
-            console.print(sanitize(output.display_path(hit.path)))
+            shown = sanitize(output.display_path(hit.path))
+            console.print(links.wrap(shown, hit.path) if links is not None else shown)
         elif vimgrep:
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
@@ -308,9 +315,9 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             if number:
                 console.print()
             if context is None:
-                console.print(output.format_hit(console, hit))
+                console.print(output.format_hit(console, hit, links))
             else:
-                console.print(output.format_hit_with_context(console, hit, context))
+                console.print(output.format_hit_with_context(console, hit, context, links))
 
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
@@ -319,6 +326,18 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
                      "--fix searches for it)")
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
+
+
+def _links(hyperlink_format, console):
+    """Hyperlinks for the hits on a terminal (searcher/links.py); None elsewhere or with 'none'."""
+    if hyperlink_format is None and not console.is_tty:
+        return None  # nothing to check, and nothing imported, for pipes
+    from searcher.links import LinkFormatError, links_for
+
+    try:
+        return links_for(hyperlink_format, console.out)
+    except LinkFormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--hyperlink-format") from None
 
 
 def _option_filters(changed_within):

@@ -49,12 +49,17 @@ def one_line_piece(text: str) -> str:
     return lead + one_line(text) + trail if text.strip() else " "
 
 
-def format_hit(console: Console, hit: Hit) -> str:
+def _linked(links, location: str, hit: Hit) -> str:
+    """``location`` as an OSC 8 hyperlink to the hit (searcher/links.py), when links are on."""
+    return links.wrap(location, hit.path, hit.start_line, 1, hit.page) if links is not None else location
+
+
+def format_hit(console: Console, hit: Hit, links=None) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
-    location = (
+    location = _linked(links, (
         console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
+    ), hit)
     title = highlighted(console, hit.title, hit.title_spans)
     lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
     parts = []
@@ -127,14 +132,14 @@ def format_lines(console: Console, lines) -> list[str]:
     return out
 
 
-def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
+def format_hit_with_context(console: Console, hit: Hit, context: int, links=None) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
 
-    location = (
+    location = _linked(links, (
         console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
+    ), hit)
     title = highlighted(console, hit.title, hit.title_spans)
     head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
