@@ -363,6 +363,58 @@ def _suggestion(index_dir, session, result, run):
     return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
 
 
+@cli.command("pick")
+@click.argument("words", nargs=-1, required=True)
+@index_dir_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
+              help="Offer at most this many passages.")
+@click.option("--per-file", default=3, show_default=True, type=click.IntRange(min=0), metavar="N",
+              help="At most this many passages from one file (0: no cap).")
+@click.pass_context
+def pick_command(ctx, words, index_dir, limit, per_file):
+    """Choose among the hits for WORDS with fzf, then open the choice in $EDITOR at its line.
+
+    The preview shows each passage as 'searcher show' does. Needs fzf
+    (exit status 2 without it); the editor is $VISUAL, else $EDITOR.
+
+    \b
+    Examples:
+      searcher pick rule of law
+      EDITOR=nvim searcher pick 'budget ext:md'
+    """
+    import os
+    import subprocess
+
+    from searcher import pick
+    from searcher.search import SearchSession
+
+    fzf = pick.find_fzf()
+    if fzf is None:
+        raise UserError(pick.FZF_MISSING)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not editor.strip():
+        raise UserError("searcher pick opens the choice in $EDITOR, which is not set (e.g. EDITOR=vim)")
+    console = Console()
+    index_dir = resolve_index_dir(index_dir)
+    result = SearchSession(index_dir).search(" ".join(words), limit=limit, per_file=per_file or None)
+    lines, left_out = pick.fzf_lines(result.hits)
+    if left_out:
+        console.info(f"searcher: {left_out} hit(s) left out: their paths hold a tab or a newline")
+    if not lines:
+        ctx.exit(int(ExitStatus.NOTHING_FOUND))
+    status, chosen = pick.choose(fzf, index_dir, words, lines)
+    if chosen is None:
+        ctx.exit(130 if status == 130 else int(ExitStatus.NOTHING_FOUND))  # Esc / Ctrl-C, or no choice
+    hit = result.hits[chosen]
+    if hit.page is not None and hit.path.lower().endswith(".pdf"):
+        console.info(f"searcher: {sanitize(hit.path)} is a PDF: page {hit.page}")
+    try:
+        code = subprocess.call(pick.editor_command(editor, hit.path, hit.start_line))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot run the editor {editor!r}: {exc}") from None
+    ctx.exit(code)
+
+
 @cli.command("show")
 @click.argument("location", metavar="PATH[:LINE]")
 @click.argument("words", nargs=-1)
