@@ -45,13 +45,18 @@ class SearcherGroup(click.Group):
 
 def index_dir_option(f):
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False), default=None,
-        help=f"Index directory. Default: ${INDEX_ENV}, else ~/.local/share/searcher/index.",
+        "--index", "index_dir", type=click.Path(file_okay=False), default=None, metavar="NAME|DIR",
+        help=f"The index: a name ('searcher list') or a folder. Default: ${INDEX_ENV}, "
+             "else ~/.local/share/searcher/index.",
     )(f)
 
 
 def resolve_index_dir(index_dir):
-    return index_dir if index_dir else str(default_index_dir())
+    if not index_dir:
+        return str(default_index_dir())
+    from searcher.indexes import resolve  # names: searcher/indexes.py
+
+    return resolve(index_dir)
 
 
 @click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,9 +92,11 @@ def cli(debug):
               help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
 @click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
+@click.option("--name", default=None, metavar="NAME",
+              help="Write the named index NAME (under the data folder; 'searcher list' shows them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
-                  commit_every, quiet):
+                  commit_every, name, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
 
     Re-running it reads only new and changed files, and removes from the index
@@ -100,6 +107,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
       searcher index ~/notes
       searcher index --index /tmp/idx report.pdf articles/
       searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
+      searcher index --name papers ~/papers
     """
     from index.analysis import SNOWBALL_LANGUAGES
     from index.reader import parse_size
@@ -115,6 +123,12 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         raise click.BadParameter(str(exc), param_hint="--max-size") from None
     if max_bytes <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--max-size")
+    if name is not None:
+        if index_dir is not None:
+            raise click.UsageError("choose one of --name and --index")
+        from searcher.indexes import check_name, named_dir
+
+        index_dir = named_dir(check_name(name))
     console = Console()
     progress = ProgressBar(console.err) if not quiet and ProgressBar.wanted(console.err) else None
     try:
@@ -146,6 +160,43 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             f"index: {sanitize(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per index (JSON lines).")
+def list_command(as_json):
+    """List the indexes: the default one and the named ones (searcher index --name NAME).
+
+    \b
+    Examples:
+      searcher list
+      searcher query -I notes,papers rule of law
+    """
+    import json
+    from dataclasses import asdict
+
+    from index.reader import format_size
+    from searcher.indexes import listing
+
+    console = Console()
+    rows = listing()
+    if as_json:
+        for row in rows:
+            console.print(json.dumps(asdict(row), ensure_ascii=False))
+        return
+    if not rows:
+        console.info("searcher: no indexes yet: make one with 'searcher index PATH...' "
+                     "or 'searcher index --name NAME PATH...'")
+        return
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        if row.error:
+            what = f"unusable: {row.error}"
+        else:
+            files = "?" if row.files is None else row.files
+            what = (f"{files} files, {row.passages} passages, {format_size(row.size_bytes)}, "
+                    f"updated {row.updated or 'never'}  {' '.join(row.roots)}")
+        console.print(sanitize(f"{row.name:<{width}}  {what}".rstrip()))
 
 
 @cli.command("status")
@@ -235,6 +286,11 @@ def color_option(f):
               help="Order the hits by score, by their file's modification time (newest first) or by path.")
 @click.option("--changed-within", metavar="DURATION", default=None,
               help="Only files modified within DURATION (30min, 12h, 3d, 2w, 6mo, 1y): modified:>=DURATION.")
+@click.option("-I", "--indexes", "index_names", metavar="NAMES", default=None,
+              help="Search several indexes (names or folders, comma-separated) as one ranking; "
+                   "each hit names its index.")
+@click.option("--all", "all_indexes", is_flag=True,
+              help="Search every index 'searcher list' shows, as one ranking.")
 @click.option("--hyperlink-format", metavar="FORMAT", default=None,
               help="On a terminal, make each hit's path:line a link (OSC 8): a ripgrep preset (default, "
                    "file, none, vscode, vscodium, vscode-insiders, cursor, kitty, macvim, textmate, grep+) "
@@ -242,8 +298,8 @@ def color_option(f):
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, sort, changed_within, hyperlink_format,
-                  color_mode):
+                  as_json, literal, phrase, explain, fix, expand, sort, changed_within, index_names,
+                  all_indexes, hyperlink_format, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -257,6 +313,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
+      searcher query -I notes,papers 'rule of law'
     """
     import time
 
@@ -268,6 +325,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         raise click.UsageError("choose one of --literal and --phrase")
     if page is not None and offset is not None:
         raise click.UsageError("choose one of --page and --offset")
+    if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
+        raise click.UsageError("choose one of --index, -I/--indexes and --all")
 
     from searcher import output
     from searcher.reading import literal_text, phrase_text
@@ -275,6 +334,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
     console = Console(color_mode=color_mode)
     links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
+    chosen = None
+    if index_names is not None or all_indexes:
+        from searcher.indexes import select
+
+        chosen = select(index_names, all_indexes)
+        index_dir = chosen[0][1]
     index_dir = resolve_index_dir(index_dir)
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""
@@ -289,9 +354,14 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
                filters=_option_filters(changed_within), sort=sort)
 
-    session = SearchSession(index_dir)
+    if chosen is not None and len(chosen) > 1:
+        from searcher.multi import MultiSession
+
+        session = MultiSession(chosen)
+    else:
+        session = SearchSession(index_dir)
     result = session.search(text, **run)
-    suggestion = _suggestion(index_dir, session, result, run)
+    suggestion = _suggestion(index_dir, session, result, run) if isinstance(session, SearchSession) else None
     if fix and suggestion is not None:
         console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"

@@ -61,7 +61,7 @@ def format_hit(console: Console, hit: Hit, links=None) -> str:
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     ), hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}{_index_mark(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -70,6 +70,11 @@ def format_hit(console: Console, hit: Hit, links=None) -> str:
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
     return "\n".join(lines)
+
+
+def _index_mark(console: Console, hit: Hit) -> str:
+    """``  [notes]`` after the title when hits come from several indexes."""
+    return console.style(f"  [{sanitize(hit.index)}]", dim=True) if hit.index else ""
 
 
 def hit_json(hit: Hit) -> str:
@@ -94,6 +99,8 @@ def hit_json(hit: Hit) -> str:
             for f in hit.fragments
         ],
     }
+    if hit.index is not None:
+        record["index"] = hit.index
     # ensure_ascii=False keeps text readable; json escapes C0 controls itself,
     # and DEL, C1 and bidi controls are escaped here so a terminal never sees them.
     return _escape_invisible(json.dumps(record, ensure_ascii=False))
@@ -141,7 +148,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int, links=None
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     ), hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}{_index_mark(console, hit)}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
     return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
 

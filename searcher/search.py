@@ -27,6 +27,7 @@ class Hit:
     spans: list[Span]  # matches in ``text``
     title_spans: list[Span]
     fragments: list[Fragment] = field(default_factory=list)
+    index: str | None = None  # the index's name, when several are searched (searcher/multi.py)
 
 
 class SearchResult:
