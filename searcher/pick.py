@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 
-from searcher.console import one_line, sanitize
+from searcher.console import one_line
 
 FZF_MISSING = ("searcher pick needs fzf, which is not installed (https://github.com/junegunn/fzf; "
                "e.g. 'apt install fzf' or 'brew install fzf'); 'searcher query' prints the same hits")
@@ -29,14 +29,14 @@ _PATH_COLON_LINE = {"subl", "sublime_text", "hx", "helix", "zed", "mate"}
 
 def fzf_lines(hits) -> tuple[list[str], int]:
     """(fzf's input lines, how many hits were left out for a tab or newline in their path)."""
-    from searcher.output import display_path
+    from searcher.output import shown_path
 
     lines, left_out = [], 0
     for number, hit in enumerate(hits):
         if "\t" in hit.path or "\n" in hit.path:
             left_out += 1
             continue
-        where = f"{sanitize(display_path(hit.path))}:{hit.start_line}:"
+        where = f"{shown_path(hit.path)}:{hit.start_line}:"
         snippet = " … ".join(one_line(hit.text[f.start:f.end]) for f in hit.fragments) or one_line(hit.text)
         shown = f"{where} {one_line(hit.title)} — {snippet}" if hit.title else f"{where} {snippet}"
         lines.append(f"{number}\t{hit.path}\t{hit.start_line}\t{shown}")

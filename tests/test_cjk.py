@@ -34,7 +34,7 @@ def cjk(tmp_path, run):
 def hits(run, query):
     result = run("query", query, "--json")
     assert result.exit_code in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), result.output
-    return [json.loads(line) for line in result.output.splitlines()]
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def marked(hit) -> list[str]:

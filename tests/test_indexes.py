@@ -45,7 +45,7 @@ def two(tmp_path, data_home, run):
 
 def ranked(result) -> list[tuple[str, int, float, str | None]]:
     assert result.exit_code in (0, 1), result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     return [(row["path"], row["start_line"], row["score"], row.get("index")) for row in rows]
 
 
@@ -59,9 +59,9 @@ def test_named_index_lives_under_the_data_folder_and_answers_by_name(two, data_h
 def test_list_shows_every_index(two, run):
     result = run("list")
     assert result.exit_code == 0
-    names = [line.split()[0] for line in result.output.splitlines()]
+    names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["notes", "papers"]  # no default index was made
-    rows = [json.loads(line) for line in run("list", "--json").output.splitlines()]
+    rows = [json.loads(line) for line in run("list", "--json").stdout.splitlines()]
     assert [(r["name"], r["files"]) for r in rows] == [("notes", 2), ("papers", 6)]
 
 
@@ -91,7 +91,7 @@ def test_all_includes_the_default_index(two, run, tmp_path):
     assert run("index", extra).exit_code == 0  # the default index ($SEARCHER_INDEX in tests)
     rows = ranked(run("query", "--all", "rice", "--json"))
     assert {index for *_, index in rows} == {"default", "notes", "papers"}
-    assert run("list").output.splitlines()[0].split()[0] == "default"
+    assert run("list").stdout.splitlines()[0].split()[0] == "default"
 
 
 def test_paging_and_filters_across_indexes(two, run):

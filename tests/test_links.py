@@ -64,7 +64,7 @@ def test_links_on_a_terminal_in_the_default_format(linked, run):
     assert urls["rice.txt"] == f"file://{os.uname().nodename}{linked / 'rice.txt'}"
     # A PDF hit links to its page.
     pdf = next(url for url, text in links if "report.pdf" in text)
-    page = next(json.loads(line)["page"] for line in run("query", "rice", "--json").output.splitlines()
+    page = next(json.loads(line)["page"] for line in run("query", "rice", "--json").stdout.splitlines()
                 if "report.pdf" in line)
     assert page and pdf == f"file://{os.uname().nodename}{linked / 'report.pdf'}#page={page}"
     assert "report.pdf:" in next(text for url, text in links if "report.pdf" in text)
