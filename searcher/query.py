@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from whoosh import qparser, query as wq
 
 from index.analysis import WORD_PATTERN
+from index.cjk import has_cjk
 from index.schema import SEARCHABLE_FIELDS
 from searcher.errors import QueryError
 from searcher.reading import FIELD_NAMES, OPERATORS, read_query
@@ -242,7 +243,7 @@ def _count_repeats(q):
 
 def _fold_patterns(q):
     """Wildcards and fuzzy terms are not analysed by whoosh: fold them like the index."""
-    from index.analysis import fold
+    from index.analysis import fold_term as fold  # (CJK patterns keep their voicing marks, as indexed)
 
     for node in leaves(q):
         if isinstance(node, (wq.Wildcard, wq.Prefix)) and node.fieldname in SEARCHABLE_FIELDS:
@@ -254,7 +255,8 @@ def _stem_prefixes(q, schema):
     stemmed = {}
 
     def convert(node):
-        if type(node) is wq.Prefix and node.fieldname in TEXT_FIELDS and node.text:
+        # (Not CJK: the stems of its bigrams plus English endings would be other words.)
+        if type(node) is wq.Prefix and node.fieldname in TEXT_FIELDS and node.text and not has_cjk(node.text):
             analyzer = schema[node.fieldname].analyzer
             if node.text not in stemmed:
                 stemmed[node.text] = sorted({t.text for ending in _PREFIX_ENDINGS

@@ -153,3 +153,12 @@ def test_schema_one_index_still_answers(tmp_path, run, monkeypatch):
     assert [h["path"].rsplit("/", 1)[-1] for h in hits(run, "한국어")] == ["ko.txt"]
     status = run("status")
     assert "schema    1" in status.output
+
+
+def test_cjk_pattern_and_explain(cjk, run):
+    found = hits(run, "コー*")
+    assert [h["path"].rsplit("/", 1)[-1] for h in found] == ["ja.txt"]
+    assert marked(found[0]) == ["コー"]  # the bigram it starts, not every run ending in ー
+    explained = run("query", "--explain", "東京都 京")
+    assert "東京都 → 東京 京都" in explained.stderr
+    assert "the character 京 anywhere in a word" in explained.stderr
