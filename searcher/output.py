@@ -75,11 +75,17 @@ def one_line_piece(text: str) -> str:
     return lead + one_line(text) + trail if text.strip() else " "
 
 
-def format_hit(console: Console, hit: Hit) -> str:
+def _linked(links, location: str, hit: Hit) -> str:
+    """``location`` as an OSC 8 hyperlink to the hit (searcher/links.py), when links are on."""
+    return links.wrap(location, hit.path, hit.start_line, 1, hit.page) if links is not None else location
+
+
+def format_hit(console: Console, hit: Hit, links=None) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
-    location = hit_location(console, hit)
+    location = _linked(links, hit_location(console, hit), hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}"
+             f"{_index_mark(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -93,6 +99,9 @@ def format_hit(console: Console, hit: Hit) -> str:
 def _stale_mark(console: Console, hit: Hit) -> str:
     """`` [changed]`` after the location of a hit whose file changed since it was indexed."""
     return " " + console.style(STALE_MARK, **STALE_STYLE) if hit.stale else ""
+def _index_mark(console: Console, hit: Hit) -> str:
+    """``  [notes]`` after the title when hits come from several indexes."""
+    return console.style(f"  [{sanitize(hit.index)}]", dim=True) if hit.index else ""
 
 
 def hit_json(hit: Hit) -> str:
@@ -118,6 +127,8 @@ def hit_json(hit: Hit) -> str:
             for f in hit.fragments
         ],
     }
+    if hit.index is not None:
+        record["index"] = hit.index
     # ensure_ascii=False keeps text readable; json escapes C0 controls itself,
     # and DEL, C1 and bidi controls are escaped here so a terminal never sees them.
     return json_safe(json.dumps(record, ensure_ascii=False))
@@ -157,13 +168,14 @@ def format_lines(console: Console, lines, page_starts=()) -> list[str]:
     return out
 
 
-def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
+def format_hit_with_context(console: Console, hit: Hit, context: int, links=None) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
 
-    location = hit_location(console, hit)
+    location = _linked(links, hit_location(console, hit), hit)
     title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = (f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}"
+            f"{_index_mark(console, hit)}".rstrip())
     placed = place(hit.path, hit.text, hit.start_line)
     lines = placed.lines(hit.spans, context)
     return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)])
@@ -265,9 +277,11 @@ def unquoted_hint(session, result) -> list[str]:
     all_words = " AND ".join(groups)
     try:
         total = session.search(all_words, limit=1, per_file=None, highlight=False, exact_total=True,
-                               expand=False).total
+                               expand=False, filters=result.query.filters).total
     except QueryError:  # e.g. only stopwords, which are not searched outside a phrase
         total = 0
+    if result.query.filters:  # (ext:, modified:, size:: searcher/filters.py)
+        said += " in the files the filters keep"
     if not total:
         return [f"searcher: nothing matches: no passage has {said}, nor all {its} words"]
     holds = "1 passage has" if total == 1 else f"{total} passages have"
