@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from index.errors import SkipFile
-from index.passages import document_title, split_passages
+from index.passages import document_title, passage_sections, split_passages
 from index.reader import DEFAULT_MAX_BYTES, read_document
 from index.stemtable import save_new_stems
 
@@ -45,7 +45,8 @@ def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
     if not passages:
         raise SkipFile("no text")
     title = document_title(document.text, document.title)
-    for passage in passages:
+    sections = passage_sections(passages, document.headings)
+    for passage, section in zip(passages, sections):
         yield {
             "file": path,
             "path": path,
@@ -55,6 +56,7 @@ def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
             "end_line": passage.end_line,
             "position": passage.position,
             "page": _page_of(document.page_starts, passage.start_line),
+            "section": section,
         }
 
 

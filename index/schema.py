@@ -8,7 +8,7 @@ from index.analysis import make_path_analyzer, make_text_analyzer
 
 # Bump whenever the schema or the analysis changes what is stored in an index;
 # an index of another version is refused with a message to rebuild it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passages store their section heading
 
 # Fields a user may name in a query (``title:``, ``path:``, ``body:``).
 SEARCHABLE_FIELDS = ("title", "body", "path")
@@ -27,4 +27,6 @@ def make_schema(language: str = "english") -> Schema:
         end_line=STORED,
         position=STORED,
         page=STORED,
+        # The nearest heading above the passage (index/outline.py): shown, not searched.
+        section=STORED,
     )

@@ -55,8 +55,7 @@ def format_hit(console: Console, hit: Hit) -> str:
         console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
-    title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location} {heading(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -67,11 +66,29 @@ def format_hit(console: Console, hit: Hit) -> str:
     return "\n".join(lines)
 
 
+def heading(console: Console, hit: Hit) -> str:
+    """``Title › Section``: the document's title, and the passage's section when it is another."""
+    title = highlighted(console, hit.title, hit.title_spans)
+    title = console.style(title, **TITLE_STYLE) if title else ""
+    if not hit.section or _same_words(hit.section, hit.title):
+        return title
+    section = highlighted(console, hit.section, hit.section_spans)
+    return f"{title} \u203a {section}" if title else section
+
+
+def _same_words(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ only in case, punctuation and markup."""
+    import re
+
+    return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
+
+
 def hit_json(hit: Hit) -> str:
     """One JSON object per hit; offsets are character offsets into ``text``."""
     record = {
         "path": hit.path,
         "title": hit.title,
+        "section": hit.section,
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "page": hit.page,
@@ -135,8 +152,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
         console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
-    title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = f"{location} {heading(console, hit)}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
     return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
 

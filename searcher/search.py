@@ -27,6 +27,8 @@ class Hit:
     spans: list[Span]  # matches in ``text``
     title_spans: list[Span]
     fragments: list[Fragment] = field(default_factory=list)
+    section: str | None = None  # the nearest heading above the passage
+    section_spans: list[Span] = field(default_factory=list)
 
 
 class SearchResult:
@@ -187,6 +189,7 @@ class SearchSession:
                 spans=spans,
                 title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
                 fragments=fragments(body, spans) if highlight else [],
+                **_section(stored, title_analyzer, terms if highlight else None),
             ))
 
         def count_matches() -> int:
@@ -274,8 +277,18 @@ class SearchSession:
                 score=r.score, text=body, spans=spans,
                 title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
                 fragments=fragments(body, spans) if highlight else [],
+                **_section(stored, title_analyzer, terms if highlight else None),
             ))
         return SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
+
+
+def _section(stored: dict, analyzer, terms) -> dict:
+    """A hit's section heading and its highlights (the words of the query, as in the title)."""
+    section = stored.get("section")
+    if not section:
+        return {}
+    return {"section": section,
+            "section_spans": highlight_spans(section, "title", analyzer, terms) if terms else []}
 
 
 def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
