@@ -101,6 +101,9 @@ class SegmentBuilder:
                 results.append(_result(job, 0, f"could not be processed ({type(exc).__name__}: {detail})", True))
                 continue
             writer = self._writer()
+            if "section" not in writer.schema:  # an index made before sections were stored
+                for doc in docs:
+                    doc.pop("section", None)
             for doc in docs:
                 writer.add_document(**doc)
             results.append(_result(job, len(docs), None, False))

@@ -8,7 +8,7 @@ from index.analysis import make_path_analyzer, make_text_analyzer
 
 # Bump whenever the schema or the analysis changes what is stored in an index;
 # an index of another version is refused with a message to rebuild it.
-SCHEMA_VERSION = 2  # 2: passages store their section heading
+SCHEMA_VERSION = 1
 
 # Fields a user may name in a query (``title:``, ``path:``, ``body:``).
 SEARCHABLE_FIELDS = ("title", "body", "path")
@@ -28,5 +28,7 @@ def make_schema(language: str = "english") -> Schema:
         position=STORED,
         page=STORED,
         # The nearest heading above the passage (index/outline.py): shown, not searched.
+        # Added without a new schema version: an index made before it has no such field,
+        # stores no sections and shows titles alone (index/builder.py leaves the field out).
         section=STORED,
     )

@@ -22,7 +22,6 @@ import pytest
 from index.errors import IndexDamaged
 from index.lock import RunLock
 from index.manifest import Manifest, manifest_name
-from index.schema import SCHEMA_VERSION
 from index.store import open_index, read_meta
 from index.writer import build_index
 from searcher.console import ExitStatus
@@ -396,6 +395,6 @@ def test_index_path_that_is_a_file(corpus, tmp_path, run):
 
 
 def test_open_index_raises_small_errors(tmp_path):
-    (tmp_path / "searcher.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "indexname": "../x"}))
+    (tmp_path / "searcher.json").write_text(json.dumps({"schema_version": 1, "indexname": "../x"}))
     with pytest.raises(IndexDamaged):
         read_meta(tmp_path)

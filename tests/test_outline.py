@@ -246,13 +246,25 @@ def test_a_heading_is_escaped_before_it_reaches_the_terminal(tmp_path, run):
     assert "\x1b[31mred" not in output and "\\x1b" in output
 
 
-def test_an_index_from_before_sections_asks_for_a_rebuild(sections_folder, run, index_location):
-    assert run("index", sections_folder).exit_code == 0
-    meta_path = index_location / "searcher.json"
-    meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps({**meta, "schema_version": 1}))
-    result = run("query", "herons")
-    assert result.exit_code == ExitStatus.ERROR
-    assert "searcher index --rebuild" in result.output and "Traceback" not in result.output
-    assert run("index", "--rebuild", sections_folder).exit_code == 0
-    assert json.loads(run("query", "herons", "--json", "-n", "1").output)["section"] == "Nesting habits"
+def test_an_index_made_before_sections_keeps_working_without_them(sections_folder, run, monkeypatch, tmp_path):
+    import index.writer
+    from index.schema import make_schema
+
+    def schema_without_sections(language="english"):
+        schema = make_schema(language)
+        schema.remove("section")
+        return schema
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index.writer, "make_schema", schema_without_sections)
+        assert run("index", sections_folder).exit_code == 0
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "later.md").write_text(f"# Later\n\n## Part two\n\n{paragraphs('cranes')}\n", encoding="utf-8")
+    assert run("index", more).exit_code == 0  # the old schema takes new files
+    for word, title in (("herons", "Field guide"), ("cranes", "Later")):
+        record = json.loads(run("query", word, "--json", "-n", "1").output)
+        assert (record["title"], record["section"]) == (title, None)
+        assert run("query", word, "--color", "never").output.splitlines()[0].endswith(f": {title}")
+    assert run("index", "--rebuild", sections_folder, more).exit_code == 0
+    assert json.loads(run("query", "cranes", "--json", "-n", "1").output)["section"] == "Part two"
