@@ -79,7 +79,16 @@ def format_hit(console: Console, hit: Hit) -> str:
         suffix = "…" if fragment.end < len(hit.text) else ""
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
-    return "\n".join(lines)
+    return "\n".join(lines + copies_lines(console, hit))
+
+
+def copies_lines(console: Console, hit: Hit) -> list[str]:
+    """``    also in: other.html:12, ref.pdf:830 (page 30)``: the hit's near-duplicates elsewhere."""
+    if not hit.copies:
+        return []
+    places = [f"{shown_path(copy.path)}:{copy.start_line}" + (f" (page {copy.page})" if copy.page else "")
+              for copy in hit.copies]
+    return ["    " + console.style("also in: " + ", ".join(places), **CONTEXT_STYLE)]
 
 
 def heading(console: Console, hit: Hit) -> str:
@@ -111,6 +120,7 @@ def hit_json(hit: Hit) -> str:
         "position": hit.position,
         "score": round(hit.score, 6),
         "text": hit.text,
+        "copies": [{"path": c.path, "start_line": c.start_line, "page": c.page} for c in hit.copies],
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
         "fragments": [
             {
@@ -178,7 +188,7 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
     )
     head = f"{location} {heading(console, hit)}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
-    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)] + copies_lines(console, hit))
 
 
 def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
