@@ -458,11 +458,14 @@ def color_option(f):
               help="On a terminal, make each hit's path:line a link (OSC 8): a ripgrep preset (default, "
                    "file, none, vscode, vscodium, vscode-insiders, cursor, kitty, macvim, textmate, grep+) "
                    "or a URL with {path} {line} {column} {host}. Default: default (file://).")
+@click.option("--no-collapse", "show_copies", is_flag=True,
+              help="Show near-duplicate passages of other files as hits of their own, "
+                   "instead of naming them under the best one ('also in:').")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
                   as_json, literal, phrase, explain, fix, expand, refresh, sort, changed_within, index_names,
-                  all_indexes, hyperlink_format, color_mode):
+                  all_indexes, hyperlink_format, show_copies, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -518,7 +521,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     plain = not (as_json or files_only or vimgrep)
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
-               filters=_option_filters(changed_within), sort=sort)
+               filters=_option_filters(changed_within), sort=sort,
+               collapse=not (show_copies or files_only))  # -l: every matching file
 
     if refresh:
         if chosen is not None and len(chosen) > 1:

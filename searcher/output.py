@@ -83,9 +83,7 @@ def _linked(links, location: str, hit: Hit) -> str:
 def format_hit(console: Console, hit: Hit, links=None) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
     location = _linked(links, hit_location(console, hit), hit)
-    title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}"
-             f"{_index_mark(console, hit)}".rstrip()]
+    lines = [f"{location}{_stale_mark(console, hit)} {heading(console, hit)}{_index_mark(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -93,12 +91,40 @@ def format_hit(console: Console, hit: Hit, links=None) -> str:
         suffix = "…" if fragment.end < len(hit.text) else ""
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
-    return "\n".join(lines)
+    return "\n".join(lines + copies_lines(console, hit))
+
+
+def copies_lines(console: Console, hit: Hit) -> list[str]:
+    """``    also in: other.html:12, ref.pdf:830 (page 30)``: the hit's near-duplicates elsewhere."""
+    if not hit.copies:
+        return []
+    places = [f"{shown_path(copy.path)}:{copy.start_line}" + (f" (page {copy.page})" if copy.page else "")
+              for copy in hit.copies]
+    return ["    " + console.style("also in: " + ", ".join(places), **CONTEXT_STYLE)]
+
+
+def heading(console: Console, hit: Hit) -> str:
+    """``Title › Section``: the document's title, and the passage's section when it is another."""
+    title = highlighted(console, hit.title, hit.title_spans)
+    title = console.style(title, **TITLE_STYLE) if title else ""
+    if not hit.section or _same_words(hit.section, hit.title):
+        return title
+    section = highlighted(console, hit.section, hit.section_spans)
+    return f"{title} \u203a {section}" if title else section
+
+
+def _same_words(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ only in case, punctuation and markup."""
+    import re
+
+    return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
 
 
 def _stale_mark(console: Console, hit: Hit) -> str:
     """`` [changed]`` after the location of a hit whose file changed since it was indexed."""
     return " " + console.style(STALE_MARK, **STALE_STYLE) if hit.stale else ""
+
+
 def _index_mark(console: Console, hit: Hit) -> str:
     """``  [notes]`` after the title when hits come from several indexes."""
     return console.style(f"  [{sanitize(hit.index)}]", dim=True) if hit.index else ""
@@ -109,6 +135,7 @@ def hit_json(hit: Hit) -> str:
     record = {
         "path": hit.path,
         "title": hit.title,
+        "section": hit.section,
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "page": hit.page,
@@ -116,6 +143,7 @@ def hit_json(hit: Hit) -> str:
         "score": round(hit.score, 6),
         "stale": hit.stale,
         "text": hit.text,
+        "copies": [{"path": c.path, "start_line": c.start_line, "page": c.page} for c in hit.copies],
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
         "fragments": [
             {
@@ -173,12 +201,11 @@ def format_hit_with_context(console: Console, hit: Hit, context: int, links=None
     from searcher.source import place
 
     location = _linked(links, hit_location(console, hit), hit)
-    title = highlighted(console, hit.title, hit.title_spans)
-    head = (f"{location}{_stale_mark(console, hit)} {console.style(title, **TITLE_STYLE) if title else ''}"
-            f"{_index_mark(console, hit)}".rstrip())
+    head = f"{location}{_stale_mark(console, hit)} {heading(console, hit)}{_index_mark(console, hit)}".rstrip()
     placed = place(hit.path, hit.text, hit.start_line)
     lines = placed.lines(hit.spans, context)
-    return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)])
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)]
+                     + copies_lines(console, hit))
 
 
 def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
