@@ -8,7 +8,8 @@ term, its passage and file frequencies summed over all of them (a first walk of 
 term's postings, which the scoring walk then reuses). For queries whoosh scores
 (``+word``, fields, patterns) each index's searcher gets an idf and average field lengths
 over all the readers. Query expansion is off: each index would add words of its own,
-and the scores would no longer compare.
+and the scores would no longer compare. Near-duplicates (``collapse``) are grouped within
+each index, not across them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class MultiSession:
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
-               filters=(), sort: str = "score") -> SearchResult:
+               filters=(), sort: str = "score", collapse: bool = True) -> SearchResult:
         plans = [(session, session.parse(text)) for _, session in self.sessions]
         loose = [session._plan(parsed) for session, parsed in plans]
         if all(plan is not None for plan in loose):
@@ -47,7 +48,7 @@ class MultiSession:
         for name, session in self.sessions:
             result = session.search(text, limit=offset + limit, offset=0, per_file=per_file,
                                     highlight=highlight, exact_total=exact_total, expand=False,
-                                    filters=filters, sort=sort)
+                                    filters=filters, sort=sort, collapse=collapse)
             for hit in result.hits:
                 hit.index = name
             results.append(result)

@@ -67,7 +67,7 @@ def test_links_on_a_terminal_in_the_default_format(linked, run):
     page = next(json.loads(line)["page"] for line in run("query", "rice", "--json").stdout.splitlines()
                 if "report.pdf" in line)
     assert page and pdf == f"file://{os.uname().nodename}{linked / 'report.pdf'}#page={page}"
-    assert "report.pdf:" in next(text for url, text in links if "report.pdf" in text)
+    assert "report.pdf" in next(text for url, text in links if "report.pdf" in text)
 
 
 def test_vscode_preset_links_to_the_line(linked):
