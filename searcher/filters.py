@@ -119,6 +119,23 @@ class Filter:
             kept = self.bounds.holds(mtime)
         return kept != self.negated
 
+    def sql(self) -> tuple[str, list]:
+        """The condition ``keeps`` tests, over the manifest's columns (path, mtime_ns, size)."""
+        if self.name == "ext":
+            # substr(-n) compares the name's end: no LIKE wildcards to escape in an extension.
+            parts = [("substr(lower(path), -?) = ?", [len(e) + 1, "." + e]) for e in self.extensions]
+        else:
+            column, scale = ("size", 1) if self.name == "size" else ("mtime_ns", 1e9)
+            parts = []
+            if self.bounds.low is not None:
+                parts.append((f"{column} >= ?", [self.bounds.low * scale]))
+            if self.bounds.high is not None:
+                parts.append((f"{column} < ?", [self.bounds.high * scale]))
+        joiner = " OR " if self.name == "ext" else " AND "
+        clause = "(" + (joiner.join(text for text, _ in parts) or "1") + ")"
+        params = [value for _, values in parts for value in values]
+        return (f"NOT {clause}" if self.negated else clause), params
+
     def describe(self) -> str:
         """The filter in words, with dates spelled out (for --explain)."""
         if self.name == "ext":
@@ -224,6 +241,11 @@ def split_filters(text: str, now: float | None = None) -> tuple[str, tuple[Filte
 
 def _file_records(index_dir, meta) -> list[tuple[str, int, int]]:
     """(path, mtime_ns, size) of every indexed file, from the manifest."""
+    return _manifest_query(index_dir, meta, "SELECT path, mtime_ns, size FROM files WHERE skip_reason IS NULL")
+
+
+def _manifest_query(index_dir, meta, sql: str, params=()) -> list[tuple]:
+    """The rows of ``sql`` over the index's manifest (index/manifest.py)."""
     import sqlite3
     from pathlib import Path
 
@@ -234,8 +256,7 @@ def _file_records(index_dir, meta) -> list[tuple[str, int, int]]:
     try:
         manifest = Manifest.open_existing(path)
         try:
-            return manifest.db.execute(
-                "SELECT path, mtime_ns, size FROM files WHERE skip_reason IS NULL").fetchall()
+            return manifest.db.execute(sql, list(params)).fetchall()
         finally:
             manifest.close()
     except sqlite3.Error:
@@ -244,27 +265,29 @@ def _file_records(index_dir, meta) -> list[tuple[str, int, int]]:
 
 
 def excluded_passages(reader, index_dir, meta, filters) -> set[int]:
-    """Global docnums of the passages whose files some filter leaves out."""
+    """Global docnums of the passages whose files some filter leaves out.
+
+    The manifest (SQLite) gives the files the filters drop, in one query; the files'
+    keys are matched against them and the passages of those files taken from the
+    statistics' file of each passage, all at C speed: at 100k files a Python loop over
+    the files cost ten times as much.
+    """
+    from itertools import compress
+
     from searcher.statistics import statistics
 
-    records = None
-    if any(f.name != "ext" for f in filters):
-        records = {path: (mtime_ns / 1e9, size) for path, mtime_ns, size in _file_records(index_dir, meta)}
+    conditions = [f.sql() for f in filters]
+    where = " AND ".join(text for text, _ in conditions)
+    params = [value for _, values in conditions for value in values]
+    dropped_paths = _manifest_query(index_dir, meta, f"SELECT path FROM files WHERE skip_reason IS NULL "
+                                                     f"AND NOT ({where})", params)
+    if not dropped_paths:
+        return set()
+    dropped = {path.encode("utf-8", "surrogateescape") for (path,) in dropped_paths}
     stats = statistics(reader)
-    excluded: set[int] = set()
-    for number, key in enumerate(stats.files):
-        path = key.decode("utf-8", "surrogateescape")
-        if records is not None:
-            found = records.get(path)
-            if found is None:  # not in the file list: nothing to compare with
-                excluded.update(stats.passages_of(number))
-                continue
-            mtime, size = found
-        else:
-            mtime, size = 0.0, 0
-        if not all(f.keeps(path, mtime, size) for f in filters):
-            excluded.update(stats.passages_of(number))
-    return excluded
+    flags = bytes(map(dropped.__contains__, stats.files))  # by file number
+    file_of = stats.file_of  # (deleted passages too: they are never hits anyway)
+    return set(compress(range(len(file_of)), map(flags.__getitem__, file_of)))
 
 
 def file_mtimes(index_dir, meta, paths) -> dict[str, int]:

@@ -152,3 +152,21 @@ def test_duration_filter_and_its_negation_split_time(amount, unit):
 def test_parse_duration_rejects_bare_numbers():
     with pytest.raises(QueryError):
         parse_duration("12")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a.txt", "B.PDF", "c.md", "d", "e.tar.gz", "f.Md"]),
+                          st.integers(min_value=0, max_value=4 * 10**9), st.integers(min_value=0, max_value=10**7)),
+                max_size=20),
+       st.sampled_from(["ext:md", "-ext:pdf,txt", "size:>1M", "size:10K..2M", "-size:<500K",
+                        "modified:>1y", "modified:2024-01..2024-06", "-modified:<=2023"]))
+def test_the_manifest_query_keeps_what_keeps_keeps(rows, token):
+    import sqlite3
+
+    _, (f,) = split_filters(token, now=1.7e9)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE files (path TEXT, mtime_ns INTEGER, size INTEGER)")
+    rows = [(f"/x/{i}{name}", seconds * 10**9, size) for i, (name, seconds, size) in enumerate(rows)]
+    db.executemany("INSERT INTO files VALUES (?, ?, ?)", rows)
+    clause, params = f.sql()
+    kept = {path for (path,) in db.execute(f"SELECT path FROM files WHERE {clause}", params)}
+    assert kept == {path for path, ns, size in rows if f.keeps(path, ns / 1e9, size)}
