@@ -95,10 +95,11 @@ def format_hit(console: Console, hit: Hit, links=None) -> str:
 
 
 def copies_lines(console: Console, hit: Hit) -> list[str]:
-    """``    also in: other.html:12, ref.pdf:830 (page 30)``: the hit's near-duplicates elsewhere."""
+    """``    also in: other.html:12, ref.pdf#page=30:830``: the hit's near-duplicates elsewhere,
+    written as hits' locations are (``searcher show`` takes each)."""
     if not hit.copies:
         return []
-    places = [f"{shown_path(copy.path)}:{copy.start_line}" + (f" (page {copy.page})" if copy.page else "")
+    places = [shown_path(copy.path) + (f"#page={copy.page}" if copy.page else "") + f":{copy.start_line}"
               for copy in hit.copies]
     return ["    " + console.style("also in: " + ", ".join(places), **CONTEXT_STYLE)]
 

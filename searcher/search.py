@@ -162,7 +162,7 @@ class SearchSession:
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
-               filters=(), sort: str = "score", collapse: bool = True) -> SearchResult:
+               filters=(), sort: str = "score", collapse: bool = False) -> SearchResult:
         """The best passages for ``text``: at most ``per_file`` from one file (None: no cap).
 
         ``highlight=False`` skips the highlight spans and fragments (``searcher query -l``);
@@ -329,7 +329,7 @@ class SearchSession:
         return SearchResult(result.query, hits, result.total, ranked=result.ranked)
 
     def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand,
-                      collapse=True) -> SearchResult:
+                      collapse=False) -> SearchResult:
         """Loose words and phrases: the ranking engine's own scoring, with whole-file
         evidence (searcher/ranking.py)."""
         searcher = self.searcher
@@ -364,7 +364,7 @@ def _section(stored: dict, analyzer, terms) -> dict:
 
 def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
            highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
-           collapse: bool = True) -> SearchResult:
+           collapse: bool = False) -> SearchResult:
     """One query in a session of its own; see ``SearchSession.search``.
 
     The session stays open as long as the result is referenced, so that
