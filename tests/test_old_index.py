@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from searcher import freshness
+
 FIXTURE = Path(__file__).parent / "data" / "index-v0.1.0"
-CHECK_HITS = __import__("searcher.freshness", fromlist=["check_hits"]).check_hits
+CHECK_HITS = freshness.check_hits  # the real check, before a fixture replaces it
 
 
 @pytest.fixture
@@ -25,19 +27,14 @@ def old_index(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SEARCHER_INDEX", str(location))
     # The files under /tmp/fixsrc are gone, so queries would leave their hits out
     # (searcher/freshness.py, tested below): these tests are about what the index holds.
-    import searcher.freshness
-
-    monkeypatch.setattr(searcher.freshness, "check_hits", lambda index_dir, indexname, hits: (
-        hits, searcher.freshness.HitCheck()))
+    monkeypatch.setattr(freshness, "check_hits", lambda index_dir, indexname, hits: (hits, freshness.HitCheck()))
     return location
 
 
 def test_hits_of_an_old_index_whose_files_are_gone_are_left_out(old_index, run, monkeypatch):
     if Path("/tmp/fixsrc/rivers.txt").exists():
         pytest.skip("the fixture's source files exist on this machine")
-    import searcher.freshness
-
-    monkeypatch.setattr(searcher.freshness, "check_hits", CHECK_HITS)
+    monkeypatch.setattr(freshness, "check_hits", CHECK_HITS)
     result = run("query", "--json", "river")
     assert result.exit_code == 1
     assert "1 hit left out: its file was deleted since indexing" in result.stderr
