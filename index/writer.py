@@ -42,7 +42,7 @@ from index.errors import (
 from index.lock import RunLock
 from index.manifest import FileEntry, Manifest, manifest_name
 from index.reader import DEFAULT_MAX_BYTES
-from index.schema import make_schema
+from index.schema import SCHEMA_VERSION, make_schema
 from index.store import (
     DEFAULT_INDEXNAME,
     META_NAME,
@@ -425,6 +425,7 @@ class _Run:
         old_indexname = meta.indexname
         if self.rebuilding:
             meta.indexname = self.indexname
+            meta.schema_version = SCHEMA_VERSION  # a rebuild makes the current schema
             meta.language = meta.rebuilding["language"]
             meta.roots = _collapse_roots(self.roots)
             meta.rebuilding = None

@@ -63,8 +63,9 @@ class SearcherGroup(click.Group):
 
 def index_dir_option(f):
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False), default=None,
-        help=f"Index directory. Default: ${INDEX_ENV}, else ~/.local/share/searcher/index.",
+        "--index", "index_dir", type=click.Path(file_okay=False), default=None, metavar="NAME|DIR",
+        help=f"The index: a name ('searcher list') or a folder. Default: ${INDEX_ENV}, "
+             "else ~/.local/share/searcher/index.",
     )(f)
 
 
@@ -72,7 +73,11 @@ CONFIG_KEY = "searcher.config"  # ctx.meta: the config read by the group (search
 
 
 def resolve_index_dir(index_dir):
-    return index_dir if index_dir else str(default_index_dir())
+    if not index_dir:
+        return str(default_index_dir())
+    from searcher.indexes import resolve  # names: searcher/indexes.py
+
+    return resolve(index_dir)
 
 
 def console_for(color_mode: str = "auto") -> Console:
@@ -163,9 +168,11 @@ class SizeType(click.ParamType):
 @click.option("--dry-run", is_flag=True,
               help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
 @click.option("-v", "--verbose", is_flag=True, help="With --dry-run: also list what is left out, and by which rule.")
+@click.option("--name", default=None, metavar="NAME",
+              help="Write the named index NAME (under the data folder; 'searcher list' shows them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_bytes, jobs, wait_seconds,
-                  commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, quiet):
+                  commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, name, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
 
     Re-running it reads only new and changed files, and removes from the index
@@ -177,6 +184,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
       searcher index --index /tmp/idx report.pdf articles/
       searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
       searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
+      searcher index --name papers ~/papers
     """
     from index.analysis import SNOWBALL_LANGUAGES
     from index.writer import COMMIT_SECONDS, build_index
@@ -190,6 +198,12 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
     if dry_run:
         _dry_run(console_for(), paths, include, exclude, max_bytes, hidden, ignore, verbose)
         return
+    if name is not None:
+        if index_dir is not None:
+            raise click.UsageError("choose one of --name and --index")
+        from searcher.indexes import check_name, named_dir
+
+        index_dir = named_dir(check_name(name))
     index_dir = resolve_index_dir(index_dir)
     if os.path.isdir(index_dir) and not os.access(index_dir, os.W_OK):
         raise UserError(_read_only(index_dir, errno.EROFS if _on_read_only_fs(index_dir) else errno.EACCES))
@@ -289,6 +303,43 @@ def interrupted_summary(exc: KeyboardInterrupt) -> str:
     left = r.files_planned - r.files_committed
     return (f"kept {r.files_committed} of the {r.files_planned} files this run was reading{share}; "
             + (f"run the same command again to read the other {left}" if left else "nothing is left to read"))
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per index (JSON lines).")
+def list_command(as_json):
+    """List the indexes: the default one and the named ones (searcher index --name NAME).
+
+    \b
+    Examples:
+      searcher list
+      searcher query -I notes,papers rule of law
+    """
+    import json
+    from dataclasses import asdict
+
+    from index.reader import format_size
+    from searcher.indexes import listing
+
+    console = console_for()
+    rows = listing()
+    if as_json:
+        for row in rows:
+            console.print(json.dumps(asdict(row), ensure_ascii=False))
+        return
+    if not rows:
+        console.info("searcher: no indexes yet: make one with 'searcher index PATH...' "
+                     "or 'searcher index --name NAME PATH...'")
+        return
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        if row.error:
+            what = f"unusable: {row.error}"
+        else:
+            files = "?" if row.files is None else row.files
+            what = (f"{files} files, {row.passages} passages, {format_size(row.size_bytes)}, "
+                    f"updated {row.updated or 'never'}  {' '.join(row.roots)}")
+        console.print(escape_line(f"{row.name:<{width}}  {what}".rstrip()))
 
 
 @cli.command("status")
@@ -394,10 +445,27 @@ def color_option(f):
 @click.option("--refresh", is_flag=True,
               help="First index the new and changed files under the index's folders (as 'searcher index' "
                    "would, with the options of their last run), then answer.")
+@click.option("--sort", type=click.Choice(["score", "modified", "path"]), default="score", show_default=True,
+              help="Order the hits by score, by their file's modification time (newest first) or by path.")
+@click.option("--changed-within", metavar="DURATION", default=None,
+              help="Only files modified within DURATION (30min, 12h, 3d, 2w, 6mo, 1y): modified:>=DURATION.")
+@click.option("-I", "--indexes", "index_names", metavar="NAMES", default=None,
+              help="Search several indexes (names or folders, comma-separated) as one ranking; "
+                   "each hit names its index.")
+@click.option("--all", "all_indexes", is_flag=True,
+              help="Search every index 'searcher list' shows, as one ranking.")
+@click.option("--hyperlink-format", metavar="FORMAT", default=None,
+              help="On a terminal, make each hit's path:line a link (OSC 8): a ripgrep preset (default, "
+                   "file, none, vscode, vscodium, vscode-insiders, cursor, kitty, macvim, textmate, grep+) "
+                   "or a URL with {path} {line} {column} {host}. Default: default (file://).")
+@click.option("--no-collapse", "show_copies", is_flag=True,
+              help="Show near-duplicate passages of other files as hits of their own, "
+                   "instead of naming them under the best one ('also in:').")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, refresh, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, refresh, sort, changed_within, index_names,
+                  all_indexes, hyperlink_format, show_copies, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -407,10 +475,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query 'title:latvia AND security -china'
       searcher query --explain 'cooperat* -china'
       searcher query --literal 'C++ (draft)'
+      searcher query 'budget ext:pdf modified:>2w' --sort modified
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
       searcher query --refresh energy      # index what changed first
+      searcher query -I notes,papers 'rule of law'
     """
     import time
 
@@ -424,12 +494,21 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         raise click.UsageError("-0/--null goes with -l/--files")
     if page is not None and offset is not None:
         raise click.UsageError("choose one of --page and --offset")
+    if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
+        raise click.UsageError("choose one of --index, -I/--indexes and --all")
 
     from searcher import output
     from searcher.reading import literal_text, phrase_text
     from searcher.search import SearchSession
 
     console = console_for(color_mode)
+    links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
+    chosen = None
+    if index_names is not None or all_indexes:
+        from searcher.indexes import select
+
+        chosen = select(index_names, all_indexes)
+        index_dir = chosen[0][1]
     index_dir = resolve_index_dir(index_dir)
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""
@@ -441,20 +520,31 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     offset = (page - 1) * limit if page else offset or 0
     plain = not (as_json or files_only or vimgrep)
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
-               exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
+               exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
+               filters=_option_filters(changed_within), sort=sort,
+               collapse=not (show_copies or files_only))  # -l: every matching file
 
     if refresh:
+        if chosen is not None and len(chosen) > 1:
+            raise click.UsageError("--refresh goes with one index, not -I/--all")
         _refresh(console, index_dir)
-    session = SearchSession(index_dir)
+    if chosen is not None and len(chosen) > 1:
+        from searcher.multi import MultiSession
+
+        session = MultiSession(chosen)
+    else:
+        session = SearchSession(index_dir)
     result = session.search(text, **run)
-    suggestion = _suggestion(index_dir, session, result, run)
+    suggestion = _suggestion(index_dir, session, result, run) if isinstance(session, SearchSession) else None
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     from searcher.freshness import check_hits, hit_check_message
 
-    result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
-    stale_message = hit_check_message(checked)
+    stale_message = None
+    if isinstance(session, SearchSession):  # hits of several indexes are not checked against their files yet
+        result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
+        stale_message = hit_check_message(checked)
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(escape_line(line))
@@ -466,7 +556,10 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         if as_json:
             console.print(output.hit_json(hit))
         elif files_only:
-            output.print_file(console, hit.path, null)
+            if links is not None and not null:
+                console.print(links.wrap(output.shown_path(hit.path), hit.path))
+            else:
+                output.print_file(console, hit.path, null)
         elif vimgrep:
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
@@ -474,9 +567,9 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             if number:
                 console.print()
             if context is None:
-                console.print(output.format_hit(console, hit))
+                console.print(output.format_hit(console, hit, links))
             else:
-                console.print(output.format_hit_with_context(console, hit, context))
+                console.print(output.format_hit_with_context(console, hit, context, links))
 
     if stale_message:
         console.info(stale_message)
@@ -506,6 +599,28 @@ def _refresh(console, index_dir):
     removed = sum(r.removed for r in reports)
     if added or updated or removed:
         console.info(f"searcher: refreshed the index: {added} added, {updated} updated, {removed} removed")
+def _links(hyperlink_format, console):
+    """Hyperlinks for the hits on a terminal (searcher/links.py); None elsewhere or with 'none'."""
+    if hyperlink_format is None and not console.is_tty:
+        return None  # nothing to check, and nothing imported, for pipes
+    from searcher.links import LinkFormatError, links_for
+
+    try:
+        return links_for(hyperlink_format, console.out)
+    except LinkFormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--hyperlink-format") from None
+
+
+def _option_filters(changed_within):
+    if changed_within is None:
+        return ()
+    from searcher.errors import QueryError
+    from searcher.filters import changed_within as within
+
+    try:
+        return (within(changed_within),)
+    except QueryError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--changed-within: "), param_hint="--changed-within") from None
 
 
 def _suggestion(index_dir, session, result, run):
@@ -517,6 +632,58 @@ def _suggestion(index_dir, session, result, run):
     if not few and not has_unknown_words(session.searcher.reader(), result.query):
         return None
     return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
+
+
+@cli.command("pick")
+@click.argument("words", nargs=-1, required=True)
+@index_dir_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
+              help="Offer at most this many passages.")
+@click.option("--per-file", default=3, show_default=True, type=click.IntRange(min=0), metavar="N",
+              help="At most this many passages from one file (0: no cap).")
+@click.pass_context
+def pick_command(ctx, words, index_dir, limit, per_file):
+    """Choose among the hits for WORDS with fzf, then open the choice in $EDITOR at its line.
+
+    The preview shows each passage as 'searcher show' does. Needs fzf
+    (exit status 2 without it); the editor is $VISUAL, else $EDITOR.
+
+    \b
+    Examples:
+      searcher pick rule of law
+      EDITOR=nvim searcher pick 'budget ext:md'
+    """
+    import os
+    import subprocess
+
+    from searcher import pick
+    from searcher.search import SearchSession
+
+    fzf = pick.find_fzf()
+    if fzf is None:
+        raise UserError(pick.FZF_MISSING)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not editor.strip():
+        raise UserError("searcher pick opens the choice in $EDITOR, which is not set (e.g. EDITOR=vim)")
+    console = console_for()
+    index_dir = resolve_index_dir(index_dir)
+    result = SearchSession(index_dir).search(" ".join(words), limit=limit, per_file=per_file or None)
+    lines, left_out = pick.fzf_lines(result.hits)
+    if left_out:
+        console.info(f"searcher: {left_out} hit(s) left out: their paths hold a tab or a newline")
+    if not lines:
+        ctx.exit(int(ExitStatus.NOTHING_FOUND))
+    status, chosen = pick.choose(fzf, index_dir, words, lines)
+    if chosen is None:
+        ctx.exit(130 if status == 130 else int(ExitStatus.NOTHING_FOUND))  # Esc / Ctrl-C, or no choice
+    hit = result.hits[chosen]
+    if hit.page is not None and hit.path.lower().endswith(".pdf"):
+        console.info(f"searcher: {escape_line(hit.path)} is a PDF: page {hit.page}")
+    try:
+        code = subprocess.call(pick.editor_command(editor, hit.path, hit.start_line))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot run the editor {editor!r}: {exc}") from None
+    ctx.exit(code)
 
 
 @cli.command("show")
@@ -531,20 +698,23 @@ def show_command(location, words, index_dir, context, color_mode):
 
     PATH:LINE is what `searcher query` prints; the passage is the indexed one
     that holds LINE. Lines of the passage are numbered N:, context lines N-.
+    For a PDF, PATH#page=N is page N (and PATH#page=N:LINE, as a hit prints it,
+    the passage at LINE). PATH must be a file of the index.
 
     \b
     Examples:
       searcher show notes/japan.txt:5 rule of law
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
+      searcher show 'manual.pdf#page=30' security
     """
-    from searcher.output import format_shown
+    from searcher.output import format_lines
     from searcher.show import show
 
     end_on_closed_output()
     console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_shown(console, shown):
+    for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
 
 

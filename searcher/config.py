@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 CONFIG_ENV = "SEARCHER_CONFIG"
 
