@@ -127,3 +127,11 @@ def test_messages_count_in_the_singular_and_plural():
     assert hit_check_message(HitCheck()) is None
     assert "2 hits left out: their files were deleted; 1 hit marked [changed]: its file has changed" in (
         hit_check_message(HitCheck(gone=2, stale=1)))
+
+
+def test_a_changed_file_is_marked_with_context_too(run, indexed, monkeypatch):
+    monkeypatch.chdir(indexed)
+    with open(indexed / "notes" / "cooking.txt", "a", encoding="utf-8") as f:
+        f.write("Serve the rice hot.\n")
+    result = run("query", "--color", "never", "-C", "0", "rice")
+    assert result.stdout.splitlines()[0] == "notes/cooking.txt:1: [changed] Notes on cooking rice"
