@@ -539,12 +539,13 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
-    from searcher.freshness import check_hits, hit_check_message
+    from searcher.freshness import check_hits, check_hits_of_indexes, hit_check_message
 
-    stale_message = None
-    if isinstance(session, SearchSession):  # hits of several indexes are not checked against their files yet
+    if isinstance(session, SearchSession):
         result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
-        stale_message = hit_check_message(checked)
+    else:
+        result.hits, checked = check_hits_of_indexes(session.sessions, result.hits)
+    stale_message = hit_check_message(checked)
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(escape_line(line))

@@ -92,6 +92,21 @@ def check_hits(index_dir, indexname: str, hits: list) -> tuple[list, HitCheck]:
     return kept, check
 
 
+def check_hits_of_indexes(sessions, hits: list) -> tuple[list, HitCheck]:
+    """``check_hits`` for the merged hits of several indexes: ``sessions`` is
+    [(name, SearchSession)], and each hit's ``index`` names the one it came from."""
+    total = HitCheck()
+    kept_ids = set()
+    for name, session in sessions:
+        kept, check = check_hits(session.index_dir, session.meta.indexname,
+                                 [hit for hit in hits if getattr(hit, "index", None) == name])
+        kept_ids.update(id(hit) for hit in kept)
+        total.gone += check.gone
+        total.stale += check.stale
+    known = {name for name, _ in sessions}
+    return [hit for hit in hits if id(hit) in kept_ids or getattr(hit, "index", None) not in known], total
+
+
 def hit_check_message(check: HitCheck) -> str | None:
     """The stderr line for ``searcher query`` after ``check_hits``, or None when all is fresh."""
     parts = []

@@ -127,3 +127,41 @@ def test_messages_count_in_the_singular_and_plural():
     assert hit_check_message(HitCheck()) is None
     assert "2 hits left out: their files were deleted; 1 hit marked [changed]: its file has changed" in (
         hit_check_message(HitCheck(gone=2, stale=1)))
+
+
+def test_a_changed_file_is_marked_with_context_too(run, indexed, monkeypatch):
+    monkeypatch.chdir(indexed)
+    with open(indexed / "notes" / "cooking.txt", "a", encoding="utf-8") as f:
+        f.write("Serve the rice hot.\n")
+    result = run("query", "--color", "never", "-C", "0", "rice")
+    assert result.stdout.splitlines()[0] == "notes/cooking.txt:1: [changed] Notes on cooking rice"
+
+
+def test_hits_of_several_indexes_are_checked_each_against_its_own_manifest(run, tmp_path):
+    from searcher.freshness import check_hits_of_indexes
+    from searcher.search import SearchSession
+
+    notes, papers = tmp_path / "notes", tmp_path / "papers"
+    notes.mkdir()
+    papers.mkdir()
+    (notes / "rice.txt").write_text("Cooking rice slowly.\n", encoding="utf-8")
+    (notes / "bread.txt").write_text("Rice bread, changed later.\n", encoding="utf-8")
+    (papers / "yield.txt").write_text("Rice yields in deltas.\n", encoding="utf-8")
+    assert run("index", "--index", tmp_path / "i-notes", notes).exit_code == 0
+    assert run("index", "--index", tmp_path / "i-papers", papers).exit_code == 0
+    (papers / "yield.txt").unlink()
+    with open(notes / "bread.txt", "a", encoding="utf-8") as f:
+        f.write("More.\n")
+    sessions = [("notes", SearchSession(str(tmp_path / "i-notes"))),
+                ("papers", SearchSession(str(tmp_path / "i-papers")))]
+    hits = []
+    for index, path in [("papers", papers / "yield.txt"), ("notes", notes / "bread.txt"),
+                        ("notes", notes / "rice.txt"), ("papers", notes / "rice.txt")]:
+        hit = _hit(str(path))
+        hit.index = index
+        hits.append(hit)
+    kept, check = check_hits_of_indexes(sessions, hits)
+    # rice.txt is in the manifest of "notes" only: as a hit of "papers" it is unknown, left alone.
+    assert [(h.index, os.path.basename(h.path), h.stale) for h in kept] == [
+        ("notes", "bread.txt", True), ("notes", "rice.txt", False), ("papers", "rice.txt", False)]
+    assert check == HitCheck(gone=1, stale=1)
