@@ -203,6 +203,18 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
         run = _Run(index_dir, roots, language, rebuild, max_bytes, lock)
         try:
             run.execute(found, jobs, commit_seconds, on_progress)
+        except BaseException as exc:
+            # The workers have stopped (execute closed them): what this run wrote and
+            # did not publish goes now, not at the next run; on a full disk it is
+            # what keeps the disk full.
+            run.discard_unpublished()
+            if _disk_full(exc):
+                raise IndexingError(
+                    f"no space left on the device of the index at {index_dir}: the files this run "
+                    "had not published were removed, and the index answers as it did before the run "
+                    "(with what it committed); free some space and run the same command again"
+                ) from None
+            raise
         finally:
             run.close()
         report = run.report
@@ -439,6 +451,17 @@ class _Run:
         self.report.passages_in_index = sum(s.doc_count() for s in toc.segments)
         self.report.segments = len(toc.segments)
         self.report.files_in_index = self.manifest.counts()[0]
+
+    def discard_unpublished(self):
+        """Delete the segment and scratch files that no published table of contents names."""
+        from whoosh.index import TOC, clean_files
+
+        try:
+            toc = TOC.read(self.ix.storage, self.indexname)
+            clean_files(self.ix.storage, self.indexname, toc.generation, toc.segments)
+            remove_temp_dirs(self.index_dir)
+        except Exception:
+            pass  # the next run cleans up under its lock (_clean_leftovers)
 
     def close(self):
         if self.manifest is not None:
@@ -815,7 +838,8 @@ class _ProcessWorkers:
                     raise IndexingError(f"a worker process died (exit status {proc.exitcode})") from None
             return None
         if event[0] == "error" and not stopping:
-            raise IndexingError(f"indexing failed in a worker process: {event[2]}")
+            message, disk_full = event[2]
+            raise _WorkerFailed(f"indexing failed in a worker process: {message}", disk_full)
         return event
 
     def close(self):
@@ -878,8 +902,11 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
         results.close()
         results.join_thread()
         return
-    except BaseException:
-        results.put(("error", w, traceback.format_exc().strip().splitlines()[-1]))
+    except BaseException as exc:
+        results.put(("error", w, (traceback.format_exc().strip().splitlines()[-1], _disk_full(exc))))
+        # In the pipe before this process exits, or the parent sees only "a worker died".
+        results.close()
+        results.join_thread()
     finally:
         try:
             if builder is not None:
@@ -906,6 +933,23 @@ def _create_whoosh(index_dir: Path, indexname: str, language: str):
     use_mapped_segments()
     remove_index_files(index_dir, indexname)
     return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc)
+    return isinstance(exc, _WorkerFailed) and exc.disk_full
+
+
+class _WorkerFailed(IndexingError):
+    def __init__(self, message: str, disk_full: bool):
+        super().__init__(message)
+        self.disk_full = disk_full
 
 
 def _new_indexname(current: str) -> str:
