@@ -65,7 +65,9 @@ class Source:
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     index = text.find("\n")
-    while index >= 0:
+    # A newline ends a line; only text after it starts another (a file ending in "\n"
+    # has no empty last line).
+    while 0 <= index < len(text) - 1:
         starts.append(index + 1)
         index = text.find("\n", index + 1)
     return starts
