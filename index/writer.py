@@ -79,7 +79,7 @@ _MAX_MERGES = 8
 # After Ctrl-C, how long the workers may take to drop the file they are reading and
 # hand over their segments (a file inside a long C call, such as inflating a stream,
 # notices only when the call returns); a second Ctrl-C stops at once.
-STOP_SECONDS = 10.0
+STOP_SECONDS = 30.0
 # How often the run's state is published for queries that find the index being built.
 PUBLISH_SECONDS = 1.0
 
@@ -89,7 +89,7 @@ class RunProgress:
     """What a run is doing: for a progress display (``on_progress``), and, one line in
     the lock file, for queries that find the index still being built."""
 
-    phase: str  # "reading", "publishing" (a commit), "merging", "finishing"
+    phase: str  # "planning", "reading", "publishing" (a commit), "merging", "stopping", "finishing"
     files_done: int = 0
     files_total: int = 0
     bytes_done: int = 0
@@ -650,6 +650,7 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float):
 
 def _stop_workers(pool, unflushed, ready_segments, ready_results, run) -> None:
     """Stop every worker; add the segments they hand over, and their files, to what is ready."""
+    run.progress("stopping", force=True)
     pool.stop()
     waiting = set(range(pool.size))
     deadline = time.monotonic() + STOP_SECONDS
