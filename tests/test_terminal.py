@@ -260,6 +260,18 @@ def test_completion_offers_commands_and_options(runner):
     assert "--explain" in runner.invoke(cli, [], prog_name="searcher", env=env).output
 
 
+def test_completion_offers_files_for_show_and_languages_for_language(runner):
+    from searcher.cli import cli
+
+    env = {"_SEARCHER_COMPLETE": "bash_complete", "COMP_WORDS": "searcher show REA", "COMP_CWORD": "2"}
+    assert runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines() == ["file,REA"]
+    env = {"_SEARCHER_COMPLETE": "bash_complete", "COMP_WORDS": "searcher index --language fr", "COMP_CWORD": "3"}
+    assert runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines() == ["plain,french"]
+    env = {"_SEARCHER_COMPLETE": "fish_complete", "COMP_WORDS": "searcher index --language ", "COMP_CWORD": ""}
+    offered = runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines()
+    assert "plain,english" in offered and "plain,german" in offered and len(offered) == 16
+
+
 def test_context_falls_back_to_the_stored_passage_when_the_file_changed(indexed, run):
     (indexed / "japan_latvia.txt").write_text("Rewritten since it was indexed.\n", encoding="utf-8")
     result = run("query", "-C", "2", "--color", "never", '"rule of law"')
