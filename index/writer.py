@@ -182,7 +182,7 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     # Walked while planning (PathNotFound is raised here): at 1M files a list of
     # what the walk finds would hold 200 MB that the run never gives back.
-    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes)
+    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, index_dir=index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
