@@ -306,7 +306,7 @@ def test_a_run_killed_between_commits(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         body = " ".join(f"Note {i} records observation {j} of gauge {i % 13}." for j in range(4))
         path.write_text(f"Note {i}\n\n{body}\n\n{body}\n", encoding="utf-8")
-    handshake = tmp_path / "handshake"  # the run waits there after its first commit
+    handshake = tmp_path / "handshake"
     proc = start_index(index_dir, root, "--jobs", "2", "--commit-every", "0", handshake=handshake)
     try:
         wait_for(handshake / "committed-1", proc)
