@@ -76,10 +76,11 @@ SPAWN_FILES = 20_000
 MAX_SEGMENTS = 40
 # Merges in a row at most (each may make a level full: a cascade).
 _MAX_MERGES = 8
-# After Ctrl-C, how long the workers may take to drop the file they are reading and
-# hand over their segments (a file inside a long C call, such as inflating a stream,
-# notices only when the call returns); a second Ctrl-C stops at once.
-STOP_SECONDS = 30.0
+# After Ctrl-C, how long the workers may take to drop the file they are on and write
+# the segment of the files they finished (on a busy machine a big file's segment takes
+# tens of seconds; a file inside a long C call, such as inflating a stream, notices
+# only when the call returns); a second Ctrl-C stops at once.
+STOP_SECONDS = 120.0
 # How often the run's state is published for queries that find the index being built.
 PUBLISH_SECONDS = 1.0
 
