@@ -26,12 +26,12 @@ class Interrupted(BaseException):
 
 
 class StopSwitch:
-    """Stops a builder between files, or abandons the file it is reading.
+    """Stops a builder between files, or abandons the file it is on.
 
     ``request`` runs in a signal handler. It raises only while ``reading`` is
-    set, i.e. while a file is read, split and analysed into documents, which can
-    be thrown away; while documents are added to a segment it only sets the flag
-    the builder checks after the file, so no segment ever holds half a file.
+    set, i.e. while a file is read and split into documents, which can be thrown
+    away; while documents are added to a segment it only sets the flag, which the
+    builder checks between two documents (see SegmentBuilder.add_files).
     """
 
     def __init__(self):
@@ -120,6 +120,7 @@ class SegmentBuilder:
         self.writer = None
         self.previous = None  # the last writer: the next one reuses its analyzers
         self.done = []  # finished segments not yet handed over
+        self.abandoned = []  # documents of the current writer that belong to an abandoned file
 
     def add_files(self, jobs: list[FileJob], on_reading=None) -> list[FileResult]:
         """The results of the files added; fewer than ``jobs`` when STOP was requested.
@@ -154,7 +155,14 @@ class SegmentBuilder:
             if "section" not in writer.schema:  # an index made before sections were stored
                 for doc in docs:
                     doc.pop("section", None)
+            first = writer.docnum
             for doc in docs:
+                if STOP.requested:
+                    # Adding a big file's passages takes longer than reading it: stop
+                    # between two passages, and delete the ones added when the
+                    # segment is finished, so that it never holds half a file.
+                    self.abandoned.extend(range(first, writer.docnum))
+                    return results
                 writer.add_document(**doc)
             results.append(_result(job, len(docs), None, False))
             estimate = getattr(writer, "memory_estimate", None)
@@ -182,11 +190,16 @@ class SegmentBuilder:
             return
         save_new_stems(self.ix.storage.folder, writer.schema)  # so queries need not import nltk
         try:
-            if not writer._added:
+            if not writer._added or len(self.abandoned) == writer.docnum:
+                # Nothing, or only the passages of an abandoned file: no segment to write.
                 writer._close_segment()
             else:
-                self.done.append(writer._finalize_segment())
+                segment = writer._finalize_segment()
+                for docnum in self.abandoned:
+                    segment.delete_document(docnum)
+                self.done.append(segment)
         finally:
+            self.abandoned = []
             writer._tempstorage.destroy()
 
     def _writer(self):

@@ -76,10 +76,11 @@ SPAWN_FILES = 20_000
 MAX_SEGMENTS = 40
 # Merges in a row at most (each may make a level full: a cascade).
 _MAX_MERGES = 8
-# After Ctrl-C, how long the workers may take to drop the file they are reading and
-# hand over their segments (a file inside a long C call, such as inflating a stream,
-# notices only when the call returns); a second Ctrl-C stops at once.
-STOP_SECONDS = 10.0
+# After Ctrl-C, how long the workers may take to drop the file they are on and write
+# the segment of the files they finished (on a busy machine a big file's segment takes
+# tens of seconds; a file inside a long C call, such as inflating a stream, notices
+# only when the call returns); a second Ctrl-C stops at once.
+STOP_SECONDS = 120.0
 # How often the run's state is published for queries that find the index being built.
 PUBLISH_SECONDS = 1.0
 
@@ -89,7 +90,7 @@ class RunProgress:
     """What a run is doing: for a progress display (``on_progress``), and, one line in
     the lock file, for queries that find the index still being built."""
 
-    phase: str  # "reading", "publishing" (a commit), "merging", "finishing"
+    phase: str  # "planning", "reading", "publishing" (a commit), "merging", "stopping", "finishing"
     files_done: int = 0
     files_total: int = 0
     bytes_done: int = 0
@@ -207,6 +208,18 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
         run.walk_options = walk_options
         try:
             run.execute(found, jobs, commit_seconds, on_progress)
+        except BaseException as exc:
+            # The workers have stopped (execute closed them): what this run wrote and
+            # did not publish goes now, not at the next run; on a full disk it is
+            # what keeps the disk full.
+            run.discard_unpublished()
+            if _disk_full(exc):
+                raise IndexingError(
+                    f"no space left on the device of the index at {index_dir}: the files this run "
+                    "had not published were removed, and the index answers as it did before the run "
+                    "(with what it committed); free some space and run the same command again"
+                ) from None
+            raise
         finally:
             run.close()
         report = run.report
@@ -449,6 +462,17 @@ class _Run:
         self.report.segments = len(toc.segments)
         self.report.files_in_index = self.manifest.counts()[0]
 
+    def discard_unpublished(self):
+        """Delete the segment and scratch files that no published table of contents names."""
+        from whoosh.index import TOC, clean_files
+
+        try:
+            toc = TOC.read(self.ix.storage, self.indexname)
+            clean_files(self.ix.storage, self.indexname, toc.generation, toc.segments)
+            remove_temp_dirs(self.index_dir)
+        except Exception:
+            pass  # the next run cleans up under its lock (_clean_leftovers)
+
     def close(self):
         if self.manifest is not None:
             self.manifest.close()
@@ -636,6 +660,7 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float):
 
 def _stop_workers(pool, unflushed, ready_segments, ready_results, run) -> None:
     """Stop every worker; add the segments they hand over, and their files, to what is ready."""
+    run.progress("stopping", force=True)
     pool.stop()
     waiting = set(range(pool.size))
     deadline = time.monotonic() + STOP_SECONDS
@@ -824,7 +849,8 @@ class _ProcessWorkers:
                     raise IndexingError(f"a worker process died (exit status {proc.exitcode})") from None
             return None
         if event[0] == "error" and not stopping:
-            raise IndexingError(f"indexing failed in a worker process: {event[2]}")
+            message, disk_full = event[2]
+            raise _WorkerFailed(f"indexing failed in a worker process: {message}", disk_full)
         return event
 
     def close(self):
@@ -887,8 +913,11 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
         results.close()
         results.join_thread()
         return
-    except BaseException:
-        results.put(("error", w, traceback.format_exc().strip().splitlines()[-1]))
+    except BaseException as exc:
+        results.put(("error", w, (traceback.format_exc().strip().splitlines()[-1], _disk_full(exc))))
+        # In the pipe before this process exits, or the parent sees only "a worker died".
+        results.close()
+        results.join_thread()
     finally:
         try:
             if builder is not None:
@@ -915,6 +944,23 @@ def _create_whoosh(index_dir: Path, indexname: str, language: str):
     use_mapped_segments()
     remove_index_files(index_dir, indexname)
     return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc)
+    return isinstance(exc, _WorkerFailed) and exc.disk_full
+
+
+class _WorkerFailed(IndexingError):
+    def __init__(self, message: str, disk_full: bool):
+        super().__init__(message)
+        self.disk_full = disk_full
 
 
 def _new_indexname(current: str) -> str:

@@ -145,7 +145,7 @@ class SizeType(click.ParamType):
 @index_dir_option
 @click.option("--rebuild", is_flag=True,
               help="Start the index from scratch; the old one answers queries until the new one is complete.")
-@click.option("--language", default=None,
+@click.option("--language", default=None, shell_complete=lambda ctx, param, incomplete: _complete_language(incomplete),
               help="Stemming language (a Snowball language, e.g. english, french, german). "
                    "Default: the index's own, else english.")
 @click.option("--include", multiple=True, metavar="GLOB",
@@ -687,8 +687,21 @@ def pick_command(ctx, words, index_dir, limit, per_file):
     ctx.exit(code)
 
 
+def _complete_language(incomplete: str):
+    from index.analysis import SNOWBALL_LANGUAGES
+
+    return [name for name in SNOWBALL_LANGUAGES if name.startswith(incomplete.lower())]
+
+
+def _complete_file(ctx, param, incomplete):
+    # The shell completes file names itself when told the value is a file.
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
 @cli.command("show")
-@click.argument("location", metavar="PATH[:LINE]")
+@click.argument("location", metavar="PATH[:LINE]", shell_complete=_complete_file)
 @click.argument("words", nargs=-1)
 @index_dir_option
 @click.option("-C", "--context", type=click.IntRange(min=0), default=0, metavar="N",

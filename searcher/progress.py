@@ -15,6 +15,7 @@ PHASES = {
     "reading": "reading",
     "publishing": "publishing",
     "merging": "merging segments",
+    "stopping": "stopping: keeping the files finished so far (Ctrl-C again: at once)",
     "finishing": "saving statistics",
 }
 
@@ -50,6 +51,8 @@ class ProgressBar:
         now = time.monotonic() if now is None else now
         elapsed = now - progress.started
         label = PHASES.get(progress.phase, progress.phase)
+        if progress.phase == "stopping":
+            return f"{label}… {progress.files_done}/{progress.files_total} files read"
         if progress.phase != "reading":
             # Merging and publishing have no measure of their own: the time says it is alive.
             return f"{label}… {progress.files_done}/{progress.files_total} files read ({_duration(elapsed)})"

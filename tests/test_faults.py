@@ -455,3 +455,36 @@ def test_open_index_raises_small_errors(tmp_path):
     (tmp_path / "searcher.json").write_text(json.dumps({"schema_version": 1, "indexname": "../x"}))
     with pytest.raises(IndexDamaged):
         read_meta(tmp_path)
+
+
+# --- a full disk --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("jobs", ["1", "2"], ids=["in-process", "workers"])
+def test_disk_full_removes_what_the_run_did_not_publish(corpus, index_location, run, monkeypatch, jobs):
+    import errno
+
+    from index.fastwrite import FastSegmentWriter
+
+    assert run("index", corpus).exit_code == 0
+    before_files = sorted(os.listdir(index_location))
+    before_hits = run("query", "--json", "rice", "security").stdout
+    for i in range(40):
+        (corpus / "more" / f"m{i}.txt").parent.mkdir(exist_ok=True)
+        (corpus / "more" / f"m{i}.txt").write_text(f"Harbour {i} keeps a tide table.\n" * 200, encoding="utf-8")
+    real = FastSegmentWriter._finalize_segment
+
+    def fill_the_disk(self):
+        real(self)  # the segment's files are written: then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(FastSegmentWriter, "_finalize_segment", fill_the_disk)  # forked workers inherit it
+        result = run("index", corpus, "--jobs", jobs)
+    assert result.exit_code == ExitStatus.ERROR
+    assert result.stderr.startswith("searcher: error: no space left on the device of the index at ")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    after = sorted(os.listdir(index_location))
+    assert [n for n in after if n not in before_files] == []  # no segment or scratch file stays
+    assert run("query", "--json", "rice", "security").stdout == before_hits
+    assert run("index", corpus).exit_code == 0
+    assert run("query", "-l", "harbour").stdout.count("\n") == 40

@@ -53,12 +53,21 @@ def test_files_with_more_and_rarer_query_words_rank_first(session):
         if "plate.txt" in ordered else ordered[0] == "shock.txt"
 
 
-def test_per_file_cap_and_passages_inside_a_file(session):
-    for per_file in (1, 2):
-        found = Counter(files(session.search("wing transonic speed flow heat", per_file=per_file, limit=50)))
-        assert max(found.values()) <= per_file
-    uncapped = files(session.search("wing transonic speed flow heat", per_file=None, limit=50))
-    assert len(uncapped) >= len(set(uncapped))
+def test_per_file_cap_and_passages_inside_a_file(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # A long report: many passages about wings; a short note: one.
+    (docs / "report.txt").write_text("\n\n".join(
+        f"Section {i}. The wing of model {i} was tested at transonic speed. " * 6 for i in range(12)),
+        encoding="utf-8")
+    (docs / "note.txt").write_text("A note on wing flutter.\n", encoding="utf-8")
+    build_index([docs], tmp_path / "index", jobs=0)
+    with SearchSession(tmp_path / "index") as s:
+        uncapped = Counter(files(s.search("wing transonic", per_file=None, limit=50)))
+        assert uncapped["report.txt"] > 2 and uncapped["note.txt"] == 1
+        for per_file in (1, 2):
+            found = Counter(files(s.search("wing transonic", per_file=per_file, limit=50)))
+            assert found == Counter({"report.txt": per_file, "note.txt": 1})
 
 
 def test_keyword_and_phrase_lookups_ignore_expansion(session):

@@ -137,8 +137,7 @@ def test_context_shows_numbered_lines_around_the_passage(indexed, run):
     assert lines[0].endswith("japan_latvia.txt:5: Japan and Latvia strengthen cooperation")
     assert lines[1].strip() == "4-"  # the blank line before the passage
     assert lines[2].strip().startswith("5: Both ministers")
-    # Line 5 is the file's last ("...rule of law.\n"): no context line after it.
-    assert len(lines) == 3
+    assert len(lines) == 3  # the file ends at line 5: there is no line 6 to show
 
 
 def test_context_zero_shows_the_passage_lines_only(indexed, run):
@@ -259,6 +258,18 @@ def test_completion_offers_commands_and_options(runner):
     assert "query" in runner.invoke(cli, [], prog_name="searcher", env=env).output
     env = {"_SEARCHER_COMPLETE": "bash_complete", "COMP_WORDS": "searcher query --exp", "COMP_CWORD": "2"}
     assert "--explain" in runner.invoke(cli, [], prog_name="searcher", env=env).output
+
+
+def test_completion_offers_files_for_show_and_languages_for_language(runner):
+    from searcher.cli import cli
+
+    env = {"_SEARCHER_COMPLETE": "bash_complete", "COMP_WORDS": "searcher show REA", "COMP_CWORD": "2"}
+    assert runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines() == ["file,REA"]
+    env = {"_SEARCHER_COMPLETE": "bash_complete", "COMP_WORDS": "searcher index --language fr", "COMP_CWORD": "3"}
+    assert runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines() == ["plain,french"]
+    env = {"_SEARCHER_COMPLETE": "fish_complete", "COMP_WORDS": "searcher index --language ", "COMP_CWORD": ""}
+    offered = runner.invoke(cli, [], prog_name="searcher", env=env).output.splitlines()
+    assert "plain,english" in offered and "plain,german" in offered and len(offered) == 16
 
 
 def test_context_falls_back_to_the_stored_passage_when_the_file_changed(indexed, run):
