@@ -45,10 +45,13 @@ def _read(path: str) -> Source:
 def _passage_lines(index_dir, path: str, line: int) -> tuple[int, int] | None:
     """First and last line of the indexed passage of ``path`` that holds ``line``, if indexed."""
     from index.errors import IndexingError
+    from index.safepickle import UnsafeIndex
     from index.store import open_index
 
     try:
         ix = open_index(index_dir)
+    except UnsafeIndex:
+        raise  # without an index the line is shown alone; a tampered one is worth saying
     except IndexingError:
         return None
     keys = dict.fromkeys([os.path.abspath(path), os.path.realpath(path)])
