@@ -28,6 +28,9 @@ _FIELD_THEN_SPACE = re.compile(rf"(?<![\w:])({FIELD_NAMES}):[ \t]+(?=[^\s)])", r
 _UNKNOWN_FIELD = re.compile(rf"(?<![\w:])(?!(?:{FIELD_NAMES}):)([^\W\d_]\w*):(?!//)", re.IGNORECASE)
 _TRAILING_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)]|$)")
 _LONE_WILDCARD = re.compile(r"(?<!\S)[?*]+(?!\S)")
+# Stars stuck to the front of a name, as code writes *args and **kwargs (also after
+# a +, - or field prefix): the name, not a pattern over the whole word list.
+_STARRED_NAME = re.compile(r"(?:(?<=^)|(?<=[\s(+\-:]))\*+(?=[^\W\d]\w*)")
 # The units of a query for spotting dangling operators: phrases, parentheses, other words.
 _QUERY_TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|[()]|[^\s()"]+')
 
@@ -62,7 +65,14 @@ def _read_outside_quotes(segment: str, notes: list[str]) -> str:
     segment = _FIELD_THEN_SPACE.sub(known_field_then_space, segment)
     for match in _UNKNOWN_FIELD.finditer(segment):
         unknown_field(match)
+    def starred_name(match):
+        name = re.match(r"\w+", segment[match.end():]).group()
+        notes.append(f"'{match.group()}{name}': a '*' before a name is how code writes it "
+                     f"(*args, **kwargs), not a pattern: read as {name}")
+        return ""
+
     segment = _TRAILING_QUESTION_MARK.sub(question_mark, segment)
+    segment = _STARRED_NAME.sub(starred_name, segment)
     return _LONE_WILDCARD.sub(" ", segment)
 
 
