@@ -50,6 +50,7 @@ MAX_FUZZY_LETTERS = 30  # word~ on a longer word looks for the word itself
 MAX_NESTING = 20  # levels of parentheses
 MAX_EXPANSION = 1_000  # words one pattern (word*, w?rd, word~) expands to, at most
 EXPANSION_SECONDS = 0.2  # and the time it may take to find them
+SCORED_EXPANSION = 32  # a pattern of more words matches them all alike (see _BoundedExpansion.matcher)
 
 
 class _FieldsPlugin(qparser.FieldsPlugin):
@@ -158,6 +159,23 @@ class _BoundedExpansion:
                 break
         self._expanded = (ixreader, found)
         return iter(found)
+
+    def matcher(self, searcher, context=None):
+        # whoosh ORs the words' matchers, a cost that grows with words x postings; past
+        # a few dozen words, one list of the passages holding any of them, scored alike.
+        reader = searcher.reader()
+        btexts = list(self._btexts(reader))
+        if len(btexts) <= SCORED_EXPANSION:
+            return super().matcher(searcher, context)
+        from whoosh import matching
+
+        docs = set()
+        for btext in btexts:
+            if (self.fieldname, btext) in reader:
+                docs.update(reader.postings(self.fieldname, btext).all_ids())
+        if not docs:
+            return matching.NullMatcher()
+        return matching.ListMatcher(sorted(docs), all_weights=self.boost)
 
 
 class BoundedPrefix(_BoundedExpansion, wq.Prefix):
