@@ -48,8 +48,9 @@ MAX_WORD_LETTERS = 100  # no real word is longer (the index keeps longer runs, n
 MAX_EDIT_DISTANCE = 2  # word~N: past 2 edits most words of a language match
 MAX_FUZZY_LETTERS = 30  # word~ on a longer word looks for the word itself
 MAX_NESTING = 20  # levels of parentheses
-MAX_EXPANSION = 1_000  # words one pattern (word*, w?rd, word~) expands to, at most
-EXPANSION_SECONDS = 0.2  # and the time it may take to find them
+MAX_EXPANSION = 1_000  # words the patterns (word*, w?rd, word~) of a query expand to, at most
+EXPANSION_SECONDS = 0.25  # and the time they may take to find them
+_CLOCK_EVERY = 128  # candidates between readings of the clock
 SCORED_EXPANSION = 32  # a pattern of more words matches them all alike (see _BoundedExpansion.matcher)
 
 
@@ -127,8 +128,22 @@ class NearPhrase(wq.Phrase):
         return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
+class ExpansionBudget:
+    """What the patterns of one query may expand to between them: MAX_EXPANSION words
+    found within EXPANSION_SECONDS, over all its patterns, fields and segments."""
+
+    def __init__(self):
+        self.words = MAX_EXPANSION
+        self.deadline = None  # set when the first pattern starts expanding
+
+    def start(self) -> float:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + EXPANSION_SECONDS
+        return self.deadline
+
+
 class _BoundedExpansion:
-    """A pattern's words: at most MAX_EXPANSION, found within EXPANSION_SECONDS.
+    """A pattern's words, within its query's ExpansionBudget.
 
     The expansion is kept per reader, so matching, highlighting and --explain
     read the same words and pay for them once. ``truncated`` tells --explain
@@ -136,6 +151,7 @@ class _BoundedExpansion:
     """
 
     truncated = False
+    budget: ExpansionBudget | None = None
 
     def _candidates(self, ixreader):
         return super()._btexts(ixreader)
@@ -144,19 +160,24 @@ class _BoundedExpansion:
         cached = self.__dict__.get("_expanded")
         if cached is not None and cached[0] is ixreader:
             return iter(cached[1])
+        budget = self.budget if self.budget is not None else ExpansionBudget()
         found = []
-        deadline = time.monotonic() + EXPANSION_SECONDS
-        for n, btext in enumerate(self._candidates(ixreader), 1):
-            if btext is not None:
-                if len(found) == MAX_EXPANSION:
+        deadline = budget.start()
+        if budget.words <= 0 or time.monotonic() > deadline:
+            self.truncated = True
+        else:
+            for n, btext in enumerate(self._candidates(ixreader), 1):
+                if btext is not None:
+                    if budget.words <= 0:
+                        self.truncated = True
+                        break
+                    found.append(btext)
+                    budget.words -= 1
+                # Candidates include the words a filter rejected (None): a pattern that
+                # matches little still stops on time while it scans the word list.
+                if n % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
                     self.truncated = True
                     break
-                found.append(btext)
-            # Candidates include the words a filter rejected (None): a pattern that matches
-            # little still stops on time while it scans the word list.
-            if n % 256 == 0 and time.monotonic() > deadline:
-                self.truncated = True
-                break
         self._expanded = (ixreader, found)
         return iter(found)
 
@@ -234,9 +255,16 @@ class StemPrefix(_BoundedExpansion, wq.Prefix):
 
 
 def _bound_patterns(q, notes: list[str]):
-    """Every pattern as its bounded kind; edit distances capped (with a note)."""
+    """Every pattern as its bounded kind, sharing one budget; edit distances capped (with a note)."""
+    budget = ExpansionBudget()
 
     def convert(node):
+        node = _bounded(node)
+        if isinstance(node, _BoundedExpansion):
+            node.budget = budget
+        return node
+
+    def _bounded(node):
         if type(node) is wq.FuzzyTerm:
             maxdist, text = node.maxdist, node.text
             if maxdist > MAX_EDIT_DISTANCE:
