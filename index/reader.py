@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 from index.errors import SkipFile
@@ -22,6 +23,8 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 RST_SUFFIXES = frozenset({".rst", ".rest"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 PDF_SUFFIXES = frozenset({".pdf"})
+# Sphinx copies each page's source beside its HTML as "_sources/page.rst.txt".
+RST_SOURCE_SUFFIXES = (".rst.txt",)
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 )
@@ -79,25 +82,45 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     if suffix in PDF_SUFFIXES or (suffix not in SUPPORTED_SUFFIXES and data.startswith(b"%PDF-")):
         return _read_pdf(path, data)
     text = decode_text(data)
+    headings = ()
     if suffix in HTML_SUFFIXES:
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
         text, title = html_to_text(text)
     elif suffix in MARKDOWN_SUFFIXES:
-        title = markdown_title(text)
-    elif suffix in RST_SUFFIXES:
-        title = rst_title(text)
+        from index.outline import markdown_headings
+
+        title, headings = markdown_title(text), markdown_headings(text)
+    elif suffix in RST_SUFFIXES or path.lower().endswith(RST_SOURCE_SUFFIXES):
+        from index.outline import rst_headings
+
+        headings = rst_headings(text)
+        title = headings[0][2] if headings else rst_title(text)  # the first title, as prose
     else:
         title = None
     if not text.strip():
         raise SkipFile("no text")
-    return Document(path=path, text=text, title=title)
+    return Document(path=path, text=text, title=title, headings=headings)
+
+
+# Opened without waiting: opening a FIFO for reading blocks until a writer comes, and
+# the type is only known for sure once the file is open (it may have been swapped since a walk).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _read_bytes(path: str, max_bytes: int) -> bytes:
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(st.st_mode):
+                # A FIFO, socket or device: reading it could block forever or never end.
+                raise SkipFile("not a regular file", transient=True)
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            size = st.st_size
             if size > max_bytes:
                 raise SkipFile(too_large_reason(max_bytes), transient=True)
             # Read one byte past the cap: the file may have grown since fstat.
@@ -266,7 +289,11 @@ def _read_pdf(path: str, data: bytes) -> Document:
         page_starts.append(line)
         line += page.count("\n") + 1
     title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
-    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts))
+    from index.outline import pdf_headings
+
+    headings = pdf_headings(reader, pages, tuple(page_starts))
+    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts),
+                    headings=headings)
 
 
 def _decrypts_with_empty_password(reader) -> bool:

@@ -44,7 +44,7 @@ def documented_options() -> dict[str | None, set[str]]:
         name, body = match.group(1), match.group(2)
         options = set()
         for row in re.findall(r"^\| (.*?) \|", body, re.M):
-            options.update(re.findall(r"`(--?[A-Za-z][\w-]*)", row))
+            options.update(re.findall(r"`(--?[A-Za-z0-9][\w-]*)", row))
         found[name] = options
     return found
 
@@ -72,7 +72,7 @@ def test_every_command_has_a_usage_section():
     assert not stale, f"README Usage documents commands that do not exist: {sorted(stale)}"
 
 
-@pytest.mark.parametrize("name", [None, "index", "query", "show", "status"])
+@pytest.mark.parametrize("name", [None, "index", "query", "show", "status", "config", "watch"])
 def test_usage_tables_match_the_options_of_each_command(name):
     from searcher.cli import cli
 
