@@ -18,7 +18,7 @@ from whoosh.fields import Schema
 from index import safepickle
 from searcher.console import ExitStatus
 
-FIXTURE = Path(__file__).parent / "data" / "index-v0.1.0"
+FIXTURE = Path(__file__).parent / "data" / "index-schema2"
 
 
 class _Payload:
@@ -86,6 +86,7 @@ def test_the_payload_would_run_under_plain_pickle(tmp_path):
     ["query", "--json", "river", "lagoon"],
     ["status"],
     ["status", "--json"],
+    ["show", "{file}"],
     ["show", "{file}:3"],
     ["show", "{file}", "river"],
 ])
@@ -94,15 +95,6 @@ def test_a_crafted_table_of_contents_is_refused_by_every_command(crafted, run, c
     shown = tmp_path / "rivers.txt"
     shown.write_text("Rivers\n\nThe river runs.\n", encoding="utf-8")
     _refused(run(*(arg.format(file=shown) for arg in command)), marker)
-
-
-def test_show_without_the_index_prints_the_file_and_runs_nothing(crafted, run, tmp_path):
-    _location, marker = crafted
-    shown = tmp_path / "rivers.txt"
-    shown.write_text("Rivers\n\nThe river runs.\n", encoding="utf-8")
-    result = run("show", shown)
-    assert result.exit_code == 0 and "The river runs." in result.output
-    assert not marker.exists()
 
 
 def test_indexing_into_a_crafted_index_is_refused(crafted, run, tmp_path):
@@ -175,7 +167,8 @@ def test_every_pickle_reader_of_whoosh_goes_through_the_allow_list(run, tmp_path
     location = tmp_path / "old-index"
     shutil.copytree(FIXTURE, location)
     monkeypatch.setenv("SEARCHER_INDEX", str(location))
-    assert run("query", "river").exit_code == 0
+    result = run("query", "river")  # found, then left out: the fixture's files are not on this machine
+    assert result.exit_code == 1 and "hit left out" in result.output
     assert whoosh3.loads is columns.loads is formats.loads is safepickle.loads
     assert whoosh_index.pickle.loads is safepickle.loads
     assert structfile.load_pickle is safepickle.load
