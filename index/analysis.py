@@ -1,9 +1,11 @@
 """Text analysis shared by indexing and querying.
 
-STABLE MODULE: whoosh pickles the schema, and with it the analyzer objects
-defined here, into every index. The module path ``index.analysis`` and the
-class names ``WordTokenizer`` and ``SnowballStemFilter`` must never change;
-change behaviour only together with ``index.schema.SCHEMA_VERSION``.
+whoosh pickles the schema, and with it the analyzer objects defined here, into
+every index, by module path and class name. Indexes are unpickled through
+index/safepickle.py, whose allow-list maps the names indexes were written with
+(``index.analysis.WordTokenizer``, ``index.analysis.SnowballStemFilter``) to
+these classes: moving this module means keeping that table's old names; change
+behaviour only together with ``index.schema.SCHEMA_VERSION``.
 """
 
 from __future__ import annotations

@@ -124,9 +124,13 @@ def _skip_to(self, targetid):
 
 def use_mapped_segments() -> None:
     """Open whoosh segments' compound files with MappedCompoundStorage, and the faster
-    skip_to (idempotent)."""
+    skip_to; and unpickle what whoosh reads with an allow-list (index/safepickle.py),
+    so that opening a folder someone shared never runs code it names (idempotent)."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
+    from index.safepickle import use_safe_unpickling
+
+    use_safe_unpickling()
     if base.Segment.open_compound_file is not _open_compound_file:
         base.Segment.open_compound_file = _open_compound_file
     if W3LeafMatcher.skip_to is not _skip_to:

@@ -27,7 +27,6 @@ merged segments by it (index/writer.py), so an interrupted merge leaves only orp
 from __future__ import annotations
 
 import heapq
-import io
 import mmap
 import os
 import pickle
@@ -39,6 +38,8 @@ from array import array
 from collections import defaultdict
 from itertools import accumulate, compress, count, repeat
 from operator import sub
+
+from index import safepickle
 
 # The policy is a log-structured merge (as Lucene's LogMergePolicy): segments fall into
 # size levels, LEVEL_FLOOR passages and under the lowest, each level 10 times the one
@@ -230,12 +231,11 @@ class _Source:
             (blocklength,) = _INT.unpack_from(raw, pos)
             pos += 4
             blocklength = abs(blocklength)
-            stream = io.BytesIO(view[pos:pos + blocklength])
-            info = pickle.load(stream)
-            data = view[pos + stream.tell():pos + blocklength]
+            info, used = safepickle.loads_prefix(view[pos:pos + blocklength])
+            data = view[pos + used:pos + blocklength]
             pos += blocklength
             n, compressed = info[0], info[3]
-            deltas, block_weights, block_values = pickle.loads(zlib.decompress(data) if compressed else data)
+            deltas, block_weights, block_values = safepickle.loads(zlib.decompress(data) if compressed else data)
             ids.extend(accumulate(deltas))
             if block_weights is None:
                 weights.extend(repeat(1.0, n))

@@ -119,11 +119,14 @@ def open_whoosh(index_dir: str | os.PathLike, indexname: str):
     from whoosh import index as whoosh_index
 
     from index.mapped import use_mapped_segments
+    from index.safepickle import UnsafeIndex
 
-    use_mapped_segments()  # read segments in place instead of copying them (index/mapped.py)
+    use_mapped_segments()  # read segments in place, unpickle only what an index holds (index/mapped.py)
 
     try:
         return whoosh_index.open_dir(str(index_dir), indexname=indexname)
+    except UnsafeIndex as exc:
+        raise UnsafeIndex(exc.module, exc.name, where=f"the index at {index_dir}") from None
     except whoosh_index.EmptyIndexError:
         raise IndexDamaged(f"the index files in {index_dir} are missing: {_REBUILD}") from None
     except Exception as exc:  # a damaged table of contents fails in many ways

@@ -111,6 +111,8 @@ def _expansions(node, reader) -> str:
     if not words:
         return " (none in the index)"
     more = f", … {len(words) - MAX_EXPANSIONS} more" if len(words) > MAX_EXPANSIONS else ""
+    if getattr(node, "truncated", False):  # the query's expansion budget ran out (searcher/query.py)
+        more += "; cut short: the pattern matches more words than one query may search"
     return " (" + ", ".join(words[:MAX_EXPANSIONS]) + more + ")"
 
 

@@ -30,10 +30,11 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import accumulate, chain, repeat
 from operator import add, getitem, lshift, rshift
-from pickle import dumps, loads
+from pickle import dumps
 from struct import Struct
 
 from index.flatpostings import FlatTerm, flat_term
+from index.safepickle import loads
 
 _BLOCK_LENGTH = Struct("!i")  # a block's byte length; negative for a term's last block
 # Enough bytes for a block's length and its pickled info tuple

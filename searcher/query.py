@@ -20,6 +20,7 @@ types fails or silently turns into an operator.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -37,6 +38,21 @@ TEXT_FIELDS = ("title", "body")
 
 # An exclusion at the start of the query or of a group ("-china", "NOT rice").
 _NEGATION = re.compile(r"(?:^|[\s(])(?:-|NOT\s)")
+
+# Bounds on what one query may cost (issue 13): whatever is typed or pasted, a query
+# parses, expands and ranks in well under a second. Past a size bound the query is
+# refused with a one-line QueryError; the pattern bounds cut an expansion short and
+# --explain says so.
+MAX_QUERY_CHARS = 2_000  # a pasted paragraph fits; a pasted page does not
+MAX_QUERY_WORDS = 200
+MAX_WORD_LETTERS = 100  # no real word is longer (the index keeps longer runs, no one types them)
+MAX_EDIT_DISTANCE = 2  # word~N: past 2 edits most words of a language match
+MAX_FUZZY_LETTERS = 30  # word~ on a longer word looks for the word itself
+MAX_NESTING = 20  # levels of parentheses
+MAX_EXPANSION = 1_000  # words the patterns (word*, w?rd, word~) of a query expand to, at most
+EXPANSION_SECONDS = 0.25  # and the time they may take to find them
+_CLOCK_EVERY = 128  # candidates between readings of the clock
+SCORED_EXPANSION = 32  # a pattern of more words matches them all alike (see _BoundedExpansion.matcher)
 
 
 class _FieldsPlugin(qparser.FieldsPlugin):
@@ -113,20 +129,120 @@ class NearPhrase(wq.Phrase):
         return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
+class ExpansionBudget:
+    """What the patterns of one query may expand to between them: MAX_EXPANSION words
+    found within EXPANSION_SECONDS, over all its patterns, fields and segments."""
+
+    def __init__(self):
+        self.words = MAX_EXPANSION
+        self.deadline = None  # set when the first pattern starts expanding
+
+    def start(self) -> float:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + EXPANSION_SECONDS
+        return self.deadline
+
+
+class _BoundedExpansion:
+    """A pattern's words, within its query's ExpansionBudget.
+
+    The expansion is kept per reader, so matching, highlighting and --explain
+    read the same words and pay for them once. ``truncated`` tells --explain
+    that the pattern matches more words than were searched.
+    """
+
+    truncated = False
+    budget: ExpansionBudget | None = None
+
+    def _candidates(self, ixreader):
+        return super()._btexts(ixreader)
+
+    def _btexts(self, ixreader):
+        cached = self.__dict__.get("_expanded")
+        if cached is not None and cached[0] is ixreader:
+            return iter(cached[1])
+        budget = self.budget if self.budget is not None else ExpansionBudget()
+        found = []
+        deadline = budget.start()
+        if budget.words <= 0 or time.monotonic() > deadline:
+            self.truncated = True
+        else:
+            for n, btext in enumerate(self._candidates(ixreader), 1):
+                if btext is not None:
+                    if budget.words <= 0:
+                        self.truncated = True
+                        break
+                    found.append(btext)
+                    budget.words -= 1
+                # Candidates include the words a filter rejected (None): a pattern that
+                # matches little still stops on time while it scans the word list.
+                if n % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                    self.truncated = True
+                    break
+        self._expanded = (ixreader, found)
+        return iter(found)
+
+    def matcher(self, searcher, context=None):
+        # whoosh ORs the words' matchers, a cost that grows with words x postings; past
+        # a few dozen words, one list of the passages holding any of them, scored alike.
+        reader = searcher.reader()
+        btexts = list(self._btexts(reader))
+        if len(btexts) <= SCORED_EXPANSION:
+            return super().matcher(searcher, context)
+        from whoosh import matching
+
+        docs = set()
+        for btext in btexts:
+            if (self.fieldname, btext) in reader:
+                docs.update(reader.postings(self.fieldname, btext).all_ids())
+        if not docs:
+            return matching.NullMatcher()
+        return matching.ListMatcher(sorted(docs), all_weights=self.boost)
+
+
+class BoundedPrefix(_BoundedExpansion, wq.Prefix):
+    pass
+
+
+class BoundedWildcard(_BoundedExpansion, wq.Wildcard):
+    def _candidates(self, ixreader):
+        # whoosh's own filter runs inside its generator, out of reach of the deadline.
+        match = re.compile(self._get_pattern()).match
+        fieldobj = ixreader.schema[self.fieldname]
+        for btext in ixreader.expand_prefix(self.fieldname, self._find_prefix(self.text)):
+            yield btext if match(fieldobj.from_bytes(btext)) else None
+
+
+class BoundedFuzzy(_BoundedExpansion, wq.FuzzyTerm):
+    def _candidates(self, ixreader):
+        # A scan of the words sharing the first letters, with a cheap length test first:
+        # whoosh's automaton grows with the word and the distance (1.5 GB for a 12-letter
+        # word at a huge distance).
+        from whoosh.support.levenshtein import distance
+
+        text, maxdist = self.text, self.maxdist
+        shortest, longest = len(text) - maxdist, len(text) + maxdist
+        fieldobj = ixreader.schema[self.fieldname]
+        for btext in ixreader.expand_prefix(self.fieldname, text[:self.prefixlength]):
+            word = fieldobj.from_bytes(btext)
+            ok = shortest <= len(word) <= longest and distance(word, text, limit=maxdist) <= maxdist
+            yield btext if ok else None
+
+
 # Endings whose stems a prefix also matches: the index holds stems, and
 # "cooperat*" should find "cooperation" although its stem is "cooper".
 _PREFIX_ENDINGS = ("", "e", "s", "es", "ed", "ing", "ion", "ions", "ation", "ations", "ive", "al",
                    "ally", "ly", "ity", "ities", "ment", "ments", "ness", "er", "ers", "ies", "y")
 
 
-class StemPrefix(wq.Prefix):
+class StemPrefix(_BoundedExpansion, wq.Prefix):
     """Words starting with ``text``, matched on stems: also the stems of ``text`` + common endings."""
 
     def __init__(self, fieldname, text, boost=1.0, stems=()):
         super().__init__(fieldname, text, boost=boost)
         self.stems = tuple(stem for stem in stems if not stem.startswith(text))
 
-    def _btexts(self, ixreader):
+    def _candidates(self, ixreader):
         seen = set()
         for btext in ixreader.expand_prefix(self.fieldname, self.text):
             seen.add(btext)
@@ -137,6 +253,58 @@ class StemPrefix(wq.Prefix):
             if btext not in seen and (self.fieldname, btext) in ixreader:
                 seen.add(btext)
                 yield btext
+
+
+def _bound_patterns(q, notes: list[str]):
+    """Every pattern as its bounded kind, sharing one budget; edit distances capped (with a note)."""
+    budget = ExpansionBudget()
+
+    def convert(node):
+        node = _bounded(node)
+        if isinstance(node, _BoundedExpansion):
+            node.budget = budget
+        return node
+
+    def _bounded(node):
+        if type(node) is wq.FuzzyTerm:
+            maxdist, text = node.maxdist, node.text
+            if maxdist > MAX_EDIT_DISTANCE:
+                notes.append(f"{text}~{maxdist:g}: more than {MAX_EDIT_DISTANCE} edits matches "
+                             f"almost any word: searched within {MAX_EDIT_DISTANCE}")
+                maxdist = MAX_EDIT_DISTANCE
+            if len(text) > MAX_FUZZY_LETTERS:
+                notes.append(f"{text[:20]}…~: a word of more than {MAX_FUZZY_LETTERS} letters "
+                             "is looked up as it is, not by edits")
+                return wq.Term(node.fieldname, text, boost=node.boost)
+            return BoundedFuzzy(node.fieldname, text, boost=node.boost, maxdist=int(maxdist),
+                                prefixlength=node.prefixlength, constantscore=node.constantscore)
+        if type(node) is wq.Wildcard:
+            return BoundedWildcard(node.fieldname, node.text, boost=node.boost)
+        if type(node) is wq.Prefix:
+            return BoundedPrefix(node.fieldname, node.text, boost=node.boost)
+        return node
+
+    return q.accept(convert)
+
+
+def _check_size(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is too long: {len(text):,} characters, at most {MAX_QUERY_CHARS:,}")
+    words = text.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise QueryError(f"the query has too many words: {len(words):,}, at most {MAX_QUERY_WORDS}")
+    longest = max(map(len, WORD_PATTERN.findall(text)), default=0)
+    if longest > MAX_WORD_LETTERS:
+        raise QueryError(f"the query has a word of {longest:,} letters, at most {MAX_WORD_LETTERS}")
+    depth = deepest = 0
+    for char in re.sub(r'"[^"]*"?', " ", text):
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    if deepest > MAX_NESTING:
+        raise QueryError(f"the query nests parentheses {deepest} deep, at most {MAX_NESTING}")
 
 
 @dataclass
@@ -317,6 +485,7 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     """Parse ``text`` against ``schema``; raises QueryError with a one-line reason."""
     if not text.strip():
         raise QueryError("empty query: give some words to search for")
+    _check_size(text)
     typed = text
     text, filters = _split_filters(text)
     if not text.strip():
@@ -344,7 +513,7 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
         raise QueryError(f"nothing to search for: {text!r} only excludes words; add a word to look for")
     if q is wq.NullQuery:
         raise QueryError(f"nothing to search for in {text!r}")
-    q = _stem_prefixes(_near_phrases(q), schema)
+    q = _bound_patterns(_stem_prefixes(_near_phrases(q), schema), notes)
     q = _one_character_queries(q)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords else []
     return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)

@@ -26,8 +26,12 @@ FIELD_NAMES = "|".join(SEARCHABLE_FIELDS)
 # A known field name followed by spaces ("title: latvia") still applies to the next word.
 _FIELD_THEN_SPACE = re.compile(rf"(?<![\w:])({FIELD_NAMES}):[ \t]+(?=[^\s)])", re.IGNORECASE)
 _UNKNOWN_FIELD = re.compile(rf"(?<![\w:])(?!(?:{FIELD_NAMES}):)([^\W\d_]\w*):(?!//)", re.IGNORECASE)
+_REPEATED_FIELD = re.compile(rf"(?<![\w:])((?:{FIELD_NAMES}):)(?:\1)+", re.IGNORECASE)
 _TRAILING_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)]|$)")
 _LONE_WILDCARD = re.compile(r"(?<!\S)[?*]+(?!\S)")
+# Stars stuck to the front of a name, as code writes *args and **kwargs (also after
+# a +, - or field prefix): the name, not a pattern over the whole word list.
+_STARRED_NAME = re.compile(r"(?:(?<=^)|(?<=[\s(+\-:]))\*+(?=[^\W\d]\w*)")
 # The units of a query for spotting dangling operators: phrases, parentheses, other words.
 _QUERY_TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|[()]|[^\s()"]+')
 
@@ -59,10 +63,22 @@ def _read_outside_quotes(segment: str, notes: list[str]) -> str:
         notes.append("a '?' ending a word is a question mark, not a wildcard")
         return ""
 
+    def repeated_field(match):
+        notes.append(f"'{match.group(1)}' repeated is '{match.group(1)}' once")
+        return match.group(1)
+
+    segment = _REPEATED_FIELD.sub(repeated_field, segment)
     segment = _FIELD_THEN_SPACE.sub(known_field_then_space, segment)
     for match in _UNKNOWN_FIELD.finditer(segment):
         unknown_field(match)
+    def starred_name(match):
+        name = re.match(r"\w+", segment[match.end():]).group()
+        notes.append(f"'{match.group()}{name}': a '*' before a name is how code writes it "
+                     f"(*args, **kwargs), not a pattern: read as {name}")
+        return ""
+
     segment = _TRAILING_QUESTION_MARK.sub(question_mark, segment)
+    segment = _STARRED_NAME.sub(starred_name, segment)
     return _LONE_WILDCARD.sub(" ", segment)
 
 
