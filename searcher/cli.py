@@ -284,7 +284,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     if explain:
-        for line in output.explanation(result.query, index_dir, typed, how):
+        for line in output.explanation(result.query, index_dir, typed, how) + output.expansion_lines(result, expand):
             console.info(sanitize(line))
 
     if plain and console.is_tty:

@@ -25,6 +25,9 @@ FEEDBACK_TERMS = 30
 ORIGINAL_WEIGHT = 0.4
 # Files of the first pass that expansion ranks again (at least as many as are asked for).
 EXPANSION_CANDIDATES = 100
+# How the feedback files' term distributions are weighted: "exp" (exp(score - best)),
+# "share" (score / sum of scores) or "uniform".
+FEEDBACK_WEIGHTING = "exp"
 
 
 # Analyzers' fast term functions (index.analysis.fast_terms), by id; the analyzer is kept
@@ -92,7 +95,12 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
     texts = texts or PassageTerms(reader)
     top = scores.file[best[0]]
     feedback: Counter = Counter()
-    weights = [math.exp(scores.file[number] - top) for number in best]
+    if FEEDBACK_WEIGHTING == "uniform":
+        weights = [1.0] * len(best)
+    elif FEEDBACK_WEIGHTING == "share":
+        weights = [scores.file[number] / top for number in best]
+    else:
+        weights = [math.exp(scores.file[number] - top) for number in best]
     total = sum(weights)
     for number, weight in zip(best, weights):
         counts: Counter = Counter()

@@ -180,6 +180,20 @@ def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> l
         return explain(parsed, ix.schema, reader, typed=typed, how=how)
 
 
+def expansion_lines(result, asked) -> list[str]:
+    """``--explain``: whether query expansion ran, and the words it added."""
+    if result.expansion is None:
+        if asked is False:
+            return ["expansion: off (--no-expand)"]
+        if result.question:
+            return ["expansion: did not run (nothing matched the question)"]
+        return ["expansion: off (not a question of 4+ loose words; --expand forces it)"]
+    why = "--expand" if asked else "a question"
+    if not result.expansion:
+        return [f"expansion: ran ({why}), added no words"]
+    return [f"expansion: ran ({why}), added: {', '.join(result.expansion)}"]
+
+
 def nothing_found(index_dir, result, offset: int) -> list[str]:
     """Why there is nothing to show, when it is not simply that nothing matched (that is silent, as grep)."""
     from index.store import open_index

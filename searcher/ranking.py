@@ -509,8 +509,14 @@ def is_question(terms: dict[str, float]) -> bool:
     return len(terms) >= QUESTION_WORDS
 
 
+# How a question counts a word typed more than once: "once", or "count" (as typed).
+QUESTION_REPEATS = "once"
+
+
 def question_terms(terms: dict[str, float]) -> dict[str, float]:
     """In a question a word repeated is style, not emphasis: each distinct word counts once."""
+    if QUESTION_REPEATS == "count":
+        return dict(terms)
     return dict.fromkeys(terms, 1.0)
 
 

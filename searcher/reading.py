@@ -26,7 +26,8 @@ FIELD_NAMES = "|".join(SEARCHABLE_FIELDS)
 # A known field name followed by spaces ("title: latvia") still applies to the next word.
 _FIELD_THEN_SPACE = re.compile(rf"(?<![\w:])({FIELD_NAMES}):[ \t]+(?=[^\s)])", re.IGNORECASE)
 _UNKNOWN_FIELD = re.compile(rf"(?<![\w:])(?!(?:{FIELD_NAMES}):)([^\W\d_]\w*):(?!//)", re.IGNORECASE)
-_TRAILING_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)]|$)")
+# After a word, a closing bracket or a quote: "(MEDLARS)?" and "'Ulysses'?" end questions too.
+_TRAILING_QUESTION_MARK = re.compile(r"(?<=[\w)\]}'])\?+(?=[\s)\]}]|$)")
 _LONE_WILDCARD = re.compile(r"(?<!\S)[?*]+(?!\S)")
 # The units of a query for spotting dangling operators: phrases, parentheses, other words.
 _QUERY_TOKEN = re.compile(r'"[^"]*"(?:~\d+)?|[()]|[^\s()"]+')

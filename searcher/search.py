@@ -43,6 +43,9 @@ class SearchResult:
         self.query = query
         self.hits = hits
         self.ranked = len(hits) if ranked is None else ranked  # passages ranked: a lower bound of total
+        # Query expansion: None when it did not run, else the words (stems) it added, best first.
+        self.expansion: list[str] | None = None
+        self.question = False  # read as a natural-language question (expanded unless --no-expand)
         self._total = total
         self._count = count
 
@@ -224,11 +227,15 @@ class SearchSession:
         loose = ranking.loose_terms(q)
         if loose is not None:
             return _Plan(loose, ranking.is_question(loose), excluded)
-        if '"' not in parsed.read_as:
-            # In a question, "two-dimensional" is two of its words rather than a phrase to match.
-            question = ranking.loose_terms(q, self._stopwords())
-            if question is not None and ranking.is_question(question):
-                return _Plan(question, True, excluded)
+        # In a question, "two-dimensional" is two of its words rather than a phrase to match,
+        # and a quoted title ('the film "Blade Runner"') adds the phrase to its words: it is
+        # still a question, expanded like one.
+        question = ranking.loose_terms(q, self._stopwords())
+        if question is not None and ranking.is_question(question):
+            if '"' in parsed.read_as:
+                typed = ranking.loose_terms(q, phrases=True) or {}
+                question.update((key, weight) for key, weight in typed.items() if type(key) is tuple)
+            return _Plan(question, True, excluded)
         # Words and exact phrases: a phrase is scored like a word, with the number of
         # times the passage (file) holds it as its frequency.
         terms = ranking.loose_terms(q, phrases=True)
@@ -255,9 +262,10 @@ class SearchSession:
         reader = searcher.reader()
         loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
         expansion = plan.question if expand is None else expand
-        ranked, total, _ = ranking.rank(reader, loose, offset + limit, per_file, expansion=expansion,
-                                        stopwords=self._stopwords() if expansion else frozenset(),
-                                        exclude=self._excluded_passages(reader, plan.excluded), lazy_total=True)
+        ranked, total, used = ranking.rank(reader, loose, offset + limit, per_file, expansion=expansion,
+                                           stopwords=self._stopwords() if expansion else frozenset(),
+                                           exclude=self._excluded_passages(reader, plan.excluded),
+                                           lazy_total=True)
         terms = match_terms(parsed.query, reader) if highlight else None
         body_analyzer = self.schema["body"].analyzer
         title_analyzer = self.schema["title"].analyzer
@@ -275,7 +283,12 @@ class SearchSession:
                 title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
                 fragments=fragments(body, spans) if highlight else [],
             ))
-        return SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
+        result = SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
+        result.question = plan.question
+        if expansion:
+            result.expansion = sorted((key for key in used if key not in loose and type(key) is str),
+                                      key=lambda key: (-used[key], key))
+        return result
 
 
 def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
