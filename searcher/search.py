@@ -229,13 +229,16 @@ class SearchSession:
             return _Plan(loose, ranking.is_question(loose), excluded)
         # In a question, "two-dimensional" is two of its words rather than a phrase to match,
         # and a quoted title ('the film "Blade Runner"') adds the phrase to its words: it is
-        # still a question, expanded like one.
+        # still a question, expanded like one. A quoted phrase counts as one word of it, so
+        # that a long phrase alone, or with a word or two, is still a phrase lookup.
         question = ranking.loose_terms(q, self._stopwords())
         if question is not None and ranking.is_question(question):
-            if '"' in parsed.read_as:
-                typed = ranking.loose_terms(q, phrases=True) or {}
+            if '"' not in parsed.read_as:
+                return _Plan(question, True, excluded)
+            typed = ranking.loose_terms(q, phrases=True) or {}
+            if ranking.is_question(typed):
                 question.update((key, weight) for key, weight in typed.items() if type(key) is tuple)
-            return _Plan(question, True, excluded)
+                return _Plan(question, True, excluded)
         # Words and exact phrases: a phrase is scored like a word, with the number of
         # times the passage (file) holds it as its frequency.
         terms = ranking.loose_terms(q, phrases=True)
