@@ -115,7 +115,8 @@ def _baseline(collection: relevance.Collection) -> Tuple[float, float]:
     """The best baseline's (MAP, nDCG@10), kept beside the kept indexes (they do not change)."""
     import json
 
-    cache = Path(relevance.KEEP_INDEXES) / collection.name / "baselines.json" if relevance.KEEP_INDEXES else None
+    cache = (Path(relevance.KEEP_INDEXES) / collection.name / f"baselines-{len(collection.queries)}.json"
+             if relevance.KEEP_INDEXES else None)
     if cache is not None and cache.is_file():
         return tuple(json.loads(cache.read_text()))
     best = relevance._best_baseline(relevance.benchmark(collection, list(relevance.BASELINES)))
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grid", action="append", default=[], help="module.NAME=v1,v2,... (repeatable)")
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--keep-indexes", type=Path)
+    parser.add_argument("--queries", type=int, default=0,
+                        help="at most this many queries per collection (every k-th, in file order; "
+                        "0: all): a quick look, to be confirmed on all")
     parser.add_argument("--eval", type=Path, default=relevance.EVAL_DIR)
     args = parser.parse_args(argv)
     relevance.KEEP_INDEXES = args.keep_indexes
@@ -146,7 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in relevance.EVAL_COLLECTIONS:
         directory = Path(args.eval) / name
         if directory.is_dir():
-            prepared.append(Prepared(relevance.load_directory(directory)))
+            collection = relevance.load_directory(directory)
+            if args.queries and len(collection.queries) > args.queries:
+                step = -(-len(collection.queries) // args.queries)
+                collection.queries = collection.queries[::step]
+                kept = {query_id for query_id, _ in collection.queries}
+                collection.qrels = {q: judged for q, judged in collection.qrels.items() if q in kept}
+            prepared.append(Prepared(collection))
         else:
             print(f"note: {name} skipped: no folder {directory}", file=sys.stderr)
     names = [p.collection.name for p in prepared]
