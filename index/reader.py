@@ -23,6 +23,8 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 RST_SUFFIXES = frozenset({".rst", ".rest"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 PDF_SUFFIXES = frozenset({".pdf"})
+# Sphinx copies each page's source beside its HTML as "_sources/page.rst.txt".
+RST_SOURCE_SUFFIXES = (".rst.txt",)
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 )
@@ -80,19 +82,25 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     if suffix in PDF_SUFFIXES or (suffix not in SUPPORTED_SUFFIXES and data.startswith(b"%PDF-")):
         return _read_pdf(path, data)
     text = decode_text(data)
+    headings = ()
     if suffix in HTML_SUFFIXES:
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
         text, title = html_to_text(text)
     elif suffix in MARKDOWN_SUFFIXES:
-        title = markdown_title(text)
-    elif suffix in RST_SUFFIXES:
-        title = rst_title(text)
+        from index.outline import markdown_headings
+
+        title, headings = markdown_title(text), markdown_headings(text)
+    elif suffix in RST_SUFFIXES or path.lower().endswith(RST_SOURCE_SUFFIXES):
+        from index.outline import rst_headings
+
+        headings = rst_headings(text)
+        title = headings[0][2] if headings else rst_title(text)  # the first title, as prose
     else:
         title = None
     if not text.strip():
         raise SkipFile("no text")
-    return Document(path=path, text=text, title=title)
+    return Document(path=path, text=text, title=title, headings=headings)
 
 
 # Opened without waiting: opening a FIFO for reading blocks until a writer comes, and
@@ -281,7 +289,11 @@ def _read_pdf(path: str, data: bytes) -> Document:
         page_starts.append(line)
         line += page.count("\n") + 1
     title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
-    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts))
+    from index.outline import pdf_headings
+
+    headings = pdf_headings(reader, pages, tuple(page_starts))
+    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts),
+                    headings=headings)
 
 
 def _decrypts_with_empty_password(reader) -> bool:
