@@ -300,11 +300,16 @@ def unquoted_hint(session, result) -> list[str]:
 
     if not result.query.phrases:
         return []
+    from index.analysis import stopwords_for
+
+    stopwords = stopwords_for(session.meta.language)
     phrases, groups = {}, []
     for match in _QUOTED.finditer(result.query.read_as or result.query.text):
         negated, field, text = match.groups()
         # Words only, lower case: punctuation or an uppercase OR inside quotes is no operator outside them.
         words = [word.lower() for word in WORD_PATTERN.findall(text)]
+        # Outside quotes a phrase's stopwords say nothing (and a short query would keep them).
+        words = [word for word in words if word not in stopwords] or words
         if negated or not words:
             continue
         phrases[f'"{" ".join(text.split())}"'] = None
