@@ -258,16 +258,19 @@ def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> l
 
 def expansion_lines(result, asked) -> list[str]:
     """``--explain``: whether query expansion ran, and the words it added."""
-    if result.expansion is None:
+    expansion = getattr(result, "expansion", None)  # (results merged over indexes do not say)
+    if expansion is None:
         if asked is False:
             return ["expansion: off (--no-expand)"]
+        if not hasattr(result, "expansion"):
+            return []
         if result.question:
             return ["expansion: did not run (nothing matched the question)"]
         return ["expansion: off (not a question of 4+ loose words; --expand forces it)"]
     why = "--expand" if asked else "a question"
-    if not result.expansion:
+    if not expansion:
         return [f"expansion: ran ({why}), added no words"]
-    return [f"expansion: ran ({why}), added: {', '.join(result.expansion)}"]
+    return [f"expansion: ran ({why}), added: {', '.join(expansion)}"]
 
 
 def nothing_found(index_dir, result, offset: int) -> list[str]:
