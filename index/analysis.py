@@ -275,6 +275,28 @@ you'll you're you've your yours yourself yourselves
 """.split())
 
 
+_stopwords: dict[str, frozenset[str]] = {}
+
+
 def stopwords_for(language: str) -> frozenset[str]:
-    """Folded stopwords of a language; empty where none ship with searcher."""
-    return ENGLISH_STOPWORDS if language in ("english", "porter") else frozenset()
+    """Folded stopwords of a language (empty for a language without a list).
+
+    English keeps the Snowball list above: the ``stop-words`` package's English list
+    (1,333 words) holds content words such as "computer", "area" and "effect", which a
+    question must not lose. The other Snowball languages take the package's lists
+    (French 336 words, German 259), imported only when a query in such a language is read.
+    """
+    if language in ("english", "porter"):
+        return ENGLISH_STOPWORDS
+    found = _stopwords.get(language)
+    if found is None:
+        try:
+            from stop_words import StopWordError, get_stop_words
+        except ImportError:  # (a dependency: only a broken install lacks it)
+            return frozenset()
+        try:
+            words = get_stop_words(language)
+        except StopWordError:
+            words = []
+        found = _stopwords[language] = frozenset(fold(word) for word in words)
+    return found

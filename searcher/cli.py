@@ -547,7 +547,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         result.hits, checked = check_hits_of_indexes(session.sessions, result.hits)
     stale_message = hit_check_message(checked)
     if explain:
-        for line in output.explanation(result.query, index_dir, typed, how):
+        for line in output.explanation(result.query, index_dir, typed, how) + output.expansion_lines(result, expand):
             console.info(escape_line(line))
 
     if plain and console.is_tty:

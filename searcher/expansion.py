@@ -25,6 +25,14 @@ FEEDBACK_TERMS = 30
 ORIGINAL_WEIGHT = 0.4
 # Files of the first pass that expansion ranks again (at least as many as are asked for).
 EXPANSION_CANDIDATES = 100
+# A long feedback file gives the words of its best passages only (by the passage score).
+FEEDBACK_PASSAGES = 10
+# The second pass counts the words of at most this many passages (but always of the files
+# asked for): this bounds a question's time on folders of long files.
+RESCORE_PASSAGES = 1500
+# How the feedback files' term distributions are weighted: "exp" (exp(score - best)),
+# "share" (score / sum of scores) or "uniform".
+FEEDBACK_WEIGHTING = "exp"
 
 
 # Analyzers' fast term functions (index.analysis.fast_terms), by id; the analyzer is kept
@@ -82,6 +90,29 @@ class PassageTerms:
         return counts
 
 
+def _feedback_passages(scores: _Scores, passages: list[int]) -> list[int]:
+    """The passages of a feedback file that give its words: all of a short file, the
+    FEEDBACK_PASSAGES best (by their own score) of a long one, so that a long page
+    gives the words of the parts that match rather than of everything it holds."""
+    if len(passages) <= FEEDBACK_PASSAGES:
+        return passages
+    own = scores.passage_scores(passages)
+    return sorted(sorted(own, key=lambda g: (-own[g], g))[:FEEDBACK_PASSAGES])
+
+
+def candidate_count(stats: Statistics, best: list[int], wanted: int) -> int:
+    """How many of the first pass's ``best`` files (best first) the second pass ranks:
+    as many as hold at most RESCORE_PASSAGES passages, and never fewer than ``wanted``
+    (the files asked for). Counting every word of those passages is the second pass's
+    cost: long files would otherwise make a question slow."""
+    total = 0
+    for count, number in enumerate(best):
+        total += len(stats.passages_of(number))
+        if total > RESCORE_PASSAGES and count >= wanted:
+            return count
+    return len(best)
+
+
 def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozenset[str],
            texts: PassageTerms | None = None) -> dict[str, float]:
     """RM3: ``terms`` mixed with the term distribution of the first pass's best files."""
@@ -92,11 +123,16 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
     texts = texts or PassageTerms(reader)
     top = scores.file[best[0]]
     feedback: Counter = Counter()
-    weights = [math.exp(scores.file[number] - top) for number in best]
+    if FEEDBACK_WEIGHTING == "uniform":
+        weights = [1.0] * len(best)
+    elif FEEDBACK_WEIGHTING == "share":
+        weights = [scores.file[number] / top for number in best]
+    else:
+        weights = [math.exp(scores.file[number] - top) for number in best]
     total = sum(weights)
     for number, weight in zip(best, weights):
         counts: Counter = Counter()
-        for d in stats.passages_of(number):
+        for d in _feedback_passages(scores, stats.passages_of(number)):
             counts.update(texts.of(d)["body"])
         length = sum(counts.values()) or 1
         share = weight / total / length

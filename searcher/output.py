@@ -257,6 +257,23 @@ def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> l
         return explain(parsed, ix.schema, reader, typed=typed, how=how)
 
 
+def expansion_lines(result, asked) -> list[str]:
+    """``--explain``: whether query expansion ran, and the words it added."""
+    expansion = getattr(result, "expansion", None)  # (results merged over indexes do not say)
+    if expansion is None:
+        if asked is False:
+            return ["expansion: off (--no-expand)"]
+        if not hasattr(result, "expansion"):
+            return []
+        if result.question:
+            return ["expansion: did not run (nothing matched the question)"]
+        return ["expansion: off (not a question of 4+ loose words; --expand forces it)"]
+    why = "--expand" if asked else "a question"
+    if not expansion:
+        return [f"expansion: ran ({why}), added no words"]
+    return [f"expansion: ran ({why}), added: {', '.join(expansion)}"]
+
+
 def nothing_found(index_dir, result, offset: int) -> list[str]:
     """Why there is nothing to show, when it is not simply that nothing matched (that is silent, as grep)."""
     from index.store import open_index
@@ -287,11 +304,16 @@ def unquoted_hint(session, result) -> list[str]:
 
     if not result.query.phrases:
         return []
+    from index.analysis import stopwords_for
+
+    stopwords = stopwords_for(session.meta.language)
     phrases, groups = {}, []
     for match in _QUOTED.finditer(result.query.read_as or result.query.text):
         negated, field, text = match.groups()
         # Words only, lower case: punctuation or an uppercase OR inside quotes is no operator outside them.
         words = [word.lower() for word in WORD_PATTERN.findall(text)]
+        # Outside quotes a phrase's stopwords say nothing (and a short query would keep them).
+        words = [word for word in words if word not in stopwords] or words
         if negated or not words:
             continue
         phrases[f'"{" ".join(text.split())}"'] = None

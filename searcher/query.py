@@ -481,6 +481,19 @@ def _typed_stopwords(text: str, schema, stopwords: frozenset[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# Loose words (stopwords included) up to which a query is a lookup whose stopwords count.
+SHORT_QUERY_WORDS = 3
+
+
+def _loose_word_count(text: str) -> int:
+    """Words typed outside quotes, operators and field names left out."""
+    count = 0
+    text = re.sub(rf"(?i)(?<![\w:])(?:{FIELD_NAMES}):", " ", re.sub(r'"[^"]*"', " ", text))
+    for chunk in text.split():
+        count += sum(1 for word in WORD_PATTERN.findall(chunk) if word not in OPERATORS)
+    return count
+
+
 def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     """Parse ``text`` against ``schema``; raises QueryError with a one-line reason."""
     if not text.strip():
@@ -503,11 +516,17 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     q = _fold_patterns(q)
     q = _stem_fuzzy(q, schema)
     stopwords = _stemmed_stopwords(schema, language)
-    q = _drop_stopwords(q, stopwords)
-    if q is None:
-        raise QueryError(
-            f"{text!r} has only common words (stopwords), which are ignored outside phrases: "
-            f"quote it to look up the exact phrase, e.g. '\"{' '.join(text.split())}\"'")
+    dropped_words = True
+    if _loose_word_count(read_as) <= SHORT_QUERY_WORDS:
+        # In a lookup of a few words each is chosen ("with statement", "the who"): keep them.
+        dropped_words = False
+    else:
+        kept = _drop_stopwords(q, stopwords)
+        if kept is None:  # "to be or not to be": only common words, all of them meant
+            notes.append("only common words: all of them searched")
+            dropped_words = False
+        else:
+            q = kept
     q = _exclude_negations(_count_repeats(q)).normalize()
     if _only_excludes(q) or (q is wq.NullQuery and _NEGATION.search(read_as)):
         raise QueryError(f"nothing to search for: {text!r} only excludes words; add a word to look for")
@@ -515,7 +534,7 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
         raise QueryError(f"nothing to search for in {text!r}")
     q = _bound_patterns(_stem_prefixes(_near_phrases(q), schema), notes)
     q = _one_character_queries(q)
-    dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords else []
+    dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords and dropped_words else []
     return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
 
 

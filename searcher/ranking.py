@@ -62,8 +62,15 @@ class Ranked:
     file: int  # the file's number in the ranking statistics
 
 
+# "whoosh": whoosh's BM25F idf, log(n / (df + 1)) + 1; "lucene": BM25's own
+# log(1 + (n - df + 0.5) / (df + 0.5)), which gives a word in most files almost nothing.
+IDF_FORM = "whoosh"
+
+
 def idf(n: int, df: int) -> float:
-    """whoosh's BM25F idf, as structured queries get from whoosh: at least 1 - log 2."""
+    """A word's inverse document frequency among ``n`` passages (files), ``df`` of which hold it."""
+    if IDF_FORM == "lucene":
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
     return math.log(n / (df + 1)) + 1.0
 
 
@@ -526,8 +533,14 @@ def is_question(terms: dict[str, float]) -> bool:
     return len(terms) >= QUESTION_WORDS
 
 
+# How a question counts a word typed more than once: "once", or "count" (as typed).
+QUESTION_REPEATS = "once"
+
+
 def question_terms(terms: dict[str, float]) -> dict[str, float]:
     """In a question a word repeated is style, not emphasis: each distinct word counts once."""
+    if QUESTION_REPEATS == "count":
+        return dict(terms)
     return dict.fromkeys(terms, 1.0)
 
 
@@ -548,10 +561,10 @@ def _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_to
     scores = score_terms(reader, terms, _Scores(statistics(reader), exclude))
     matched = scores.match_count if lazy_total else scores.match_count()
     if expansion and scores.file:
-        from searcher.expansion import EXPANSION_CANDIDATES, PassageTerms, expand, rescore_expanded
+        from searcher.expansion import EXPANSION_CANDIDATES, PassageTerms, candidate_count, expand, rescore_expanded
 
         candidates = max(count, EXPANSION_CANDIDATES)
-        top_files(scores, candidates)  # once: feedback takes the first few of them
+        candidates = candidate_count(statistics(reader), top_files(scores, candidates), count)
         texts = PassageTerms(reader)
         mixed = expand(reader, scores, terms, stopwords, texts)
         if len(scores.file) > candidates:

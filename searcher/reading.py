@@ -27,7 +27,8 @@ FIELD_NAMES = "|".join(SEARCHABLE_FIELDS)
 _FIELD_THEN_SPACE = re.compile(rf"(?<![\w:])({FIELD_NAMES}):[ \t]+(?=[^\s)])", re.IGNORECASE)
 _UNKNOWN_FIELD = re.compile(rf"(?<![\w:])(?!(?:{FIELD_NAMES}):)([^\W\d_]\w*):(?!//)", re.IGNORECASE)
 _REPEATED_FIELD = re.compile(rf"(?<![\w:])((?:{FIELD_NAMES}):)(?:\1)+", re.IGNORECASE)
-_TRAILING_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)]|$)")
+# After a word, a closing bracket or a quote: "(MEDLARS)?" and "'Ulysses'?" end questions too.
+_TRAILING_QUESTION_MARK = re.compile(r"(?<=[\w)\]}'])\?+(?=[\s)\]}]|$)")
 _LONE_WILDCARD = re.compile(r"(?<!\S)[?*]+(?!\S)")
 # Stars stuck to the front of a name, as code writes *args and **kwargs (also after
 # a +, - or field prefix): the name, not a pattern over the whole word list.

@@ -57,6 +57,9 @@ class SearchResult:
         self.query = query
         self.hits = hits
         self.ranked = len(hits) if ranked is None else ranked  # passages ranked: a lower bound of total
+        # Query expansion: None when it did not run, else the words (stems) it added, best first.
+        self.expansion: list[str] | None = None
+        self.question = False  # read as a natural-language question (expanded unless --no-expand)
         self._total = total
         self._count = count
 
@@ -281,10 +284,17 @@ class SearchSession:
         loose = ranking.loose_terms(q)
         if loose is not None:
             return _Plan(loose, ranking.is_question(loose), excluded)
-        if '"' not in parsed.read_as:
-            # In a question, "two-dimensional" is two of its words rather than a phrase to match.
-            question = ranking.loose_terms(q, self._stopwords())
-            if question is not None and ranking.is_question(question):
+        # In a question, "two-dimensional" is two of its words rather than a phrase to match,
+        # and a quoted title ('the film "Blade Runner"') adds the phrase to its words: it is
+        # still a question, expanded like one. A quoted phrase counts as one word of it, so
+        # that a long phrase alone, or with a word or two, is still a phrase lookup.
+        question = ranking.loose_terms(q, self._stopwords())
+        if question is not None and ranking.is_question(question):
+            if '"' not in parsed.read_as:
+                return _Plan(question, True, excluded)
+            typed = ranking.loose_terms(q, phrases=True) or {}
+            if ranking.is_question(typed):
+                question.update((key, weight) for key, weight in typed.items() if type(key) is tuple)
                 return _Plan(question, True, excluded)
         # Words and exact phrases: a phrase is scored like a word, with the number of
         # times the passage (file) holds it as its frequency.
@@ -339,18 +349,23 @@ class SearchSession:
         exclude = self._excluded_passages(reader, plan.excluded)
         if parsed.filters:
             exclude = (exclude or set()) | self._filtered_out(reader, parsed.filters)
-        ranked = total = None
+        ranked = total = used = None
 
         def best(n: int) -> list[tuple[int, float]]:
-            nonlocal ranked, total
-            ranked, total, _ = ranking.rank(reader, loose, n, per_file, expansion=expansion,
+            nonlocal ranked, total, used
+            ranked, total, used = ranking.rank(reader, loose, n, per_file, expansion=expansion,
                                             stopwords=self._stopwords() if expansion else frozenset(),
                                             exclude=exclude, lazy_total=True)
             return [(r.docnum, r.score) for r in ranked]
 
         terms = match_terms(parsed.query, reader) if highlight else None
         hits = self._hits(best, offset, limit, collapse, terms if highlight else None)
-        return SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
+        result = SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
+        result.question = plan.question
+        if expansion and used is not None:
+            result.expansion = sorted((key for key in used if key not in loose and type(key) is str),
+                                      key=lambda key: (-used[key], key))
+        return result
 
 
 def _section(stored: dict, analyzer, terms) -> dict:

@@ -78,10 +78,9 @@ def test_missing_path_is_an_error(run, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_stopword_only_query_explains(indexed, run):
-    result = run("query", "the", "of")
-    assert result.exit_code == ExitStatus.ERROR
-    assert "stopwords" in result.output
+def test_stopword_only_query_is_searched(indexed, run):
+    result = run("query", "--json", "the", "of")
+    assert result.exit_code == ExitStatus.FOUND
 
 
 def test_boolean_and_not(indexed, run):

@@ -80,7 +80,6 @@ AWKWARD_QUERIES = [
     ('"', 2, "only punctuation"),
     ("AND", 2, "only operators"),
     ("NOT OR", 2, "only operators"),
-    ("the of", 2, "stopwords"),
     ("-rice", 2, "only excludes"),
     ("NOT rice", 2, "only excludes"),
 ]
