@@ -25,6 +25,36 @@ PDF_SUFFIXES = frozenset({".pdf"})
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 )
+# Compressed files of a supported type (Debian gzips its docs: README.md.gz, changelog.gz).
+GZIP_SUFFIXES = frozenset({".gz"})
+# "README.Debian", "NEWS.Debian": a capitalised word after the dot names a variant, not a
+# file type; such names, like names without a dot (README, copyright), are sniffed as text.
+_NAME_PART = re.compile(r"\.[A-Z][a-z]+")
+
+
+def document_format(name: str) -> str | None:
+    """How a file called ``name`` is read: "text", "markdown", "rst", "html", "pdf",
+    "sniff" (no type in the name: text if it looks like text), "gz:<inner format>",
+    or None (not a format searcher reads)."""
+    stem, ext = os.path.splitext(os.path.basename(name))
+    lower = ext.lower()
+    if lower in GZIP_SUFFIXES:
+        inner = document_format(stem)
+        return f"gz:{inner}" if inner and not inner.startswith("gz:") else None
+    for suffixes, kind in _FORMATS:
+        if lower in suffixes:
+            return kind
+    if not ext or _NAME_PART.fullmatch(ext):
+        return "sniff"
+    return None
+
+_FORMATS = (
+    (TEXT_SUFFIXES, "text"),
+    (MARKDOWN_SUFFIXES, "markdown"),
+    (RST_SUFFIXES, "rst"),
+    (HTML_SUFFIXES, "html"),
+    (PDF_SUFFIXES, "pdf"),
+)
 
 # How much of the file the binary sniffing looks at.
 SNIFF_SIZE = 8192
@@ -75,23 +105,53 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     data = _read_bytes(path, max_bytes)
     if not data:
         raise SkipFile("empty file")
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in PDF_SUFFIXES or (suffix not in SUPPORTED_SUFFIXES and data.startswith(b"%PDF-")):
+    # A path named explicitly is tried whatever its name: as text, if it looks like text.
+    kind = document_format(path) or "sniff"
+    if kind.startswith("gz:"):
+        data, kind = gunzip(data, max_bytes), kind[3:]
+        if not data:
+            raise SkipFile("empty file")
+    elif data[:2] == b"\x1f\x8b" and kind == "sniff":
+        raise SkipFile("compressed file of an unknown type")
+    if kind == "pdf" or (kind == "sniff" and data.startswith(b"%PDF-")):
         return _read_pdf(path, data)
-    text = decode_text(data)
-    if suffix in HTML_SUFFIXES:
+    headings = ()
+    if kind == "html":
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
-        text, title = html_to_text(text)
-    elif suffix in MARKDOWN_SUFFIXES:
-        title = markdown_title(text)
-    elif suffix in RST_SUFFIXES:
-        title = rst_title(text)
+        text, title, headings = html_to_text(decode_html(data))
     else:
-        title = None
+        text = decode_text(data)
+        if kind == "markdown":
+            title = markdown_title(text)
+        elif kind == "rst":
+            title = rst_title(text)
+        else:
+            title = None
     if not text.strip():
         raise SkipFile("no text")
-    return Document(path=path, text=text, title=title)
+    return Document(path=path, text=text, title=title, headings=headings)
+
+
+def gunzip(data: bytes, max_bytes: int) -> bytes:
+    """The content of gzip ``data`` (all members), at most ``max_bytes`` of it, else SkipFile."""
+    import zlib
+
+    out, size = [], 0
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            chunk = inflater.decompress(data, max_bytes + 1 - size)
+        except zlib.error:
+            raise SkipFile("damaged gzip file") from None
+        out.append(chunk)
+        size += len(chunk)
+        if size > max_bytes or inflater.unconsumed_tail:
+            raise SkipFile(f"inflates to more than {format_size(max_bytes)} (raise --max-size)")
+        if not inflater.eof:
+            raise SkipFile("damaged gzip file (truncated)")
+        data = inflater.unused_data.lstrip(b"\x00")  # members may be followed by padding
+    return b"".join(out)
 
 
 def _read_bytes(path: str, max_bytes: int) -> bytes:
@@ -142,6 +202,66 @@ def _decode_cp1252(data: bytes) -> str:
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v\x1b")
 
+# A well-formed UTF-8 sequence of two to four bytes (RFC 3629: no overlongs, no surrogates).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+# Text in a legacy 8-bit encoding almost never forms valid UTF-8 sequences by chance
+# (it would take "Ã©"-like pairs), so a file with at least this many valid sequences
+# per invalid byte is UTF-8 with a few damaged bytes, and is decoded as such.
+UTF8_MAJORITY = 4
+# How much of a non-UTF-8 file the charset detector looks at.
+DETECT_SIZE = 64 * 1024
+MIN_DETECT_BYTES = 16
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _decode_not_utf8(data: bytes) -> str:
+    """Bytes that are not valid UTF-8: mostly-UTF-8 with replacement, else the detected charset."""
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    valid = len(_UTF8_MULTIBYTE.findall(data))
+    if valid >= UTF8_MAJORITY * max(invalid, 1) or (valid and valid >= invalid and valid >= 32):
+        return text
+    encoding = _detect_charset(data[:DETECT_SIZE])
+    if encoding:
+        try:
+            return data.decode(encoding, errors="replace")
+        except LookupError:
+            pass
+    return _decode_cp1252(data)
+
+
+def _detect_charset(sample: bytes) -> str | None:
+    """charset-normalizer's pick for a legacy-encoded sample, or None to fall back to cp1252.
+
+    Short samples of Western text are ambiguous (cp1252, latin-1, cp1250 ... all
+    decode them); cp1252 is the common case there, so the detector is only
+    followed when it finds a script other than Latin.
+    """
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    # A few stray high bytes say nothing about a script: the detector guesses wildly there.
+    # Accented Latin letters stand alone between ASCII ones ("crème brûlée"); Cyrillic,
+    # Greek or CJK text has its high bytes in runs. Only the latter goes to the detector.
+    runs = _HIGH_RUN.findall(sample)
+    high = sum(map(len, runs))
+    if high < MIN_DETECT_BYTES or high < 1.5 * len(runs):
+        return None
+    best = from_bytes(sample).best()
+    if best is None or set(best.alphabets) <= {"Basic Latin", "Latin-1 Supplement", "Latin Extended-A"}:
+        return None
+    try:  # files here are 8-bit or ASCII-compatible multibyte (a UTF-16 file has a BOM or NULs)
+        if b"Az09 .\n".decode(best.encoding) != "Az09 .\n":
+            return None
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return best.encoding
+
 
 def decode_text(data: bytes) -> str:
     """Decode file bytes to text with "\\n" newlines; SkipFile("binary file") if not text."""
@@ -155,10 +275,38 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _decode_cp1252(data)
+            text = _decode_not_utf8(data)
     if _looks_binary(text[:SNIFF_SIZE]):
         raise SkipFile("binary file")
     return normalise_newlines(text)
+
+
+# HTML's encoding prescan (WHATWG "prescan a byte stream"), reduced to the two
+# forms pages use: <meta charset=X> and <meta http-equiv=Content-Type content="...; charset=X">.
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+# Labels the HTML standard maps to windows-1252: pages that say latin-1 mean cp1252.
+_HTML_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii", "windows-1252", "cp1252"})
+
+
+def decode_html(data: bytes) -> str:
+    """An HTML page's text: a BOM first, then its <meta charset>, then decode_text's guess."""
+    if not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        match = _META_CHARSET.search(data[:4096])
+        label = match.group(1).decode("ascii", "replace").lower() if match else ""
+        if label in _HTML_CP1252:
+            if b"\x00" in data[:SNIFF_SIZE]:
+                raise SkipFile("binary file")
+            return normalise_newlines(_decode_cp1252(data))
+        if label and not label.replace("-", "").startswith(("utf8", "utf16", "utf32")):
+            try:
+                codec = codecs.lookup(label)
+            except LookupError:
+                codec = None
+            if codec is not None:
+                if b"\x00" in data[:SNIFF_SIZE]:
+                    raise SkipFile("binary file")
+                return normalise_newlines(data.decode(codec.name, errors="replace"))
+    return decode_text(data)
 
 
 def normalise_newlines(text: str) -> str:
@@ -240,25 +388,16 @@ def rst_title(text: str) -> str | None:
 
 # --- PDF --------------------------------------------------------------------
 
+# Bounds on one PDF, past which it is skipped with a reason (on top of index/isolate.py's
+# time and memory limits): bytes any one stream may inflate to, and pages read.
+PDF_MAX_STREAM_BYTES = 32 * 1024 * 1024
+PDF_MAX_PAGES = 20_000
+
+
 def _read_pdf(path: str, data: bytes) -> Document:
-    import io
-    import logging
+    from index.isolate import run_isolated
 
-    import pypdf  # heavy: only loaded when a PDF is actually read
-
-    # pypdf logs a warning for every small flaw in a PDF; they are not the user's problem.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not _decrypts_with_empty_password(reader):
-            raise SkipFile("encrypted PDF")
-        pages = [normalise_newlines(page.extract_text() or "").rstrip() for page in reader.pages]
-        metadata_title = reader.metadata.title if reader.metadata else None
-    except SkipFile:
-        raise
-    except Exception as exc:  # pypdf raises many exception types on malformed files
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise SkipFile(f"unreadable PDF: {detail}") from None
+    pages, metadata_title = run_isolated(_extract_pdf, data, what="PDF", preload=("pypdf",))
     if not any(page.strip() for page in pages):
         raise SkipFile("no text layer (scanned PDF?)")
     page_starts, line = [], 1
@@ -267,6 +406,55 @@ def _read_pdf(path: str, data: bytes) -> Document:
         line += page.count("\n") + 1
     title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
     return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts))
+
+
+def _extract_pdf(data: bytes) -> tuple[list[str], str | None]:
+    """Pages' text and the metadata title; runs in index/isolate.py's child process."""
+    import io
+    import logging
+
+    import pypdf  # heavy: only loaded when a PDF is actually read
+
+    # pypdf logs a warning for every small flaw in a PDF; they are not the user's problem.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    _limit_pdf_streams(pypdf)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not _decrypts_with_empty_password(reader):
+            raise SkipFile("encrypted PDF")
+        if len(reader.pages) > PDF_MAX_PAGES:
+            raise SkipFile(f"PDF has more than {PDF_MAX_PAGES} pages")
+        pages = [normalise_newlines(page.extract_text() or "").rstrip() for page in reader.pages]
+        metadata_title = reader.metadata.title if reader.metadata else None
+    except SkipFile:
+        raise
+    except Exception as exc:  # pypdf raises many exception types on malformed files
+        if type(exc).__name__ == "LimitReachedError":
+            raise SkipFile(f"PDF stream inflates past {format_size(PDF_MAX_STREAM_BYTES)}") from None
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise SkipFile(f"unreadable PDF: {detail}") from None
+    return pages, str(metadata_title) if metadata_title is not None else None
+
+
+def _limit_pdf_streams(pypdf):
+    """Cap what one stream may inflate to (pypdf's default is 75 MB per stream)."""
+    limits = dict(
+        zlib_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        lzw_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        run_length_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        array_based_stream_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        maximum_declared_stream_length=PDF_MAX_STREAM_BYTES,
+    )
+    try:
+        from pypdf._configuration import overwrite_configuration  # pypdf >= 6.5
+    except ImportError:
+        from pypdf import filters  # older pypdf: module constants
+
+        for name in ("ZLIB_MAX_OUTPUT_LENGTH", "LZW_MAX_OUTPUT_LENGTH", "MAX_DECLARED_STREAM_LENGTH"):
+            if hasattr(filters, name):
+                setattr(filters, name, PDF_MAX_STREAM_BYTES)
+        return
+    overwrite_configuration(**limits)
 
 
 def _decrypts_with_empty_password(reader) -> bool:

@@ -1,8 +1,9 @@
 """Turn the paths given on the command line into the files to index.
 
 Folders are walked depth-first in sorted order so runs are deterministic.
-Inside folders, hidden entries and files without a supported suffix are left
-out silently; a path given explicitly is always tried. Things the user may
+Inside folders, hidden entries are left out silently, and files of a type
+searcher does not read come out as SkippedFile(path, UNSUPPORTED), for the
+run's summary to count; a path given explicitly is always tried. Things the user may
 want to know about (broken symlinks, unreadable folders, files over the size
 cap) come out as SkippedFile.
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from index.errors import PathNotFound
-from index.reader import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, too_large_reason
+from index.leftout import UNSUPPORTED
+from index.reader import DEFAULT_MAX_BYTES, document_format, too_large_reason
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,11 @@ class _Walk:
                     yield listing
                 elif listing:
                     stack.append(iter(listing))
-            elif (
-                stat.S_ISREG(st.st_mode)
-                and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES
-                and self._wanted_file(rel, entry.name)
-            ):
-                yield from self._file(path, st)
+            elif stat.S_ISREG(st.st_mode) and self._wanted_file(rel, entry.name):
+                if document_format(entry.name) is None:
+                    yield SkippedFile(path, UNSUPPORTED)  # counted by type in the run's summary
+                else:
+                    yield from self._file(path, st)
 
     def _list_dir(self, path: str, st: os.stat_result | None = None):
         """Sorted entries of a directory not seen before ([] if seen), or a SkippedFile."""

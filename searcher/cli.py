@@ -88,9 +88,11 @@ def cli(debug):
 @click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="List every file left out, with its reason.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
-                  commit_every, quiet):
-    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
+                  commit_every, quiet, verbose):
+    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf, and these gzipped;
+    text files without an extension such as README).
 
     Re-running it reads only new and changed files, and removes from the index
     the files that are gone from under PATHS.
@@ -135,13 +137,22 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         if progress:
             progress.close()
     if not quiet:
-        for skipped in report.skipped:
-            console.info(f"skipped {sanitize(skipped.path)}: {skipped.reason}")
+        if verbose:
+            for skipped in report.skipped:
+                console.info(f"skipped {sanitize(skipped.path)}: {sanitize(skipped.reason)}")
         console.info(
             f"indexed {report.files_indexed} files: {report.added} added, {report.updated} updated, "
             f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped "
             f"({report.passages} passages, {report.seconds:.2f}s)"
         )
+        if report.skipped or report.unsupported:
+            from index.leftout import summary_lines
+
+            left_out = len(report.skipped) + sum(report.unsupported.values())
+            hint = "" if verbose or not report.skipped else " (--verbose lists them)"
+            console.info(f"left out {left_out} files{hint}:")
+            for line in summary_lines(((s.path, s.reason) for s in report.skipped), report.unsupported):
+                console.info(sanitize(line))
         console.info(
             f"index: {sanitize(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
