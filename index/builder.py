@@ -17,6 +17,40 @@ from index.reader import DEFAULT_MAX_BYTES, read_document
 from index.stemtable import save_new_stems
 
 
+class Interrupted(BaseException):
+    """The run was asked to stop: the file being read is abandoned.
+
+    A BaseException, so that the broad ``except Exception`` of file readers
+    (pypdf has many) does not swallow it.
+    """
+
+
+class StopSwitch:
+    """Stops a builder between files, or abandons the file it is reading.
+
+    ``request`` runs in a signal handler. It raises only while ``reading`` is
+    set, i.e. while a file is read, split and analysed into documents, which can
+    be thrown away; while documents are added to a segment it only sets the flag
+    the builder checks after the file, so no segment ever holds half a file.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.reading = False
+
+    def request(self, *_):
+        self.requested = True
+        if self.reading:
+            self.reading = False
+            raise Interrupted
+
+
+# This process's switch: set by the signal handlers of index/writer.py.
+STOP = StopSwitch()
+# From this size on, a worker says which file it is reading: it may take a while.
+ANNOUNCE_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class FileJob:
     path: str
@@ -85,11 +119,27 @@ class SegmentBuilder:
         self.previous = None  # the last writer: the next one reuses its analyzers
         self.done = []  # finished segments not yet handed over
 
-    def add_files(self, jobs: list[FileJob]) -> list[FileResult]:
+    def add_files(self, jobs: list[FileJob], on_reading=None) -> list[FileResult]:
+        """The results of the files added; fewer than ``jobs`` when STOP was requested.
+
+        ``on_reading(job)`` is called before a file of ANNOUNCE_BYTES or more is read.
+        """
         results = []
         for job in jobs:
+            if STOP.requested:
+                break
+            if on_reading is not None and job.size >= ANNOUNCE_BYTES:
+                on_reading(job)
             try:
-                docs = list(passage_documents(job.path, max_bytes=self.max_bytes))
+                STOP.reading = True
+                if STOP.requested:  # arrived between the check above and here
+                    raise Interrupted
+                try:
+                    docs = list(passage_documents(job.path, max_bytes=self.max_bytes))
+                finally:
+                    STOP.reading = False
+            except Interrupted:
+                break
             except SkipFile as exc:
                 results.append(_result(job, 0, str(exc), exc.transient))
                 continue

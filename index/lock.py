@@ -23,12 +23,23 @@ class RunLock:
         self.path = Path(index_dir) / LOCK_NAME
         self.fd: int | None = None
 
-    def acquire(self, timeout: float = 0.0, poll: float = 0.1) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds; raise IndexLocked if another run holds it."""
+    def acquire(self, timeout: float = 0.0, poll: float = 0.1, on_wait=None) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds; raise IndexLocked if another run holds it.
+
+        ``on_wait(message)`` is called once, as soon as it is clear that the lock is
+        taken and there is time to wait: a silent wait looks like a hang.
+        """
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + timeout
+        told = False
         try:
             while not _try_lock(fd):
+                if on_wait is not None and not told and timeout > 0:
+                    told = True
+                    holder = _read_pid(fd)
+                    who = f"pid {holder}" if holder else "another process"
+                    on_wait(f"waiting up to {timeout:g}s for {who}: another 'searcher index' "
+                            f"is writing to {self.path.parent}")
                 if time.monotonic() >= deadline:
                     holder = _read_pid(fd)
                     who = f" (pid {holder})" if holder else ""
@@ -47,17 +58,34 @@ class RunLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
 
+    def publish_state(self, state: str) -> None:
+        """One line about the run (index/writer.py's progress), after the pid, for
+        queries that find the index being built; a write of a few bytes, so readers
+        see the old line or the new one, and anything else parses as nothing."""
+        if self.fd is None:
+            return
+        data = f"{os.getpid()}\n{state}\n".encode()
+        try:
+            os.pwrite(self.fd, data, 0)
+            os.ftruncate(self.fd, len(data))
+        except OSError:
+            pass  # only a courtesy to readers: never a reason to fail a run
+
+    def state(self) -> str | None:
+        """The state line published by the run holding the lock, or None when no run holds it."""
+        if not self.is_held_elsewhere():
+            return None
+        try:
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        return lines[1] if len(lines) > 1 else ""
+
     def release(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
             _unlock(fd)
             os.close(fd)
-
-    def close_in_child(self) -> None:
-        """In a forked worker: drop the inherited descriptor without unlocking the parent's lock."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
     def is_held_elsewhere(self) -> bool:
         """True while some other process holds the lock (checked without blocking)."""

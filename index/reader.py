@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 from index.errors import SkipFile
@@ -154,10 +155,24 @@ def gunzip(data: bytes, max_bytes: int) -> bytes:
     return b"".join(out)
 
 
+# Opened without waiting: opening a FIFO for reading blocks until a writer comes, and
+# the type is only known for sure once the file is open (it may have been swapped since a walk).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _read_bytes(path: str, max_bytes: int) -> bytes:
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(st.st_mode):
+                # A FIFO, socket or device: reading it could block forever or never end.
+                raise SkipFile("not a regular file", transient=True)
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            size = st.st_size
             if size > max_bytes:
                 raise SkipFile(too_large_reason(max_bytes), transient=True)
             # Read one byte past the cap: the file may have grown since fstat.

@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from index.errors import PathNotFound
+from index.errors import IndexingError, PathNotFound
 from index.leftout import UNSUPPORTED
 from index.reader import DEFAULT_MAX_BYTES, document_format, too_large_reason
 
@@ -39,15 +39,33 @@ def walk(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    index_dir=None,
 ) -> Iterator[FoundFile | SkippedFile]:
-    """Yield every file to index under ``paths``; raise PathNotFound before yielding anything."""
+    """Yield every file to index under ``paths``; raise PathNotFound before yielding anything.
+
+    ``index_dir``, the index being written, is never read as documents: a path inside it is
+    refused (IndexingError), and a folder holding it is walked without it.
+    """
     given = [os.fspath(p) for p in paths]
     for p in given:
         if not os.path.lexists(p):
             raise PathNotFound(f"{p}: no such file or directory")
     roots = [os.path.abspath(p) for p in given]
-    # A plain function returning a generator, so the check above runs at call time.
-    return _Walk(include, exclude, max_bytes).run(roots)
+    walker = _Walk(include, exclude, max_bytes)
+    if index_dir is not None:
+        index_real = os.path.realpath(index_dir)
+        for p, root in zip(given, roots):
+            real = os.path.realpath(root)
+            if real == index_real or real.startswith(index_real.rstrip(os.sep) + os.sep):
+                where = "is the index folder" if real == index_real else "is inside the index folder"
+                raise IndexingError(f"{p} {where} {index_dir}: an index cannot index itself")
+        try:
+            st = os.stat(index_dir)
+            walker.seen_dirs.add((st.st_dev, st.st_ino))  # walked as if already seen: left out
+        except OSError:
+            pass  # not made yet: nothing of it to leave out
+    # A plain function returning a generator, so the checks above run at call time.
+    return walker.run(roots)
 
 
 def _clean_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
@@ -141,6 +159,9 @@ class _Walk:
         if not stat.S_ISREG(st.st_mode):
             # Reading a FIFO or device would block or never end.
             yield SkippedFile(path, "not a regular file")
+        elif not _utf8_name(path):
+            # The index stores paths as UTF-8: a name with other bytes could not be stored or found.
+            yield SkippedFile(path, "file name is not valid UTF-8")
         elif st.st_size > self.max_bytes:
             yield SkippedFile(path, too_large_reason(self.max_bytes))
         else:
@@ -154,6 +175,14 @@ class _Walk:
     @staticmethod
     def _matches(patterns: tuple[str, ...], rel: str, name: str) -> bool:
         return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _utf8_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode's surrogateescape of bytes that are not UTF-8
+        return False
+    return True
 
 
 def _reason(exc: OSError) -> str:

@@ -28,11 +28,11 @@ import signal
 import time
 import traceback
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from index.builder import FileJob, FileResult, SegmentBuilder, passage_documents
+from index.builder import STOP, FileJob, FileResult, SegmentBuilder, passage_documents
 from index.errors import (
     IndexDamaged,
     IndexingError,
@@ -77,6 +77,62 @@ SPAWN_FILES = 20_000
 MAX_SEGMENTS = 40
 # Merges in a row at most (each may make a level full: a cascade).
 _MAX_MERGES = 8
+# After Ctrl-C, how long the workers may take to drop the file they are reading and
+# hand over their segments (a file inside a long C call, such as inflating a stream,
+# notices only when the call returns); a second Ctrl-C stops at once.
+STOP_SECONDS = 10.0
+# How often the run's state is published for queries that find the index being built.
+PUBLISH_SECONDS = 1.0
+
+
+@dataclass
+class RunProgress:
+    """What a run is doing: for a progress display (``on_progress``), and, one line in
+    the lock file, for queries that find the index still being built."""
+
+    phase: str  # "reading", "publishing" (a commit), "merging", "finishing"
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    reading: str | None = None  # a large file a worker has been reading for a while
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        return f"{self.phase} {self.files_done} {self.files_total} {self.bytes_done} {self.bytes_total}"
+
+    @classmethod
+    def parse(cls, line: str | None) -> RunProgress | None:
+        try:
+            phase, *numbers = (line or "").split()
+            files_done, files_total, bytes_done, bytes_total = map(int, numbers)
+        except ValueError:
+            return None
+        return cls(phase, files_done, files_total, bytes_done, bytes_total)
+
+
+def being_built(index_dir) -> str | None:
+    """How far the run writing to ``index_dir`` got (``read 120 of 1027 files (8 %), now
+    reading``), or None when no run is writing to it."""
+    state = RunLock(index_dir).state()
+    if state is None:
+        return None
+    progress = RunProgress.parse(state)
+    if progress is None:
+        return "nothing is published yet"
+    if progress.phase == "planning":
+        return "it is finding the files to read"
+    share = f" ({progress.bytes_done / progress.bytes_total:.0%} by size)" if progress.bytes_total else ""
+    return (f"{progress.files_done} of {progress.files_total} files read{share}, "
+            f"nothing published yet, now {progress.phase}")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run after it committed every file its workers had finished."""
+
+    def __init__(self, report: IndexReport):
+        super().__init__("interrupted")
+        self.report = report
 
 
 @dataclass
@@ -97,6 +153,12 @@ class IndexReport:
     segments: int = 0  # whoosh segments in the index at the end
     merges: int = 0  # segment merges this run made
     merge_seconds: float = 0.0  # time spent merging
+    # Of the files this run set out to read: how many, and how many are committed
+    # (all of them unless it was interrupted).
+    files_planned: int = 0
+    bytes_planned: int = 0
+    files_committed: int = 0
+    bytes_committed: int = 0
 
     @property
     def files_indexed(self) -> int:
@@ -106,19 +168,23 @@ class IndexReport:
 def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool = False,
                 include=(), exclude=(), max_bytes: int = DEFAULT_MAX_BYTES,
                 jobs: int | None = None, lock_timeout: float = 0.0,
-                commit_seconds: float = COMMIT_SECONDS, on_progress=None) -> IndexReport:
+                commit_seconds: float = COMMIT_SECONDS, on_progress=None, on_wait=None) -> IndexReport:
     """Bring the index at ``index_dir`` up to date with the files under ``paths``.
 
     ``language``: the stemming language (None: the index's own, else english);
     ``jobs``: worker processes (None: one per core; 0 or 1: none);
-    ``on_progress(files_done, files_total, bytes_done, bytes_total)`` is called as files are indexed.
+    ``on_progress(RunProgress)`` is called as the run goes (at least every second
+    while files are read); ``on_wait(message)`` once if another run holds the index.
+
+    Ctrl-C (SIGINT) while files are read stops the workers, commits every file they
+    finished and raises RunInterrupted; a second Ctrl-C stops at once (KeyboardInterrupt).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     # Walked while planning (PathNotFound is raised here): at 1M files a list of
     # what the walk finds would hold 200 MB that the run never gives back.
-    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes)
+    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, index_dir=index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -134,7 +200,7 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
             "give --index a new or empty folder"
         )
     lock = RunLock(index_dir)
-    lock.acquire(lock_timeout)
+    lock.acquire(lock_timeout, on_wait=on_wait)
     try:
         run = _Run(index_dir, roots, language, rebuild, max_bytes, lock)
         try:
@@ -162,6 +228,10 @@ class _Run:
         self.lock = lock
         self.report = IndexReport(str(index_dir))
         self.manifest: Manifest | None = None
+        self.stopping = False  # Ctrl-C: commit what is finished, then stop
+        self.on_progress = None
+        self.state = RunProgress("planning")
+        self.published = 0.0
         self._open_target(language, rebuild)
 
     # --- choosing the whoosh index to write ------------------------------------------
@@ -258,19 +328,35 @@ class _Run:
         found = None
         workers = _choose_workers(jobs, plan.jobs)
         self.report.workers = workers
+        self.on_progress = on_progress
         committer = _Committer(self)
         if plan.jobs:
             fresh = len(plan.jobs) >= SPAWN_FILES
-            pool = _ProcessWorkers(self, workers, fresh) if workers else _InlineWorkers(self)
-            try:
-                _drive(pool, plan, committer, commit_seconds, on_progress)
-            finally:
-                pool.close()
+            with _StopOnInterrupt(self):
+                pool = _ProcessWorkers(self, workers, fresh) if workers else _InlineWorkers(self)
+                try:
+                    _drive(pool, plan, committer, commit_seconds)
+                finally:
+                    pool.close()
         elif plan.deletions:
             committer.commit([], [], plan.deletions)
         plan = None  # its memory is not needed any more (a merge may fork)
         committer.merge(workers=_choose_workers(jobs, None))
+        self.progress("finishing")
         self._finish()
+
+    def progress(self, phase: str | None = None, state: RunProgress | None = None, force: bool = False):
+        """Tell the display and, at most every PUBLISH_SECONDS, queries what the run is doing."""
+        state = self.state = state or self.state
+        changed = phase is not None and phase != state.phase
+        if phase is not None:
+            state.phase = phase
+        if self.on_progress is not None:
+            self.on_progress(state)
+        now = time.monotonic()
+        if changed or force or now - self.published >= PUBLISH_SECONDS:
+            self.published = now
+            self.lock.publish_state(state.line())
 
     def _clean_leftovers(self):
         from whoosh.index import TOC, clean_files
@@ -376,6 +462,7 @@ class _Committer:
         from whoosh.writing import SegmentWriter
 
         run = self.run
+        run.progress("publishing")
         manifest = run.manifest
         manifest.begin_commit([r.path for r in results] + deletions)
         to_delete = [r.path for r in results if r.needs_delete] + deletions
@@ -428,6 +515,7 @@ class _Committer:
             chosen = segments_to_merge(toc.segments)
             if not chosen:
                 return
+            run.progress("merging")
             started = time.perf_counter()
             try:
                 merged = merge_segments(run.index_dir, run.indexname, toc.schema, chosen, workers,
@@ -456,27 +544,48 @@ class _Committer:
 
 # --- running the jobs ---------------------------------------------------------------------
 
-PAUSE_AFTER_COMMIT_ENV = "SEARCHER_TEST_PAUSE_AFTER_COMMIT"
+def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float):
+    """Feed chunks of files to the workers; commit everything finished every commit_seconds.
 
-
-def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_progress):
-    """Feed chunks of files to the workers; commit everything finished every commit_seconds."""
+    When the run is told to stop (Ctrl-C: ``run.stopping``), every worker drops the
+    file it is reading and hands over the segment of the files it finished, and they
+    are committed before RunInterrupted is raised.
+    """
     run = committer.run
     chunks = deque(_chunks(plan.jobs))
-    total_files = len(plan.jobs)
-    total_bytes = sum(job.size for job in plan.jobs)
-    done_files = done_bytes = 0
+    progress = RunProgress("reading", files_total=len(plan.jobs), bytes_total=sum(job.size for job in plan.jobs))
+    report = run.report
+    report.files_planned, report.bytes_planned = progress.files_total, progress.bytes_total
     n = pool.size
     in_flight = [0] * n
     unflushed: list[list[FileResult]] = [[] for _ in range(n)]
+    reading: list[tuple[str, float] | None] = [None] * n  # a large file each worker is on, since when
     ready_results: list[FileResult] = []
     ready_segments = []
     flushing = 0
     deletions = list(plan.deletions)
     last_commit = time.monotonic()
-    if on_progress:
-        on_progress(0, total_files, 0, total_bytes)
+
+    def show():
+        now = time.monotonic()
+        slow = [(since, path) for path, since in filter(None, reading) if now - since >= 2.0]
+        progress.reading = min(slow)[1] if slow else None
+        run.progress(state=progress)
+
+    def commit():
+        nonlocal ready_segments, ready_results, deletions
+        if ready_results or deletions:
+            committer.commit(ready_segments, ready_results, deletions)
+            report.files_committed += len(ready_results)
+            report.bytes_committed += sum(r.size for r in ready_results)
+        ready_segments, ready_results, deletions = [], [], []
+
+    run.progress(state=progress, force=True)
     while True:
+        if run.stopping:
+            _stop_workers(pool, unflushed, ready_segments, ready_results, run)
+            commit()
+            raise RunInterrupted(report)
         for w in range(n):
             while chunks and in_flight[w] < 2:
                 pool.submit(w, chunks.popleft())
@@ -488,16 +597,20 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
             flushing = n
         event = pool.next_event()
         if event is None:
+            show()  # the elapsed time and the estimate move even while a big file is read
             continue
         kind, w, payload = event
+        if kind == "reading":
+            reading[w] = (payload, time.monotonic())
+            continue
         if kind == "files":
+            reading[w] = None
             in_flight[w] -= 1
             unflushed[w].extend(payload)
             run.record(payload)
-            done_files += len(payload)
-            done_bytes += sum(r.size for r in payload)
-            if on_progress:
-                on_progress(done_files, total_files, done_bytes, total_bytes)
+            progress.files_done += len(payload)
+            progress.bytes_done += sum(r.size for r in payload)
+            show()
         elif kind == "segment":
             ready_segments.extend(payload)
             ready_results.extend(unflushed[w])
@@ -505,9 +618,10 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
             flushing -= 1
             if not flushing:
                 if ready_results or deletions:
-                    committer.commit(ready_segments, ready_results, deletions)
-                    _pause_for_fault_tests()
+                    commit()
+                    _handshake_for_fault_tests(run)
                     committer.merge(at_most=MAX_SEGMENTS)
+                    run.progress("reading", force=True)
                 ready_segments, ready_results, deletions = [], [], []
                 last_commit = time.monotonic()
                 # Done when every file is in a committed segment: files reported
@@ -516,12 +630,83 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float, on_p
                     return
 
 
-def _pause_for_fault_tests():
-    # The fault tests interrupt a run between two commits; on an idle machine a
-    # small run could otherwise finish before the signal arrives.
-    pause = os.environ.get(PAUSE_AFTER_COMMIT_ENV)
-    if pause:
-        time.sleep(float(pause))
+def _stop_workers(pool, unflushed, ready_segments, ready_results, run) -> None:
+    """Stop every worker; add the segments they hand over, and their files, to what is ready."""
+    pool.stop()
+    waiting = set(range(pool.size))
+    deadline = time.monotonic() + STOP_SECONDS
+    while waiting and time.monotonic() < deadline:
+        event = pool.next_event(stopping=True)
+        if event is None:
+            waiting &= pool.alive()
+            continue
+        kind, w, payload = event
+        if kind == "files":
+            unflushed[w].extend(payload)
+            run.record(payload)
+        elif kind == "segment":
+            ready_segments.extend(payload)
+            ready_results.extend(unflushed[w])
+            unflushed[w] = []
+        elif kind in ("stopped", "error"):
+            waiting.discard(w)
+
+
+# A test hook, so that tests act between two commits without fixed pauses: with this
+# set to a folder, a run writes "committed-N" there after its N-th commit and goes on
+# when "go-N" or "go" appears there, or when it is interrupted (tests/test_faults.py).
+HANDSHAKE_ENV = "SEARCHER_TEST_HANDSHAKE"
+
+
+def _handshake_for_fault_tests(run: _Run):
+    folder = os.environ.get(HANDSHAKE_ENV)
+    if not folder:
+        return
+    run.commits = getattr(run, "commits", 0) + 1
+    Path(folder, f"committed-{run.commits}").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 120  # a test that died never answers
+    while not run.stopping and time.monotonic() < deadline:
+        if Path(folder, "go").exists() or Path(folder, f"go-{run.commits}").exists():
+            return
+        time.sleep(0.01)
+
+
+class _StopOnInterrupt:
+    """While files are read: the first Ctrl-C asks the run to stop and keep what is
+    finished (``run.stopping``), the second stops at once (KeyboardInterrupt).
+
+    Only in the main thread (where signal handlers live), and never when SIGINT was
+    ignored when the run started (``nohup``, a background job): that stays as it was.
+    """
+
+    def __init__(self, run: _Run):
+        self.run = run
+        self.previous = None
+
+    def __enter__(self):
+        import threading
+
+        STOP.requested = STOP.reading = False
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:
+            return self
+        self.previous = previous
+        signal.signal(signal.SIGINT, self._interrupted)
+        return self
+
+    def _interrupted(self, signum, frame):
+        if self.run.stopping:
+            raise KeyboardInterrupt
+        self.run.stopping = True
+        # With the workers in this process (_InlineWorkers), this abandons the file being read.
+        STOP.request()
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        STOP.requested = STOP.reading = False
 
 
 def _chunks(jobs: list[FileJob]):
@@ -558,14 +743,25 @@ class _InlineWorkers:
     def __init__(self, run: _Run):
         self.builder = SegmentBuilder(str(run.index_dir), run.indexname, run.max_bytes, POOL_MB)
         self.events = deque()
+        self.run = run
 
     def submit(self, w, chunk):
-        self.events.append(("files", w, self.builder.add_files(chunk)))
+        def on_reading(job):
+            self.run.progress(state=replace(self.run.state, reading=job.path))
+
+        self.events.append(("files", w, self.builder.add_files(chunk, on_reading)))
 
     def flush(self, w):
         self.events.append(("segment", w, self.builder.finish()))
 
-    def next_event(self):
+    def stop(self):
+        self.events.append(("segment", 0, self.builder.finish()))
+        self.events.append(("stopped", 0, None))
+
+    def alive(self) -> set[int]:
+        return {0}
+
+    def next_event(self, stopping=False):
         return self.events.popleft() if self.events else None
 
     def close(self):
@@ -599,15 +795,31 @@ class _ProcessWorkers:
     def flush(self, w):
         self.jobs[w].put(("flush", None))
 
-    def next_event(self):
+    def stop(self):
+        """Each worker drops the file it reads and hands over its segment (index/builder.py's STOP)."""
+        for w, proc in enumerate(self.procs):
+            if hasattr(signal, "SIGUSR1") and proc.pid is not None:
+                try:
+                    os.kill(proc.pid, signal.SIGUSR1)
+                except ProcessLookupError:
+                    pass
+            else:
+                self.jobs[w].put(("stop", None))  # no signal to cut a file short: after the chunk
+
+    def alive(self) -> set[int]:
+        return {w for w, proc in enumerate(self.procs) if proc.is_alive()}
+
+    def next_event(self, stopping=False):
+        """The next event, None after a second without one; when ``stopping``, a dead
+        worker or a worker's error is no reason to fail: what the others finished is kept."""
         try:
             event = self.results.get(timeout=1.0)
         except queue.Empty:
             for proc in self.procs:
-                if not proc.is_alive():
+                if not proc.is_alive() and not stopping:
                     raise IndexingError(f"a worker process died (exit status {proc.exitcode})") from None
             return None
-        if event[0] == "error":
+        if event[0] == "error" and not stopping:
             raise IndexingError(f"indexing failed in a worker process: {event[2]}")
         return event
 
@@ -629,8 +841,12 @@ class _ProcessWorkers:
 
 
 def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, parent_pid, lock_fd):
-    # Ctrl-C reaches the whole process group: the parent decides, workers just stop when told.
+    # Ctrl-C reaches the whole process group: the parent decides, and tells the workers
+    # to stop with SIGUSR1 (see _ProcessWorkers.stop).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    STOP.requested = STOP.reading = False
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, STOP.request)
     if lock_fd is not None:
         # The fork copied the run lock's descriptor: without closing it here, an
         # orphaned worker would keep the index locked after its parent was killed.
@@ -638,9 +854,13 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
     builder = None
     try:
         builder = SegmentBuilder(index_dir, indexname, max_bytes, pool_mb)
-        while True:
+
+        def on_reading(job):
+            results.put(("reading", w, job.path))
+
+        while not STOP.requested:
             try:
-                job = jobs.get(timeout=1.0)
+                job = jobs.get(timeout=0.2)
             except queue.Empty:
                 if os.getppid() != parent_pid:
                     return  # the parent was killed
@@ -649,11 +869,20 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
                 return
             kind, payload = job
             if kind == "files":
-                results.put(("files", w, builder.add_files(payload)))
-            else:
+                results.put(("files", w, builder.add_files(payload, on_reading)))
+            elif kind == "flush":
                 results.put(("segment", w, builder.finish()))
+            else:
+                break  # "stop"
             if os.getppid() != parent_pid:
                 return
+        # Told to stop: the segment of every file finished, then a last word, and
+        # wait until they are in the pipe (the parent is reading it now).
+        results.put(("segment", w, builder.finish()))
+        results.put(("stopped", w, None))
+        results.close()
+        results.join_thread()
+        return
     except BaseException:
         results.put(("error", w, traceback.format_exc().strip().splitlines()[-1]))
     finally:
@@ -663,7 +892,10 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
         except Exception:
             pass  # its files are orphans that the parent deletes
         # Exit even if nobody reads what is still buffered (the parent is gone or stopping).
-        results.cancel_join_thread()
+        try:
+            results.cancel_join_thread()
+        except Exception:
+            pass
 
 
 # --- helpers -----------------------------------------------------------------------------

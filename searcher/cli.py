@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import click
 
 from searcher import __version__
-from searcher.console import Console, ExitStatus, end_on_closed_output, sanitize
+from searcher.console import Console, ExitStatus, end_on_closed_output, escape_line, json_safe
 from searcher.location import INDEX_ENV, default_index_dir
 
 
@@ -17,11 +19,24 @@ class UserError(click.ClickException):
     exit_code = int(ExitStatus.ERROR)
 
     def show(self, file=None):
-        click.echo(f"searcher: error: {self.format_message()}", file=file or sys.stderr)
+        # Messages quote paths and words the user or a document gave: one line, nothing raw.
+        click.echo(f"searcher: error: {escape_line(self.format_message())}", file=file or sys.stderr)
+
+
+def _escaped(exc: click.ClickException) -> click.ClickException:
+    """click's own usage errors quote the command line (an option, a file name) back: escape it."""
+    exc.message = escape_line(exc.message)
+    return exc
 
 
 class SearcherGroup(click.Group):
     """Turns library errors into one-line messages; tracebacks only with --debug."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            raise _escaped(exc) from None
 
     def invoke(self, ctx):
         from index.errors import IndexingError
@@ -29,14 +44,17 @@ class SearcherGroup(click.Group):
 
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+        except (click.exceptions.Exit, click.Abort, BrokenPipeError):
             raise
+        except click.ClickException as exc:
+            raise _escaped(exc) from None
         except (IndexingError, QueryError) as exc:
             if ctx.params.get("debug"):
                 raise
             raise UserError(str(exc)) from None
         except KeyboardInterrupt:
-            raise click.Abort() from None
+            click.echo("searcher: interrupted", file=sys.stderr)
+            raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
@@ -54,10 +72,20 @@ def resolve_index_dir(index_dir):
     return index_dir if index_dir else str(default_index_dir())
 
 
+def console_for(color_mode: str = "auto") -> Console:
+    """The invocation's one Console (made by the group, or given as the context's ``obj``)."""
+    ctx = click.get_current_context()
+    console = ctx.find_object(Console)
+    if console is None:  # a command invoked on its own, not through the group
+        console = ctx.ensure_object(Console)
+    return console.use_color(color_mode)
+
+
 @click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searcher")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def cli(debug):
+@click.pass_context
+def cli(ctx, debug):
     """Full-text search for the terminal: ranked passages with highlighted snippets.
 
     \b
@@ -65,6 +93,7 @@ def cli(debug):
       searcher index ~/notes
       searcher query "rule of law"
     """
+    ctx.ensure_object(Console)
 
 
 @cli.command("index")
@@ -117,29 +146,35 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         raise click.BadParameter(str(exc), param_hint="--max-size") from None
     if max_bytes <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--max-size")
-    console = Console()
+    index_dir = resolve_index_dir(index_dir)
+    if os.path.isdir(index_dir) and not os.access(index_dir, os.W_OK):
+        raise UserError(_read_only(index_dir, errno.EROFS if _on_read_only_fs(index_dir) else errno.EACCES))
+    console = console_for()
     progress = ProgressBar(console.err) if not quiet and ProgressBar.wanted(console.err) else None
     try:
         report = build_index(
-            paths, resolve_index_dir(index_dir), language=language, rebuild=rebuild,
+            paths, index_dir, language=language, rebuild=rebuild,
             include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
-            on_progress=progress,
+            on_progress=progress, on_wait=lambda message: console.info(f"searcher: {escape_line(message)}"),
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if progress:
             progress.close()
-        console.info("searcher: interrupted: the index keeps what was committed; "
-                     "run the same command again to finish")
-        sys.exit(130)  # 128 + SIGINT, as shells report it
+        console.info(f"searcher: interrupted: {interrupted_summary(exc)}")
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and _inside(exc.filename, index_dir):
+            raise UserError(_read_only(index_dir, exc.errno)) from None
+        raise
     finally:
         if progress:
             progress.close()
     if not quiet:
         if verbose:
             for skipped in report.skipped:
-                console.info(f"skipped {sanitize(skipped.path)}: {sanitize(skipped.reason)}")
+                console.info(f"skipped {escape_line(skipped.path)}: {escape_line(skipped.reason)}")
         console.info(
             f"indexed {report.files_indexed} files: {report.added} added, {report.updated} updated, "
             f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped "
@@ -152,11 +187,41 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
             hint = "" if verbose or not report.skipped else " (--verbose lists them)"
             console.info(f"left out {left_out} files{hint}:")
             for line in summary_lines(((s.path, s.reason) for s in report.skipped), report.unsupported):
-                console.info(sanitize(line))
+                console.info(escape_line(line))
         console.info(
-            f"index: {sanitize(report.index_dir)} "
+            f"index: {escape_line(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
         )
+
+
+def _read_only(index_dir, code) -> str:
+    why = "a read-only file system" if code == errno.EROFS else "no permission to write"
+    return f"the index at {index_dir} is read-only ({why}): it can be searched, not updated"
+
+
+def _on_read_only_fs(path) -> bool:
+    return bool(getattr(os, "statvfs", None) and os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+
+
+def _inside(path, folder) -> bool:
+    if path is None:
+        return True  # an error about no file in particular, during a run that writes only the index
+    path, folder = os.path.realpath(os.fsdecode(path)), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def interrupted_summary(exc: KeyboardInterrupt) -> str:
+    """What an interrupted run kept, when it got to commit its finished files."""
+    from index.reader import format_size
+    from index.writer import RunInterrupted
+
+    if not isinstance(exc, RunInterrupted):
+        return "the index keeps what was committed; run the same command again to finish"
+    r = exc.report
+    share = f" ({r.bytes_committed / r.bytes_planned:.0%} of {format_size(r.bytes_planned)})" if r.bytes_planned else ""
+    left = r.files_planned - r.files_committed
+    return (f"kept {r.files_committed} of the {r.files_planned} files this run was reading{share}; "
+            + (f"run the same command again to read the other {left}" if left else "nothing is left to read"))
 
 
 @cli.command("status")
@@ -177,9 +242,9 @@ def status_command(index_dir, as_json):
     from index.store import index_status
 
     status = index_status(resolve_index_dir(index_dir))
-    console = Console()
+    console = console_for()
     if as_json:
-        console.print(json.dumps(asdict(status), ensure_ascii=False))
+        console.print(json_safe(json.dumps(asdict(status), ensure_ascii=False)))
         return
     rows = [
         ("index", status.index_dir),
@@ -198,7 +263,7 @@ def status_command(index_dir, as_json):
     elif status.rebuilding:
         rows.append(("state", "a --rebuild was interrupted: run it again to finish"))
     for label, value in rows:
-        console.print(f"{label:<9} {sanitize(value)}".rstrip())
+        console.print(f"{label:<9} {escape_line(value)}".rstrip())
 
 
 cli.add_command(
@@ -229,6 +294,9 @@ def color_option(f):
               help="Show each passage as its numbered lines, with N more lines before and after.")
 @click.option("-l", "--files", "files_only", is_flag=True,
               help="Print only the matching files, best first, one per line (for xargs and pipes).")
+@click.option("-0", "--null", is_flag=True,
+              help="With -l: end each file name with a NUL byte instead of a newline, and print it "
+                   "as the file system has it (for xargs -0).")
 @click.option("--vimgrep", is_flag=True,
               help="Print path:line:column: text for each match, for editors' quickfix lists.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON lines).")
@@ -244,7 +312,7 @@ def color_option(f):
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
 @color_option
 @click.pass_context
-def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, vimgrep,
+def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
                   as_json, literal, phrase, explain, fix, expand, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
@@ -267,6 +335,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         raise click.UsageError("choose one of --json, -l/--files and --vimgrep")
     if literal and phrase:
         raise click.UsageError("choose one of --literal and --phrase")
+    if null and not files_only:
+        raise click.UsageError("-0/--null goes with -l/--files")
     if page is not None and offset is not None:
         raise click.UsageError("choose one of --page and --offset")
 
@@ -274,7 +344,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     from searcher.reading import literal_text, phrase_text
     from searcher.search import SearchSession
 
-    console = Console(color_mode=color_mode)
+    console = console_for(color_mode)
     index_dir = resolve_index_dir(index_dir)
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""
@@ -292,11 +362,11 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     result = session.search(text, **run)
     suggestion = _suggestion(index_dir, session, result, run)
     if fix and suggestion is not None:
-        console.info(f"searching for {sanitize(suggestion.text)} instead ({sanitize(suggestion.changes())})")
+        console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
-            console.info(sanitize(line))
+            console.info(escape_line(line))
 
     if plain and console.is_tty:
         header = output.results_header(result.total, offset + 1, len(result.hits), time.perf_counter() - started)
@@ -305,7 +375,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         if as_json:
             console.print(output.hit_json(hit))
         elif files_only:
-            console.print(sanitize(output.display_path(hit.path)))
+            output.print_file(console, hit.path, null)
         elif vimgrep:
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
@@ -319,9 +389,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
-            console.info(sanitize(line))
+            console.info(escape_line(line))
+        if not offset:
+            for line in output.unquoted_hint(session, result):
+                console.info(escape_line(line))
     if suggestion is not None:
-        console.info(f"did you mean: {sanitize(suggestion.text)}  ({sanitize(suggestion.changes())}; "
+        console.info(f"did you mean: {escape_line(suggestion.text)}  ({escape_line(suggestion.changes())}; "
                      "--fix searches for it)")
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
 
@@ -356,13 +429,13 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
     """
-    from searcher.output import format_lines
+    from searcher.output import format_shown
     from searcher.show import show
 
     end_on_closed_output()
-    console = Console(color_mode=color_mode)
+    console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_lines(console, shown.lines):
+    for line in format_shown(console, shown):
         console.print(line)
 
 

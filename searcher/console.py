@@ -11,26 +11,47 @@ import click
 
 
 class ExitStatus(enum.IntEnum):
-    """grep's convention."""
+    """grep's convention; INTERRUPTED is 128 + SIGINT, as shells report a Ctrl-C."""
 
     FOUND = 0
     NOTHING_FOUND = 1
     ERROR = 2
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
-# C0/C1 control characters, DEL, and the Unicode formatting characters that
-# reorder or hide text (bidi overrides, zero-width joiners): none may reach a
-# terminal raw from a document.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# C0/C1 control characters, DEL, the Unicode formatting characters that
+# reorder or hide text (bidi marks and overrides, zero-width joiners, line and
+# paragraph separators), and lone surrogates (the undecodable bytes of a file
+# name, which no stream can encode): none may reach a terminal raw.
+_INVISIBLE = ("\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+              "\ud800-\udfff")
+_UNSAFE = re.compile(f"[\x00-\x08{_INVISIBLE}]")
+# The same, and tab and newline too: for text that must stay on one line (paths, messages).
+_UNSAFE_IN_LINE = re.compile(f"[\x00-\x0a{_INVISIBLE}]")
 
 
 def _escape(match: re.Match) -> str:
-    return "\\x%02x" % ord(match.group()) if ord(match.group()) < 0x100 else "\\u%04x" % ord(match.group())
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape: show the byte the name holds
+        return "\\x%02x" % (code - 0xDC00)
+    return "\\x%02x" % code if code < 0x100 else "\\u%04x" % code
 
 
 def sanitize(text: str) -> str:
     """Untrusted text made safe to print: control characters shown as visible escapes."""
     return _UNSAFE.sub(_escape, text)
+
+
+def escape_line(text) -> str:
+    """A path or a message made safe to print as one line: newlines and tabs escaped too,
+    so a file name holding a newline stays one line of ``-l``, ``--vimgrep`` or an error."""
+    return _UNSAFE_IN_LINE.sub(_escape, str(text))
+
+
+def json_safe(text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with what would reach a terminal
+    raw, or fail to encode, written as ``\\uXXXX`` escapes: still valid JSON of the same value."""
+    return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
 def one_line(text: str) -> str:
@@ -68,12 +89,18 @@ def color_enabled(mode: str, stream) -> bool:
 
 
 class Console:
-    """Where output goes and how it looks; tests swap the streams."""
+    """Where output goes and how it looks: one per invocation, made by the ``searcher`` group
+    (or passed in as the click context's ``obj``, as tests do to capture the streams)."""
 
     def __init__(self, out=None, err=None, color_mode: str = "auto"):
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.color = color_enabled(color_mode, self.out)
+        self.use_color(color_mode)
+
+    def use_color(self, mode: str) -> "Console":
+        """``--color``: always, never, or auto (see ``color_enabled``)."""
+        self.color = color_enabled(mode, self.out)
+        return self
 
     @property
     def is_tty(self) -> bool:
@@ -85,6 +112,10 @@ class Console:
 
     def print(self, text: str = "") -> None:
         click.echo(text, file=self.out, color=self.color)
+
+    def print_raw(self, data: bytes) -> None:
+        """Bytes as they are, with no newline added (``-l --null``: file names as the file system has them)."""
+        click.echo(data, file=self.out, nl=False)
 
     def info(self, text: str) -> None:
         """Progress and summaries: stderr, so stdout stays clean for pipes."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 
-from searcher.console import Console, one_line, sanitize
+from searcher.console import Console, escape_line, json_safe, one_line, sanitize
 from searcher.search import Hit
 
 PATH_STYLE = {"fg": "magenta"}
@@ -23,6 +25,20 @@ def display_path(path: str, cwd: str | None = None) -> str:
     except ValueError:  # another drive on Windows
         return path
     return path if rel.startswith("..") else rel
+
+
+def shown_path(path: str) -> str:
+    """A hit's path as printed: relative when inside the working directory, on one line,
+    with nothing in it that a terminal would act on."""
+    return escape_line(display_path(path))
+
+
+def print_file(console: Console, path: str, null: bool = False) -> None:
+    """One line of ``-l``; with ``--null``, the name's own bytes ended by NUL, as ``grep -lZ``."""
+    if null:
+        console.print_raw(os.fsencode(display_path(path)) + b"\0")
+    else:
+        console.print(shown_path(path))
 
 
 def highlighted(console: Console, text: str, spans, start: int = 0, end: int | None = None) -> str:
@@ -52,7 +68,7 @@ def one_line_piece(text: str) -> str:
 def format_hit(console: Console, hit: Hit) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
     location = (
-        console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
+        console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
@@ -91,13 +107,7 @@ def hit_json(hit: Hit) -> str:
     }
     # ensure_ascii=False keeps text readable; json escapes C0 controls itself,
     # and DEL, C1 and bidi controls are escaped here so a terminal never sees them.
-    return _escape_invisible(json.dumps(record, ensure_ascii=False))
-
-
-def _escape_invisible(text: str) -> str:
-    from searcher.console import _UNSAFE
-
-    return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return json_safe(json.dumps(record, ensure_ascii=False))
 
 
 def styled_line(console: Console, text: str, spans) -> str:
@@ -127,12 +137,26 @@ def format_lines(console: Console, lines) -> list[str]:
     return out
 
 
+def format_shown(console: Console, shown) -> list[str]:
+    """``searcher show``'s lines; in a PDF, a ``-- page N --`` line where each page shown begins."""
+    out = format_lines(console, shown.lines)
+    if not shown.page_starts or not shown.lines:
+        return out
+    starts = set(shown.page_starts)
+    marked = []
+    for number, (line, text) in enumerate(zip(shown.lines, out)):
+        if number == 0 or line.number in starts:
+            marked.append(console.style(f"-- page {shown.page_of(line.number)} --", **CONTEXT_STYLE))
+        marked.append(text)
+    return marked
+
+
 def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
 
     location = (
-        console.style(sanitize(display_path(hit.path)), **PATH_STYLE)
+        console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
     title = highlighted(console, hit.title, hit.title_spans)
@@ -147,7 +171,7 @@ def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
 
     placed = place(hit.path, hit.text, hit.start_line)
     source = placed.source
-    path = sanitize(display_path(hit.path))
+    path = shown_path(hit.path)
     out = []
     for start, end in placed.spans(hit.spans or [(0, 0)]):
         number = source.line_of(start)
@@ -165,6 +189,8 @@ def _shift(spans, by: int):
 
 def results_header(total: int, first: int, shown: int, seconds: float) -> str:
     """``37 passages match · showing 11–20 · 0.02 s``: on a terminal, above the results."""
+    if total == 0:
+        return f"no passage matches · {seconds:.2f} s"
     noun = "passage matches" if total == 1 else "passages match"
     showing = f"showing {first}–{first + shown - 1}" if shown else "none on this page"
     return f"{total} {noun} · {showing} · {seconds:.2f} s"
@@ -188,5 +214,51 @@ def nothing_found(index_dir, result, offset: int) -> list[str]:
         matches = "1 passage matches" if result.total == 1 else f"{result.total} passages match"
         return [f"searcher: nothing on this page: {matches}, and --offset/--page skipped {offset}"]
     if open_index(index_dir).doc_count() == 0:
+        from index.writer import being_built
+
+        building = being_built(index_dir)
+        if building:
+            return [f"searcher: the index at {index_dir} is being built: {building}; query again when it is done"]
         return [f"searcher: the index at {index_dir} is empty: add files with 'searcher index PATH...'"]
     return []
+
+
+# A quoted phrase as the query language writes it: maybe excluded (``-"..."``), maybe in a
+# field (``title:"..."``), maybe with a slop (``"..."~2``).
+_QUOTED = re.compile(r'(?<![\w-])(-?)(?:(\w+):)?"([^"]*)"(?:~\d+)?')
+
+
+def unquoted_hint(session, result) -> list[str]:
+    """When a query with a phrase matched nothing, say so, and how many passages hold all
+    the words of its phrases, quotes taken away (with the query that finds them)."""
+    from index.analysis import WORD_PATTERN
+    from searcher.errors import QueryError
+
+    if not result.query.phrases:
+        return []
+    phrases, groups = {}, []
+    for match in _QUOTED.finditer(result.query.read_as or result.query.text):
+        negated, field, text = match.groups()
+        # Words only, lower case: punctuation or an uppercase OR inside quotes is no operator outside them.
+        words = [word.lower() for word in WORD_PATTERN.findall(text)]
+        if negated or not words:
+            continue
+        phrases[f'"{" ".join(text.split())}"'] = None
+        group = " AND ".join(words)
+        groups.append(f"{field}:({group})" if field else group)
+    if not groups:
+        return []
+    phrases = list(phrases)
+    said = f"the phrase {phrases[0]}" if len(phrases) == 1 else f"the phrases {', '.join(phrases)}"
+    its = "its" if len(phrases) == 1 else "their"
+    all_words = " AND ".join(groups)
+    try:
+        total = session.search(all_words, limit=1, per_file=None, highlight=False, exact_total=True,
+                               expand=False).total
+    except QueryError:  # e.g. only stopwords, which are not searched outside a phrase
+        total = 0
+    if not total:
+        return [f"searcher: nothing matches: no passage has {said}, nor all {its} words"]
+    holds = "1 passage has" if total == 1 else f"{total} passages have"
+    return [f"searcher: nothing matches: no passage has {said}; {holds} all {its} words "
+            f"(searcher query {shlex.quote(all_words)})"]

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
+from index.reader import format_size
+from searcher.console import sanitize
+
+# What each phase of a run (index/writer.py's RunProgress) is called on the line.
+PHASES = {
+    "planning": "planning",
+    "reading": "reading",
+    "publishing": "publishing",
+    "merging": "merging segments",
+    "finishing": "saving statistics",
+}
+
 
 class ProgressBar:
-    """Call with (files_done, files_total, bytes_done, bytes_total); ``close()`` erases the line."""
+    """Call with an index.writer.RunProgress; ``close()`` erases the line."""
 
     def __init__(self, stream, min_interval: float = 0.1):
         self.stream = stream
@@ -15,30 +28,50 @@ class ProgressBar:
         self.started = time.monotonic()
         self.last = 0.0
         self.drawn = False
+        self.phase = None
 
     @staticmethod
     def wanted(stream) -> bool:
         isatty = getattr(stream, "isatty", None)
         return bool(isatty and isatty())
 
-    def __call__(self, files_done: int, files_total: int, bytes_done: int, bytes_total: int) -> None:
+    def __call__(self, progress) -> None:
         now = time.monotonic()
-        if files_done < files_total and now - self.last < self.min_interval:
+        if progress.phase == self.phase and now - self.last < self.min_interval:
             return
+        self.phase = progress.phase
         self.last = now
-        fraction = bytes_done / bytes_total if bytes_total else (files_done / files_total if files_total else 1.0)
-        elapsed = now - self.started
-        eta = ""
-        if 0.02 < fraction < 1.0 and elapsed > 1.0:
-            eta = f" ~{_duration(elapsed / fraction - elapsed)} left"
-        label = f" {files_done}/{files_total} files {fraction:4.0%}{eta}"
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        bar_width = max(10, min(40, width - len(label) - 9))
-        filled = int(bar_width * fraction)
-        line = f"indexing [{'#' * filled}{'.' * (bar_width - filled)}]{label}"
-        self.stream.write("\r" + line[:width] + "\x1b[K")
+        self.stream.write("\r" + self.line(progress, now)[:self.width()] + "\x1b[K")
         self.stream.flush()
         self.drawn = True
+
+    def line(self, progress, now: float | None = None) -> str:
+        """``reading [####....] 7/9 files  41% of 120.0 MB ~1m05s left · big.pdf``"""
+        now = time.monotonic() if now is None else now
+        elapsed = now - progress.started
+        label = PHASES.get(progress.phase, progress.phase)
+        if progress.phase != "reading":
+            # Merging and publishing have no measure of their own: the time says it is alive.
+            return f"{label}… {progress.files_done}/{progress.files_total} files read ({_duration(elapsed)})"
+        if progress.bytes_total:
+            fraction = progress.bytes_done / progress.bytes_total
+        else:
+            fraction = progress.files_done / progress.files_total if progress.files_total else 1.0
+        # The rate so far: while nothing finishes (a big file), the estimate grows.
+        eta = ""
+        if 0.0 < fraction < 1.0 and elapsed > 1.0:
+            eta = f" ~{_duration(elapsed / fraction - elapsed)} left"
+        size = f" of {format_size(progress.bytes_total)}" if progress.bytes_total else ""
+        text = f" {progress.files_done}/{progress.files_total} files {fraction:4.0%}{size}{eta}"
+        if progress.reading:
+            text += f" · {sanitize(os.path.basename(progress.reading))}"
+        bar_width = max(10, min(30, self.width() - len(text) - len(label) - 3))
+        filled = int(bar_width * fraction)
+        return f"{label} [{'#' * filled}{'.' * (bar_width - filled)}]{text}"
+
+    @staticmethod
+    def width() -> int:
+        return shutil.get_terminal_size((80, 24)).columns - 1
 
     def close(self) -> None:
         if self.drawn:

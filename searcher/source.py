@@ -45,7 +45,7 @@ class Source:
         starts = self.line_starts
         i = number - self.first_line
         start = starts[i]
-        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(self.text)
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(self.text) - self.text.endswith("\n")
         return start, end
 
     def lines(self, first: int, last: int, spans: list[Span] = (), passage: Span | None = None) -> list[Line]:
@@ -65,7 +65,8 @@ class Source:
 def _line_starts(text: str) -> list[int]:
     starts = [0]
     index = text.find("\n")
-    while index >= 0:
+    # A newline ends a line; one at the very end starts no new line ("a\nb\n" has 2 lines, as wc -l says).
+    while 0 <= index < len(text) - 1:
         starts.append(index + 1)
         index = text.find("\n", index + 1)
     return starts

@@ -26,8 +26,9 @@ FEW_HITS = 2
 RARE_RATIO = 10
 # Candidates whose surface form is recovered from stored passages (the nearest by stem first).
 MAX_CANDIDATES = 8
-# Passages read per candidate to find its most common surface form.
-SURFACE_SAMPLES = 3
+# Passages read per candidate for its spellings: a stem has several ("manager",
+# "managed", "management"), and the one nearest to what was typed must be among them.
+SURFACE_SAMPLES = 12
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,16 @@ def _frequency(reader, fields, stem: str) -> int:
     return sum(reader.doc_frequency(f, stem) for f in fields if f in reader.schema.names())
 
 
+def _ordered(fields) -> list[str]:
+    """Fields in a fixed order, the body first: a set's order changes with the hash seed,
+    and the body's text has more spellings of a word than titles do."""
+    return sorted(fields, key=lambda f: (f != "body", f))
+
+
 def _surface_forms(reader, fields, stem: str) -> Counter[str]:
-    """Original spellings of ``stem`` in a few stored passages, with their counts."""
+    """Spellings of ``stem`` in the first stored passages that hold it, with their counts."""
     seen: Counter[str] = Counter()
-    for fieldname in fields:
+    for fieldname in _ordered(fields):
         if (fieldname, stem) not in reader or not reader.schema[fieldname].stored:
             continue
         analyzer = reader.schema[fieldname].analyzer
@@ -112,8 +119,6 @@ def _surface_forms(reader, fields, stem: str) -> Counter[str]:
             for token in analyzer(text, keeporiginal=True, mode="index"):
                 if token.text == stem:
                     seen[token.original] += 1
-        if seen:
-            break
     return seen
 
 
@@ -157,18 +162,18 @@ def _near_stems(reader, fieldname: str, probe: str, limit: int) -> set[str]:
     return found
 
 
-def _stems_of_variants(reader, fieldname: str, word: str, stem) -> dict[str, str]:
-    """Stems in the index of the strings one edit from ``word``: {stem: variant}.
+def _stems_of_variants(reader, fieldname: str, word: str, stem) -> set[str]:
+    """Stems in the index of the strings one edit from ``word``.
 
     Catches what stem-to-stem distance misses: "secrity" is one edit from
     "security", whose stem "secur" is three edits from "secriti". Costly (the
     stemmer runs on every variant), so only used when nothing closer is found.
     """
-    found: dict[str, str] = {}
-    for variant in sorted(edits1(word)):
+    found: set[str] = set()
+    for variant in edits1(word):
         variant_stem = stem(variant)
         if variant_stem not in found and (fieldname, variant_stem) in reader:
-            found[variant_stem] = variant
+            found.add(variant_stem)
     return found
 
 
@@ -185,16 +190,21 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
     """The best replacement for one typed word, or None."""
     from whoosh.support.levenshtein import damerau_levenshtein
 
-    text_fields = [f for f in fields if f in reader.schema.names()]
+    text_fields = [f for f in _ordered(fields) if f in reader.schema.names()]
     if not text_fields:
         return None
     folded = fold(typed)
     limit = max_edits(folded)
+    if frequency and any(not form.isascii() and fold(form) == folded
+                         for form in _surface_forms(reader, text_fields, stem)):
+        # The documents write it with accents ("café" for "cafe"): the word was found as
+        # meant, and a typo in a document seldom gains an accent.
+        return None
     # Title words are nearly always body words too: one lexicon is enough to find candidates.
     lexicon = "body" if "body" in text_fields else text_fields[0]
     analyzer = reader.schema[lexicon].analyzer
 
-    def best_of(candidates: dict[str, str | None]) -> Correction | None:
+    def best_of(candidates: set[str]) -> Correction | None:
         frequencies = {word: _frequency(reader, text_fields, word) for word in candidates}
         distances = {word: damerau_levenshtein(word, stem) for word in candidates}
         ranked = sorted(candidates, key=lambda w: (distances[w], -frequencies[w], w))
@@ -203,12 +213,11 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
             forms = _surface_forms(reader, text_fields, word)
             if not forms:
                 continue
-            # The spelling nearest to what was typed ("layer", not the commoner "layers" for "layr").
+            # The spelling nearest to what was typed ("layer", not the commoner "layers" for
+            # "layr"), always one the documents use: never a stem ("manag") nor a made-up
+            # one-edit variant of the typed word.
             surface = min(forms, key=lambda w: (damerau_levenshtein(folded, fold(w)), -forms[w], not w.islower(), w))
             distance = damerau_levenshtein(folded, fold(surface))
-            variant = candidates[word]
-            if variant is not None and distance > 1:
-                surface, distance = variant, 1
             if distance > limit or fold(surface) == folded or fold(surface) in stopwords:
                 continue
             correction = Correction(typed, _with_case_of(typed, surface), distance, frequencies[word])
@@ -219,13 +228,12 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
     near = _near_stems(reader, lexicon, stem, limit)
     if folded != stem:
         near |= _near_stems(reader, lexicon, folded, limit)
-    best = best_of({word: None for word in near - {stem}})
+    best = best_of(near - {stem})
     # The costly pass only for words the index lacks: a rare word that is in the index
     # is corrected only to a far more frequent neighbour one edit away, found above.
     if not frequency and (best is None or best.distance > 1):
         variants = _stems_of_variants(reader, lexicon, folded, _stemmer(analyzer))
-        variants.pop(stem, None)
-        best = best_of({**{word: None for word in near - {stem}}, **variants}) or best
+        best = best_of((near | variants) - {stem}) or best
     if best is None:
         return None
     if frequency and (best.distance > 1 or best.frequency < RARE_RATIO * frequency):

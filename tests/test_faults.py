@@ -26,7 +26,7 @@ from index.store import open_index, read_meta
 from index.writer import build_index
 from searcher.console import ExitStatus
 
-from index.writer import PAUSE_AFTER_COMMIT_ENV
+from index.writer import HANDSHAKE_ENV, RunProgress
 
 FILES = 2000
 PASSAGES_PER_FILE = 2
@@ -54,13 +54,21 @@ def cli_env(index_dir) -> dict:
     return dict(os.environ, SEARCHER_INDEX=str(index_dir), NLTK_DATA="/nonexistent")
 
 
-def start_index(index_dir, *args, pause_after_commit: float | None = None) -> subprocess.Popen:
+def default_sigint():
+    # A shell starting pytest in the background makes it ignore SIGINT, and children
+    # inherit that: the run must get Ctrl-C as a user's terminal would send it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_index(index_dir, *args, handshake: Path | None = None) -> subprocess.Popen:
+    """``handshake``: a folder where the run says "committed-N" and waits for "go-N" or "go"."""
     env = cli_env(index_dir)
-    if pause_after_commit is not None:
-        env[PAUSE_AFTER_COMMIT_ENV] = str(pause_after_commit)
+    if handshake is not None:
+        handshake.mkdir(exist_ok=True)
+        env[HANDSHAKE_ENV] = str(handshake)
     return subprocess.Popen(
         [sys.executable, "-m", "searcher", "index", "--commit-every", "0.5", *map(str, args)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )
 
 
@@ -69,22 +77,15 @@ def run_cli(index_dir, *args, timeout=120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def wait_for_first_commit(index_dir: Path, proc: subprocess.Popen, timeout=60.0, generation=2):
-    """Until a table of contents of ``generation`` or more exists: generation 0 is the
-    empty index, and once 2 is written the manifest of 1 is complete. (A run started
-    with pause_after_commit has completed its manifest when it pauses after 1.)"""
+def wait_for(path: Path, proc: subprocess.Popen, timeout=60.0):
+    """Until ``path`` exists (the run wrote it), failing if the run ends first."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not path.exists():
         if proc.poll() is not None:
-            pytest.fail(f"the run ended before its first commit: {proc.communicate()}")
-        try:
-            if any((m := re.fullmatch(r"_\w+_(\d+)\.toc", n)) and int(m.group(1)) >= generation
-                   for n in os.listdir(index_dir)):
-                return
-        except FileNotFoundError:
-            pass
+            pytest.fail(f"the run ended before writing {path.name}: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {path.name} within the timeout")
         time.sleep(0.02)
-    pytest.fail("no commit within the timeout")
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -114,14 +115,15 @@ needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason=
 @needs_proc
 def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_path, sig):
     index_dir = tmp_path / "index"
-    # The run sleeps after each commit, so the signal lands before it can finish.
-    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "0", pause_after_commit=5)
-    wait_for_first_commit(index_dir, proc)
+    # The run waits after its first commit until told to go on: the signal lands mid-run.
+    handshake = tmp_path / "handshake"
+    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "0", handshake=handshake)
+    wait_for(handshake / "committed-1", proc)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        assert "interrupted: the index keeps what was committed" in stderr
+        assert proc.returncode == ExitStatus.INTERRUPTED
+        kept = int(re.search(r"interrupted: kept (\d+) of the (\d+) files", stderr).group(1))
     else:
         assert proc.returncode == -signal.SIGKILL
     assert "Traceback" not in stderr
@@ -133,9 +135,11 @@ def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_p
     assert not RunLock(index_dir).is_held_elsewhere()
     # The committed part answers queries.
     query = run_cli(index_dir, "query", "tidal", "gauge", "--json")
-    assert query.returncode in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), query.stderr
+    assert query.returncode == ExitStatus.FOUND, query.stderr
     status = json.loads(run_cli(index_dir, "status", "--json").stdout)
     assert 0 < status["files"] < FILES
+    if sig == signal.SIGINT:
+        assert status["files"] == kept  # what the message says is what the index holds
     partial = passages_by_file(index_dir)
     assert set(partial.values()) == {PASSAGES_PER_FILE}
     # The next run does only the rest.
@@ -150,47 +154,99 @@ def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_p
     assert not [n for n in os.listdir(index_dir) if n.endswith(".tmp")]
 
 
-def test_second_run_waits_or_fails_clearly(many, tmp_path):
+@needs_proc
+def test_ctrl_c_keeps_every_finished_file_without_a_commit(many, tmp_path):
+    """No periodic commit at all: what Ctrl-C keeps is what the workers had finished."""
     index_dir = tmp_path / "index"
-    # Paused after each commit, so the run still holds the index when the rival comes.
-    proc = start_index(index_dir, many, "--jobs", "2", pause_after_commit=1)
+    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "3600")
+    lock = RunLock(index_dir)
+    deadline = time.monotonic() + 60
+    finished = 0
+    while finished < 200:  # files the run has reported finished, from its published state
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        progress = RunProgress.parse(lock.state() if (index_dir / "searcher.lock").exists() else None)
+        finished = progress.files_done if progress else 0
+        time.sleep(0.02)
+    assert json.loads(run_cli(index_dir, "status", "--json").stdout)["files"] == 0  # nothing committed
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == ExitStatus.INTERRUPTED, stderr
+    kept = int(re.search(r"interrupted: kept (\d+) of the 2000 files this run was reading \(\d+% of [\d.]+ \w+\)",
+                         stderr).group(1))
+    assert kept >= finished
+    assert f"run the same command again to read the other {FILES - kept}" in stderr
+    assert json.loads(run_cli(index_dir, "status", "--json").stdout)["files"] == kept
+    assert set(passages_by_file(index_dir).values()) == {PASSAGES_PER_FILE}
+
+
+def test_second_run_says_at_once_whom_it_waits_for(many, tmp_path):
+    index_dir = tmp_path / "index"
+    handshake = tmp_path / "handshake"
+    # Held after its first commit, so the run certainly holds the index when rivals come.
+    proc = start_index(index_dir, many, "--jobs", "2", handshake=handshake)
+    patient = None
     try:
-        wait_for_first_commit(index_dir, proc, generation=1)
+        wait_for(handshake / "committed-1", proc)
         rival = run_cli(index_dir, "index", many, "--wait", "0")
-        if proc.poll() is None:  # still running when the rival tried
-            assert rival.returncode == ExitStatus.ERROR
-            assert "another 'searcher index' is writing to" in rival.stderr
-            assert f"pid {proc.pid}" in rival.stderr
-            assert "Traceback" not in rival.stderr
-        patient = run_cli(index_dir, "index", many, "--wait", "120")
-        assert patient.returncode == 0, patient.stderr
+        assert rival.returncode == ExitStatus.ERROR
+        assert "another 'searcher index' is writing to" in rival.stderr
+        assert f"pid {proc.pid}" in rival.stderr
+        assert "Traceback" not in rival.stderr
+        patient = subprocess.Popen([sys.executable, "-m", "searcher", "index", str(many), "--wait", "120"],
+                                   env=cli_env(index_dir), stderr=subprocess.PIPE, text=True)
+        # The patient run says so before the first run lets go.
+        first_line = patient.stderr.readline()
+        assert first_line.startswith(f"searcher: waiting up to 120s for pid {proc.pid}: "), first_line
+        (handshake / "go").touch()
         assert proc.wait(timeout=60) == 0
+        _, rest = patient.communicate(timeout=120)
+        assert patient.returncode == 0, rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for p in (proc, patient):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
     assert_complete(index_dir, many)
 
 
 def test_queries_during_a_run_answer_from_the_last_commit(many, tmp_path, run, monkeypatch):
     index_dir = tmp_path / "index"
     monkeypatch.setenv("SEARCHER_INDEX", str(index_dir))
-    proc = start_index(index_dir, many, "--jobs", "2", pause_after_commit=1)
+    handshake = tmp_path / "handshake"
+    proc = start_index(index_dir, many, "--jobs", "2", handshake=handshake)
     try:
-        wait_for_first_commit(index_dir, proc, generation=1)
-        answered = 0
+        wait_for(handshake / "committed-1", proc)
+        # Held between two commits: the committed part answers.
+        result = run("query", "tidal", "gauge", "--json", "-n", "3")
+        assert result.exit_code == ExitStatus.FOUND, result.output
+        status = run("status", "--json")
+        assert json.loads(status.output)["indexing"] is True
+        (handshake / "go").touch()
         while proc.poll() is None:
             result = run("query", "tidal", "gauge", "--json", "-n", "3")
-            assert result.exit_code in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND), result.output
-            answered += result.exit_code == ExitStatus.FOUND
+            assert result.exit_code == ExitStatus.FOUND, result.output
             status = run("status", "--json")
             assert status.exit_code == 0, status.output
         assert proc.returncode == 0
-        assert answered > 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_query_while_the_first_run_reads_says_how_far_it_got(tmp_path, index_location, run):
+    # An index with nothing published yet, and a run that has read 3 of 10 files.
+    (tmp_path / "empty").mkdir()
+    assert run("index", tmp_path / "empty").exit_code == 0
+    with RunLock(index_location) as lock:
+        lock.acquire()
+        lock.publish_state(RunProgress("reading", 3, 10, 300, 1000).line())
+        result = run("query", "rice")
+        assert result.exit_code == ExitStatus.NOTHING_FOUND
+        assert "is being built: 3 of 10 files read (30% by size), nothing published yet, now reading" in result.stderr
+        assert "is empty" not in result.stderr
+    result = run("query", "rice")
+    assert "is empty" in result.stderr and "being built" not in result.stderr
 
 
 def test_status_shows_a_run_in_progress(corpus, index_location, run):
@@ -202,6 +258,7 @@ def test_status_shows_a_run_in_progress(corpus, index_location, run):
         result = run("index", corpus, "--wait", "0.3")
         assert result.exit_code == ExitStatus.ERROR
         assert "another 'searcher index' is writing to" in result.output
+        assert f"waiting up to 0.3s for pid {os.getpid()}" in result.stderr
     assert json.loads(run("status", "--json").output)["indexing"] is False
 
 

@@ -44,7 +44,7 @@ def documented_options() -> dict[str | None, set[str]]:
         name, body = match.group(1), match.group(2)
         options = set()
         for row in re.findall(r"^\| (.*?) \|", body, re.M):
-            options.update(re.findall(r"`(--?[A-Za-z][\w-]*)", row))
+            options.update(re.findall(r"`(--?[A-Za-z0-9][\w-]*)", row))
         found[name] = options
     return found
 

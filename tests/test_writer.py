@@ -11,7 +11,7 @@ import pytest
 from index.errors import IndexVersionMismatch
 from index.manifest import Manifest, manifest_name
 from index.store import open_index, read_meta
-from index.writer import build_index
+from index.writer import RunProgress, build_index
 from searcher.console import ExitStatus
 
 
@@ -286,9 +286,13 @@ def test_every_file_reported_by_a_worker_is_committed():
     class Recorder:
         def __init__(self):
             self.committed, self.run = [], self
+            self.report, self.stopping, self.progressed = writer.IndexReport(""), False, []
 
         def record(self, results):
             pass
+
+        def progress(self, phase=None, state=None, force=False):
+            self.progressed.append(state.files_done if state else phase)
 
         def commit(self, segments, results, deletions):
             self.committed.extend(r.path for r in results)
@@ -298,8 +302,10 @@ def test_every_file_reported_by_a_worker_is_committed():
 
     jobs = [FileJob(f"/f{i}", 10, 0, False, False) for i in range(40 * writer.CHUNK_FILES)]
     recorder = Recorder()
-    writer._drive(ScriptedPool(), writer._Plan(jobs=jobs), recorder, commit_seconds=0, on_progress=None)
+    writer._drive(ScriptedPool(), writer._Plan(jobs=jobs), recorder, commit_seconds=0)
     assert sorted(recorder.committed) == sorted(j.path for j in jobs)
+    assert recorder.report.files_committed == len(jobs) and recorder.progressed[-1] == "reading"
+    assert max(p for p in recorder.progressed if isinstance(p, int)) == len(jobs)
 
 
 def test_progress_bar_only_on_a_terminal(corpus, run):
@@ -314,13 +320,26 @@ def test_progress_bar_only_on_a_terminal(corpus, run):
     assert ProgressBar.wanted(Terminal()) and not ProgressBar.wanted(io.StringIO())
     screen = Terminal()
     bar = ProgressBar(screen, min_interval=0)
-    bar(0, 4, 0, 400)
-    bar(2, 4, 200, 400)
-    bar(4, 4, 400, 400)
+    bar(RunProgress("reading", 0, 4, 0, 4096))
+    bar(RunProgress("reading", 2, 4, 2048, 4096, reading="/docs/big\x1b[31m.pdf"))
+    bar(RunProgress("merging", 4, 4, 4096, 4096))
     bar.close()
     drawn = screen.getvalue()
-    assert "indexing [" in drawn and " 2/4 files  50%" in drawn and "4/4 files 100%" in drawn
+    assert "reading [" in drawn and " 2/4 files  50% of 4 KiB" in drawn
+    assert "big\\x1b[31m.pdf" in drawn and "\x1b[31m" not in drawn  # the file being read, escaped
+    assert "merging segments… 4/4 files read" in drawn
     assert drawn.endswith("\r\x1b[K")  # the line is erased before the summary
     # Piped (CliRunner's streams are not terminals): no bar, just the summary.
     result = run("index", corpus)
-    assert "\r" not in result.output and "indexing [" not in result.output
+    assert "\r" not in result.output and "reading [" not in result.output
+
+
+def test_progress_estimate_grows_while_nothing_finishes():
+    import io
+
+    from searcher.progress import ProgressBar
+
+    bar = ProgressBar(io.StringIO())
+    state = RunProgress("reading", 1, 4, 1000, 4000, started=100.0)
+    sooner, later = bar.line(state, now=110.0), bar.line(state, now=130.0)
+    assert "~30s left" in sooner and "~1m30s left" in later
