@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from index.errors import SkipFile
-from index.passages import document_title, split_passages
+from index.passages import document_title, passage_sections, split_passages
 from index.reader import DEFAULT_MAX_BYTES, read_document
 from index.stemtable import save_new_stems
 
@@ -79,7 +79,8 @@ def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
     if not passages:
         raise SkipFile("no text")
     title = document_title(document.text, document.title)
-    for passage in passages:
+    sections = passage_sections(passages, document.headings)
+    for passage, section in zip(passages, sections):
         yield {
             "file": path,
             "path": path,
@@ -89,6 +90,7 @@ def passage_documents(path: str, max_bytes: int = DEFAULT_MAX_BYTES):
             "end_line": passage.end_line,
             "position": passage.position,
             "page": _page_of(document.page_starts, passage.start_line),
+            "section": section,
         }
 
 
@@ -150,6 +152,9 @@ class SegmentBuilder:
                 results.append(_result(job, 0, f"could not be processed ({type(exc).__name__}: {detail})", True))
                 continue
             writer = self._writer()
+            if "section" not in writer.schema:  # an index made before sections were stored
+                for doc in docs:
+                    doc.pop("section", None)
             for doc in docs:
                 writer.add_document(**doc)
             results.append(_result(job, len(docs), None, False))

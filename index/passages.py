@@ -163,6 +163,18 @@ def _split_passages(text: str, shortcut: bool) -> list[Passage]:
     return passages
 
 
+def passage_sections(passages: list[Passage], headings) -> list[str | None]:
+    """Each passage's section: the text of the nearest heading at or above its first line.
+
+    ``headings`` is ``Document.headings``, (line, level, text) sorted by line. A passage
+    before the first heading has none.
+    """
+    from index.outline import section_at
+
+    lines = [line for line, _, _ in headings]
+    return [section_at(headings, lines, passage.start_line) for passage in passages]
+
+
 def document_title(text: str, title: str | None = None, max_len: int = 200) -> str:
     """The format's own title, else the first non-empty line, shortened."""
     if not title or not title.strip():

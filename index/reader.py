@@ -23,6 +23,8 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 RST_SUFFIXES = frozenset({".rst", ".rest"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 PDF_SUFFIXES = frozenset({".pdf"})
+# Sphinx copies each page's source beside its HTML as "_sources/page.rst.txt".
+RST_SOURCE_SUFFIXES = (".rst.txt",)
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 )
@@ -42,6 +44,8 @@ def document_format(name: str) -> str | None:
     if lower in GZIP_SUFFIXES:
         inner = document_format(stem)
         return f"gz:{inner}" if inner and not inner.startswith("gz:") else None
+    if lower in TEXT_SUFFIXES and stem.lower().endswith(RST_SOURCE_SUFFIXES[0][:-4]):
+        return "rst"
     for suffixes, kind in _FORMATS:
         if lower in suffixes:
             return kind
@@ -121,14 +125,21 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
         text, title, headings = html_to_text(decode_html(data))
+    elif kind == "markdown":
+        from index.markup import markdown_prose
+        from index.outline import markdown_headings
+
+        raw = decode_text(data)
+        title, headings, text = markdown_title(raw), markdown_headings(raw), markdown_prose(raw)
+    elif kind == "rst":
+        from index.markup import rst_prose
+        from index.outline import rst_headings
+
+        raw = decode_text(data)
+        headings, text = rst_headings(raw), rst_prose(raw)
+        title = headings[0][2] if headings else rst_title(raw)  # the first title, as prose
     else:
-        text = decode_text(data)
-        if kind == "markdown":
-            title = markdown_title(text)
-        elif kind == "rst":
-            title = rst_title(text)
-        else:
-            title = None
+        text, title = decode_text(data), None
     if not text.strip():
         raise SkipFile("no text")
     return Document(path=path, text=text, title=title, headings=headings)
@@ -412,19 +423,18 @@ PDF_MAX_PAGES = 20_000
 def _read_pdf(path: str, data: bytes) -> Document:
     from index.isolate import run_isolated
 
-    pages, metadata_title = run_isolated(_extract_pdf, data, what="PDF", preload=("pypdf",))
+    pages, metadata_title, page_starts, headings = run_isolated(
+        _extract_pdf, data, what="PDF", preload=("pypdf",))
     if not any(page.strip() for page in pages):
         raise SkipFile("no text layer (scanned PDF?)")
-    page_starts, line = [], 1
-    for page in pages:
-        page_starts.append(line)
-        line += page.count("\n") + 1
     title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
-    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts))
+    return Document(path=path, text="\n".join(pages), title=title, page_starts=page_starts,
+                    headings=headings)
 
 
-def _extract_pdf(data: bytes) -> tuple[list[str], str | None]:
-    """Pages' text and the metadata title; runs in index/isolate.py's child process."""
+def _extract_pdf(data: bytes):
+    """(pages' text, metadata title, pages' first lines, bookmarks as headings); runs in
+    index/isolate.py's child process."""
     import io
     import logging
 
@@ -448,7 +458,15 @@ def _extract_pdf(data: bytes) -> tuple[list[str], str | None]:
             raise SkipFile(f"PDF stream inflates past {format_size(PDF_MAX_STREAM_BYTES)}") from None
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise SkipFile(f"unreadable PDF: {detail}") from None
-    return pages, str(metadata_title) if metadata_title is not None else None
+    page_starts, line = [], 1
+    for page in pages:
+        page_starts.append(line)
+        line += page.count("\n") + 1
+    from index.outline import pdf_headings
+
+    headings = pdf_headings(reader, pages, tuple(page_starts))
+    title = str(metadata_title) if metadata_title is not None else None
+    return pages, title, tuple(page_starts), headings
 
 
 def _limit_pdf_streams(pypdf):

@@ -27,4 +27,8 @@ def make_schema(language: str = "english") -> Schema:
         end_line=STORED,
         position=STORED,
         page=STORED,
+        # The nearest heading above the passage (index/outline.py): shown, not searched.
+        # Added without a new schema version: an index made before it has no such field,
+        # stores no sections and shows titles alone (index/builder.py leaves the field out).
+        section=STORED,
     )

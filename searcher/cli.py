@@ -310,10 +310,13 @@ def color_option(f):
 @click.option("--expand/--no-expand", default=None,
               help="Add related words from the best matches (query expansion). "
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@click.option("--no-collapse", "show_copies", is_flag=True,
+              help="Show near-duplicate passages of other files as hits of their own, "
+                   "instead of naming them under the best one ('also in:').")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, show_copies, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -356,7 +359,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     offset = (page - 1) * limit if page else offset or 0
     plain = not (as_json or files_only or vimgrep)
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
-               exact_total=(plain and console.is_tty) or offset > 0, expand=expand)
+               exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
+               collapse=not (show_copies or files_only))  # -l: every matching file
 
     session = SearchSession(index_dir)
     result = session.search(text, **run)

@@ -71,8 +71,7 @@ def format_hit(console: Console, hit: Hit) -> str:
         console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
-    title = highlighted(console, hit.title, hit.title_spans)
-    lines = [f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()]
+    lines = [f"{location} {heading(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -80,7 +79,33 @@ def format_hit(console: Console, hit: Hit) -> str:
         suffix = "…" if fragment.end < len(hit.text) else ""
         parts.append(prefix + text + suffix)
     lines.append("    " + " ".join(parts))
-    return "\n".join(lines)
+    return "\n".join(lines + copies_lines(console, hit))
+
+
+def copies_lines(console: Console, hit: Hit) -> list[str]:
+    """``    also in: other.html:12, ref.pdf:830 (page 30)``: the hit's near-duplicates elsewhere."""
+    if not hit.copies:
+        return []
+    places = [f"{shown_path(copy.path)}:{copy.start_line}" + (f" (page {copy.page})" if copy.page else "")
+              for copy in hit.copies]
+    return ["    " + console.style("also in: " + ", ".join(places), **CONTEXT_STYLE)]
+
+
+def heading(console: Console, hit: Hit) -> str:
+    """``Title › Section``: the document's title, and the passage's section when it is another."""
+    title = highlighted(console, hit.title, hit.title_spans)
+    title = console.style(title, **TITLE_STYLE) if title else ""
+    if not hit.section or _same_words(hit.section, hit.title):
+        return title
+    section = highlighted(console, hit.section, hit.section_spans)
+    return f"{title} \u203a {section}" if title else section
+
+
+def _same_words(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ only in case, punctuation and markup."""
+    import re
+
+    return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
 
 
 def hit_json(hit: Hit) -> str:
@@ -88,12 +113,14 @@ def hit_json(hit: Hit) -> str:
     record = {
         "path": hit.path,
         "title": hit.title,
+        "section": hit.section,
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "page": hit.page,
         "position": hit.position,
         "score": round(hit.score, 6),
         "text": hit.text,
+        "copies": [{"path": c.path, "start_line": c.start_line, "page": c.page} for c in hit.copies],
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
         "fragments": [
             {
@@ -159,10 +186,9 @@ def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
         console.style(shown_path(hit.path), **PATH_STYLE)
         + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
     )
-    title = highlighted(console, hit.title, hit.title_spans)
-    head = f"{location} {console.style(title, **TITLE_STYLE) if title else ''}".rstrip()
+    head = f"{location} {heading(console, hit)}".rstrip()
     lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
-    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)])
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)] + copies_lines(console, hit))
 
 
 def vimgrep_lines(console: Console, hit: Hit) -> list[str]:

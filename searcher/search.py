@@ -27,6 +27,18 @@ class Hit:
     spans: list[Span]  # matches in ``text``
     title_spans: list[Span]
     fragments: list[Fragment] = field(default_factory=list)
+    section: str | None = None  # the nearest heading above the passage
+    section_spans: list[Span] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)  # near-duplicates in other files, best first
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A passage of another file that is a near-duplicate of a hit (searcher/duplicates.py)."""
+
+    path: str
+    start_line: int
+    page: int | None
 
 
 class SearchResult:
@@ -147,16 +159,19 @@ class SearchSession:
         return parse_query(text, self.schema, self.meta.language)
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
-               highlight: bool = True, exact_total: bool = False, expand: bool | None = None) -> SearchResult:
+               highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
+               collapse: bool = True) -> SearchResult:
         """The best passages for ``text``: at most ``per_file`` from one file (None: no cap).
 
         ``highlight=False`` skips the highlight spans and fragments (``searcher query -l``);
-        ``exact_total=True`` counts the matching passages now (else on first use of ``total``).
+        ``exact_total=True`` counts the matching passages now (else on first use of ``total``);
+        ``collapse`` makes near-duplicates of a better hit in other files its ``copies``
+        instead of hits of their own.
         """
         parsed = self.parse(text)
         plan = self._plan(parsed)
         if plan is not None:  # ``expand``: on, off, or None for natural-language questions only
-            result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand)
+            result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand, collapse)
             if exact_total:
                 result.total  # noqa: B018 - counted now, while the session is open
             return result
@@ -164,30 +179,16 @@ class SearchSession:
         kwargs = {}
         if per_file:
             kwargs = {"collapse": "file", "collapse_limit": per_file}
-        results = searcher.search(parsed.query, limit=offset + limit, **kwargs)
+        results = None
+
+        def best(n: int) -> list[tuple[int, float]]:
+            nonlocal results
+            results = searcher.search(parsed.query, limit=n, **kwargs)
+            # Not list(results): list() asks len(), which counts every match (the whole query again).
+            return [(docnum, score) for score, docnum in results.top_n]
+
         terms = match_terms(parsed.query, searcher.reader()) if highlight else None
-        body_analyzer = self.schema["body"].analyzer
-        title_analyzer = self.schema["title"].analyzer
-        hits = []
-        # Not list(results): list() asks len(), which counts every match (the whole query again).
-        for result in results[offset:offset + limit]:
-            stored = result.fields()
-            body = stored.get("body", "")
-            title = stored.get("title", "")
-            spans = highlight_spans(body, "body", body_analyzer, terms) if highlight else []
-            hits.append(Hit(
-                path=stored["file"],
-                title=title,
-                start_line=stored.get("start_line", 1),
-                end_line=stored.get("end_line", 1),
-                position=stored.get("position", 0),
-                page=stored.get("page"),
-                score=result.score,
-                text=body,
-                spans=spans,
-                title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
-                fragments=fragments(body, spans) if highlight else [],
-            ))
+        hits = self._hits(best, offset, limit, collapse, terms if highlight else None)
 
         def count_matches() -> int:
             if self.closed:
@@ -196,6 +197,52 @@ class SearchSession:
 
         total = count_matches() if exact_total else None
         return SearchResult(parsed, hits, total, ranked=results.scored_length(), count=count_matches)
+
+    def _hits(self, best, offset: int, limit: int, collapse: bool, terms) -> list[Hit]:
+        """The hits ``offset`` to ``offset + limit`` of the ranking ``best(n)`` gives (its
+        first n passages as (docnum, score)); ``terms``: what to highlight, None for nothing.
+
+        Collapsing asks for ``limit`` more passages than shown, and more again in the rare
+        case that copies leave the page short.
+        """
+        stored_fields = self.searcher.stored_fields
+        if not collapse:
+            rows = best(offset + limit)[offset:offset + limit]
+            return [self._hit(stored_fields(docnum), score, terms) for docnum, score in rows]
+        from searcher.duplicates import group_copies
+
+        want = offset + 2 * limit
+        while True:
+            rows = best(want)
+            stored = [stored_fields(docnum) for docnum, _ in rows]
+            groups = group_copies([s.get("body", "") for s in stored], [s["file"] for s in stored])
+            if len(groups) >= offset + limit or len(rows) < want:
+                break
+            want *= 2
+        hits = []
+        for group in groups[offset:offset + limit]:
+            first = group[0]
+            hit = self._hit(stored[first], rows[first][1], terms)
+            hit.copies = [Copy(stored[i]["file"], stored[i].get("start_line", 1), stored[i].get("page"))
+                          for i in group[1:]]
+            hits.append(hit)
+        return hits
+
+    def _hit(self, stored: dict, score: float, terms) -> Hit:
+        body = stored.get("body", "")
+        title = stored.get("title", "")
+        title_analyzer = self.schema["title"].analyzer
+        highlight = terms is not None
+        spans = highlight_spans(body, "body", self.schema["body"].analyzer, terms) if highlight else []
+        return Hit(
+            path=stored["file"], title=title,
+            start_line=stored.get("start_line", 1), end_line=stored.get("end_line", 1),
+            position=stored.get("position", 0), page=stored.get("page"),
+            score=score, text=body, spans=spans,
+            title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
+            fragments=fragments(body, spans) if highlight else [],
+            **_section(stored, title_analyzer, terms),
+        )
 
     def _stopwords(self) -> frozenset[str]:
         """The language's stopwords, stemmed: left out of query expansion."""
@@ -248,42 +295,46 @@ class SearchSession:
                     found.update(map(add, ids, repeat(offset)) if offset else ids)
         return found
 
-    def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand) -> SearchResult:
+    def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand,
+                      collapse=True) -> SearchResult:
         """Loose words and phrases: the ranking engine's own scoring, with whole-file
         evidence (searcher/ranking.py)."""
         searcher = self.searcher
         reader = searcher.reader()
         loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
         expansion = plan.question if expand is None else expand
-        ranked, total, _ = ranking.rank(reader, loose, offset + limit, per_file, expansion=expansion,
-                                        stopwords=self._stopwords() if expansion else frozenset(),
-                                        exclude=self._excluded_passages(reader, plan.excluded), lazy_total=True)
+        ranked = total = None
+
+        def best(n: int) -> list[tuple[int, float]]:
+            nonlocal ranked, total
+            ranked, total, _ = ranking.rank(reader, loose, n, per_file, expansion=expansion,
+                                            stopwords=self._stopwords() if expansion else frozenset(),
+                                            exclude=self._excluded_passages(reader, plan.excluded),
+                                            lazy_total=True)
+            return [(r.docnum, r.score) for r in ranked]
+
         terms = match_terms(parsed.query, reader) if highlight else None
-        body_analyzer = self.schema["body"].analyzer
-        title_analyzer = self.schema["title"].analyzer
-        hits = []
-        for r in ranked[offset:offset + limit]:
-            stored = searcher.stored_fields(r.docnum)
-            body = stored.get("body", "")
-            title = stored.get("title", "")
-            spans = highlight_spans(body, "body", body_analyzer, terms) if highlight else []
-            hits.append(Hit(
-                path=stored["file"], title=title,
-                start_line=stored.get("start_line", 1), end_line=stored.get("end_line", 1),
-                position=stored.get("position", 0), page=stored.get("page"),
-                score=r.score, text=body, spans=spans,
-                title_spans=highlight_spans(title, "title", title_analyzer, terms) if highlight else [],
-                fragments=fragments(body, spans) if highlight else [],
-            ))
+        hits = self._hits(best, offset, limit, collapse, terms if highlight else None)
         return SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
 
 
+def _section(stored: dict, analyzer, terms) -> dict:
+    """A hit's section heading and its highlights (the words of the query, as in the title)."""
+    section = stored.get("section")
+    if not section:
+        return {}
+    return {"section": section,
+            "section_spans": highlight_spans(section, "title", analyzer, terms) if terms is not None else []}
+
+
 def search(index_dir, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
-           highlight: bool = True, exact_total: bool = False, expand: bool | None = None) -> SearchResult:
+           highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
+           collapse: bool = True) -> SearchResult:
     """One query in a session of its own; see ``SearchSession.search``.
 
     The session stays open as long as the result is referenced, so that
     ``total`` can still be counted.
     """
     return SearchSession(index_dir).search(text, limit=limit, offset=offset, per_file=per_file,
-                                           highlight=highlight, exact_total=exact_total, expand=expand)
+                                           highlight=highlight, exact_total=exact_total, expand=expand,
+                                           collapse=collapse)

@@ -177,7 +177,7 @@ def test_permission_denied(tmp_path):
 
 # --- Markdown and reStructuredText --------------------------------------------
 
-def test_markdown_title_is_first_level_one_heading_and_text_is_unchanged(tmp_path):
+def test_markdown_title_is_first_level_one_heading_and_text_is_prose_line_for_line(tmp_path):
     source = (
         "[![build](badge.svg)](ci)\n"
         "\n"
@@ -190,7 +190,9 @@ def test_markdown_title_is_first_level_one_heading_and_text_is_unchanged(tmp_pat
     )
     doc = read_document(write(tmp_path, "a.md", source))
     assert doc.title == "Real Title"
-    assert doc.text == source
+    assert doc.text.split("\n") == [
+        "build", "", "", "# not a heading: a shell comment", "", "Section before the title",
+        "Real Title", "Body text.", ""]
 
 
 def test_markdown_setext_heading(tmp_path):
@@ -214,7 +216,7 @@ def test_rst_title(tmp_path):
     source = "Some intro\n\nDocument Title\n==============\n\nSection\n-------\n"
     doc = read_document(write(tmp_path, "a.rst", source))
     assert doc.title == "Document Title"
-    assert doc.text == source
+    assert doc.text.split("\n") == ["Some intro", "", "Document Title", "", "", "Section", "", ""]
 
 
 def test_rst_overlined_title_and_none(tmp_path):
