@@ -27,6 +27,7 @@ PDF_SUFFIXES = frozenset({".pdf"})
 RST_SOURCE_SUFFIXES = (".rst.txt",)
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+    | frozenset({".docx", ".odt", ".epub", ".eml", ".mbox"})
 )
 # Compressed files of a supported type (Debian gzips its docs: README.md.gz, changelog.gz).
 GZIP_SUFFIXES = frozenset({".gz"})
@@ -49,10 +50,14 @@ def document_format(name: str) -> str | None:
     for suffixes, kind in _FORMATS:
         if lower in suffixes:
             return kind
+    if lower in CONTAINER_SUFFIXES:
+        return CONTAINER_SUFFIXES[lower]
     if not ext or _NAME_PART.fullmatch(ext):
         return "sniff"
     return None
 
+# Read by index/containers.py in index/isolate.py's child process.
+CONTAINER_SUFFIXES = {".docx": "docx", ".odt": "odt", ".epub": "epub", ".eml": "eml", ".mbox": "mbox"}
 _FORMATS = (
     (TEXT_SUFFIXES, "text"),
     (MARKDOWN_SUFFIXES, "markdown"),
@@ -120,6 +125,10 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         raise SkipFile("compressed file of an unknown type")
     if kind == "pdf" or (kind == "sniff" and data.startswith(b"%PDF-")):
         return _read_pdf(path, data)
+    if kind == "sniff" and data.startswith(b"From ") and b"\nFrom: " in data[:SNIFF_SIZE]:
+        kind = "mbox"  # a mailbox ("inbox", "sent") rarely has an extension
+    if kind in CONTAINER_SUFFIXES.values():
+        return _read_container(path, kind, data)
     headings = ()
     if kind == "html":
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
@@ -140,6 +149,18 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         title = headings[0][2] if headings else rst_title(raw)  # the first title, as prose
     else:
         text, title = decode_text(data), None
+    if not text.strip():
+        raise SkipFile("no text")
+    return Document(path=path, text=text, title=title, headings=headings)
+
+
+def _read_container(path: str, kind: str, data: bytes) -> Document:
+    from index.containers import extract
+    from index.isolate import run_isolated
+
+    what = "mailbox" if kind == "mbox" else kind.upper()
+    text, title, headings = run_isolated(extract, kind, data, what=what,
+                                         preload=("index.containers", "email.parser", "index.html_text"))
     if not text.strip():
         raise SkipFile("no text")
     return Document(path=path, text=text, title=title, headings=headings)

@@ -120,8 +120,8 @@ def cli(ctx, debug):
 @click.option("-v", "--verbose", is_flag=True, help="List every file left out, with its reason.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
                   commit_every, quiet, verbose):
-    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf, and these gzipped;
-    text files without an extension such as README).
+    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf, .docx, .odt, .epub,
+    .eml, mbox; these gzipped; text files without an extension such as README).
 
     Re-running it reads only new and changed files, and removes from the index
     the files that are gone from under PATHS.
