@@ -112,11 +112,11 @@ def parse_size(text: str) -> int:
 def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read ``path`` into a Document; raise SkipFile(reason) if it cannot be indexed."""
     path = os.fspath(path)
-    data = _read_bytes(path, max_bytes)
-    if not data:
-        raise SkipFile("empty file")
     # A path named explicitly is tried whatever its name: as text, if it looks like text.
     kind = document_format(path) or "sniff"
+    data = _read_bytes(path, max_bytes, sniff=kind == "sniff")
+    if not data:
+        raise SkipFile("empty file")
     if kind.startswith("gz:"):
         data, kind = gunzip(data, max_bytes), kind[3:]
         if not data:
@@ -192,7 +192,9 @@ def gunzip(data: bytes, max_bytes: int) -> bytes:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
-def _read_bytes(path: str, max_bytes: int) -> bytes:
+def _read_bytes(path: str, max_bytes: int, sniff: bool = False) -> bytes:
+    """The file's bytes; with ``sniff``, SkipFile("binary file") from its first block alone
+    (a folder of executables without extensions is not read whole)."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
         with os.fdopen(fd, "rb") as f:
@@ -207,8 +209,11 @@ def _read_bytes(path: str, max_bytes: int) -> bytes:
             size = st.st_size
             if size > max_bytes:
                 raise SkipFile(too_large_reason(max_bytes), transient=True)
+            head = f.read(SNIFF_SIZE) if sniff else b""
+            if sniff and b"\x00" in head and not head.startswith(_NUL_BOMS + (b"%PDF-",)):
+                raise SkipFile("binary file")
             # Read one byte past the cap: the file may have grown since fstat.
-            data = f.read(max_bytes + 1)
+            data = head + f.read(max_bytes + 1 - len(head))
     except PermissionError:
         raise SkipFile("permission denied", transient=True) from None
     except IsADirectoryError:
@@ -238,6 +243,10 @@ _BOMS = (
 _CP1252_UNDEFINED = tuple(
     b for b in range(0x80, 0xA0) if bytes([b]).decode("cp1252", "replace") == "\ufffd"
 )
+
+
+# UTF-16 and UTF-32 text is full of NULs: its BOM says so.
+_NUL_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _decode_cp1252(data: bytes) -> str:
