@@ -13,6 +13,8 @@ import unicodedata
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
+from index.cjk import fold_cjk, has_cjk, index_words, is_cjk, pieces
+
 # Words are runs of letters/digits; apostrophes inside a word keep it whole
 # (so "Russia's" stays one token for the stemmer) while hyphens split, which
 # makes "Indo-Pacific", "Indo Pacific" and "indo-pacific" the same two tokens
@@ -43,21 +45,45 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def fold_term(word: str) -> str:
+    """``fold``, except for CJK terms (index/cjk.py), which keep their voicing marks and syllables."""
+    if not word.isascii() and is_cjk(word):
+        return fold_cjk(word)
+    return fold(word)
+
+
 class WordTokenizer(Tokenizer):
-    """Splits text into folded words, keeping character offsets of the original text."""
+    """Splits text into folded words, keeping character offsets of the original text.
+
+    ``cjk``: runs of Han, Kana and Hangul become bigrams (index/cjk.py). Schemas made
+    since schema 2 set it; the tokenizers pickled into older indexes have no such
+    attribute, read the class's False, and keep one token per run, as they were built.
+    """
+
+    cjk = False
+
+    def __init__(self, cjk: bool = False):
+        self.cjk = cjk
 
     def __eq__(self, other):
-        return type(other) is type(self)
+        return type(other) is type(self) and other.cjk == self.cjk
 
     def __hash__(self):
-        return hash(type(self))
+        return hash((type(self), self.cjk))
+
+    def word_functions(self):
+        """(text -> its words, word -> its term before stemming), as this tokenizer indexes."""
+        if self.cjk:
+            return index_words(WORD_PATTERN.findall, WORD_PATTERN), fold_term
+        return WORD_PATTERN.findall, fold
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True,
                  mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        cjk = self.cjk
         if not tokenize:
-            token.original = token.text = fold(value)
+            token.original = token.text = fold_term(value) if cjk else fold(value)
             token.boost = 1.0
             if positions:
                 token.pos = start_pos
@@ -69,6 +95,21 @@ class WordTokenizer(Tokenizer):
         pos = start_pos
         for match in WORD_PATTERN.finditer(value):
             word = match.group()
+            if cjk and not word.isascii() and has_cjk(word):
+                for piece, start, end in pieces(word, match.start(), mode == "query", WORD_PATTERN):
+                    token.text = fold_term(piece)
+                    token.boost = 1.0
+                    token.stopped = False
+                    if keeporiginal:
+                        token.original = piece
+                    if positions:
+                        token.pos = pos
+                        pos += 1
+                    if chars:
+                        token.startchar = start_char + start
+                        token.endchar = start_char + end
+                    yield token
+                continue
             token.text = fold(word)
             token.boost = 1.0
             token.stopped = False
@@ -171,16 +212,18 @@ def fast_terms(analyzer, cachesize: int = 200_000):
     from whoosh.analysis import CompositeAnalyzer
 
     if type(analyzer) is WordTokenizer:
-        stem = None
+        stem, tokenizer = None, analyzer
     elif (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
           and type(analyzer.items[0]) is WordTokenizer and type(analyzer.items[1]) is SnowballStemFilter):
         stem = analyzer.items[1].stem  # the analyzer's own stemmer: same stem table and cache
+        tokenizer = analyzer.items[0]
     else:
         return None
     cache: dict[str, str] = {}
+    split, normal = (index_words(_words, WORD_PATTERN), fold_term) if tokenizer.cjk else (_words, fold)
 
     def terms(text: str) -> list[str]:
-        words = _words(text)
+        words = split(text)
         found = list(map(cache.get, words))
         if None in found:  # words not seen before
             if len(cache) >= cachesize:
@@ -190,7 +233,7 @@ def fast_terms(analyzer, cachesize: int = 200_000):
                     word = words[i]
                     term = cache.get(word)
                     if term is None:
-                        term = fold(word)
+                        term = normal(word)
                         if stem is not None:
                             term = stem(term)
                         cache[word] = term
@@ -202,12 +245,12 @@ def fast_terms(analyzer, cachesize: int = 200_000):
 
 def make_text_analyzer(language: str = "english"):
     """The analyzer of the title and body fields."""
-    return WordTokenizer() | SnowballStemFilter(language)
+    return WordTokenizer(cjk=True) | SnowballStemFilter(language)
 
 
 def make_path_analyzer():
     """Path components are matched as folded words, without stemming."""
-    return WordTokenizer()
+    return WordTokenizer(cjk=True)
 
 
 # English stopwords (the Snowball project's list). They are indexed, so that

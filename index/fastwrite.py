@@ -269,11 +269,11 @@ def _analyzer_parts(analyzer):
     """(findall, fold, stem or None) if ``analyzer`` is one of index/analysis.py's, else None."""
     from whoosh.analysis import CompositeAnalyzer
 
-    from index.analysis import WORD_PATTERN, SnowballStemFilter, WordTokenizer, fold
+    from index.analysis import SnowballStemFilter, WordTokenizer
 
     if type(analyzer) is WordTokenizer:
-        return WORD_PATTERN.findall, fold, None
+        return (*analyzer.word_functions(), None)
     if (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
             and type(analyzer.items[0]) is WordTokenizer and type(analyzer.items[1]) is SnowballStemFilter):
-        return WORD_PATTERN.findall, fold, analyzer.items[1].stem
+        return (*analyzer.items[0].word_functions(), analyzer.items[1].stem)
     return None

@@ -52,8 +52,8 @@ def document_format(name: str) -> str | None:
             return kind
     if lower in CONTAINER_SUFFIXES:
         return CONTAINER_SUFFIXES[lower]
-    if not ext or _NAME_PART.fullmatch(ext):
-        return "sniff"
+    if (not ext and not stem.startswith(".")) or _NAME_PART.fullmatch(ext):
+        return "sniff"  # but not ".gitignore", ".bashrc": settings, not documents
     return None
 
 # Read by index/containers.py in index/isolate.py's child process.

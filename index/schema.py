@@ -7,8 +7,11 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from index.analysis import make_path_analyzer, make_text_analyzer
 
 # Bump whenever the schema or the analysis changes what is stored in an index;
-# an index of another version is refused with a message to rebuild it.
-SCHEMA_VERSION = 1
+# an index of another version is refused with a message to rebuild it, unless it is
+# one of READABLE_VERSIONS. 2: CJK runs as bigrams (index/cjk.py); a schema-1 index
+# keeps its own analysis (its pickled tokenizer has cjk off) and still answers queries.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # Fields a user may name in a query (``title:``, ``path:``, ``body:``).
 SEARCHABLE_FIELDS = ("title", "body", "path")

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.errors import IndexDamaged, IndexNotFound, IndexVersionMismatch
-from index.schema import SCHEMA_VERSION
+from index.schema import READABLE_VERSIONS, SCHEMA_VERSION
 from index.stemtable import with_stem_tables
 
 META_NAME = "searcher.json"
@@ -46,6 +46,9 @@ class IndexMeta:
     indexname: str = DEFAULT_INDEXNAME
     # A --rebuild in progress: {"indexname", "language", "roots"}; None otherwise.
     rebuilding: dict | None = None
+    # How each root was walked by its last run ({root: {"include", "exclude", "max_bytes",
+    # ...}}), so that --refresh and `searcher watch` walk it the same way.
+    walk_options: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> "IndexMeta":
@@ -71,7 +74,7 @@ def read_meta(index_dir: str | os.PathLike) -> IndexMeta:
     except (OSError, ValueError) as exc:
         raise IndexDamaged(f"the index at {index_dir} is unreadable ({exc}): {_REBUILD}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexVersionMismatch(
             f"the index at {index_dir} was made by another version of searcher "
             f"(schema {version}, this one reads {SCHEMA_VERSION}): {_REBUILD}"

@@ -1,11 +1,13 @@
 """Turn the paths given on the command line into the files to index.
 
 Folders are walked depth-first in sorted order so runs are deterministic.
-Inside folders, hidden entries are left out silently, and files of a type
-searcher does not read come out as SkippedFile(path, UNSUPPORTED), for the
-run's summary to count; a path given explicitly is always tried. Things the user may
-want to know about (broken symlinks, unreadable folders, files over the size
-cap) come out as SkippedFile.
+Inside folders, hidden entries (unless ``hidden``) and what the ignore files say to
+ignore (unless ``ignore=False``; index/ignore.py) are left out silently, and files
+of a type searcher does not read come out as SkippedFile(path, UNSUPPORTED), for
+the run's summary to count (``explain=True`` yields all of these as LeftOut, with
+the reason, for `searcher index --dry-run --verbose`); a path given explicitly is
+always tried. Things the user may want to know about (broken symlinks,
+unreadable folders, files over the size cap) come out as SkippedFile.
 """
 
 from __future__ import annotations
@@ -34,15 +36,34 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A file or folder the walk passed over on purpose (only with ``explain=True``)."""
+
+    path: str
+    reason: str
+    is_dir: bool = False
+    rule: object = None  # the ignore file's line (index.ignore.Rule) when one decided
+
+
+# Never walked, even with hidden=True: a repository's own files, never documents.
+ALWAYS_SKIPPED = frozenset({".git"})
+
+
 def walk(
     paths: Iterable,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    hidden: bool = False,
+    ignore: bool = True,
+    explain: bool = False,
     index_dir=None,
-) -> Iterator[FoundFile | SkippedFile]:
+) -> Iterator[FoundFile | SkippedFile | LeftOut]:
     """Yield every file to index under ``paths``; raise PathNotFound before yielding anything.
 
+    ``hidden``: walk hidden files and folders too; ``ignore``: honour ignore files;
+    ``explain``: also yield what is left out, and why.
     ``index_dir``, the index being written, is never read as documents: a path inside it is
     refused (IndexingError), and a folder holding it is walked without it.
     """
@@ -51,7 +72,7 @@ def walk(
         if not os.path.lexists(p):
             raise PathNotFound(f"{p}: no such file or directory")
     roots = [os.path.abspath(p) for p in given]
-    walker = _Walk(include, exclude, max_bytes)
+    walker = _Walk(include, exclude, max_bytes, hidden, ignore, explain)
     if index_dir is not None:
         index_real = os.path.realpath(index_dir)
         for p, root in zip(given, roots):
@@ -74,10 +95,13 @@ def _clean_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
 
 
 class _Walk:
-    def __init__(self, include, exclude, max_bytes):
+    def __init__(self, include, exclude, max_bytes, hidden=False, ignore=True, explain=False):
         self.include = _clean_patterns(include)
         self.exclude = _clean_patterns(exclude)
         self.max_bytes = max_bytes
+        self.hidden = hidden
+        self.ignore = ignore
+        self.explain = explain
         self.seen_files: set[tuple[int, int]] = set()
         self.seen_dirs: set[tuple[int, int]] = set()
 
@@ -96,26 +120,40 @@ class _Walk:
             elif self._wanted_file(os.path.basename(root), os.path.basename(root)):
                 yield from self._file(root, st)
 
-    def _walk_dir(self, root: str) -> Iterator[FoundFile | SkippedFile]:
+    def _walk_dir(self, root: str) -> Iterator[FoundFile | SkippedFile | LeftOut]:
+        from index import ignore as ignore_files
+
         # An explicit stack of directory listings instead of recursion: deep trees are fine.
+        # Each listing comes with the ignore rules in force in it (outermost first).
         stack = []
         listing = self._list_dir(root)
         if isinstance(listing, SkippedFile):
             yield listing
             return
-        stack.append(iter(listing))
+        chain = ()
+        if self.ignore:
+            chain = tuple(ignore_files.parent_rules(root)) + self._folder_rules(root, listing)
+        stack.append((iter(listing), chain))
         # Paths below root, for --include/--exclude (cheaper than os.path.relpath).
         prefix_len = len(root if root.endswith(os.sep) else root + os.sep)
+        explain = self.explain
         while stack:
-            entry = next(stack[-1], None)
+            entries, chain = stack[-1]
+            entry = next(entries, None)
             if entry is None:
                 stack.pop()
                 continue
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith(".") and (not self.hidden or name in ALWAYS_SKIPPED):
+                if explain:
+                    yield LeftOut(entry.path, "hidden (--hidden walks it)" if name not in ALWAYS_SKIPPED
+                                  else "a repository's own files", entry.is_dir())
                 continue
             path = entry.path
             rel = path[prefix_len:]
-            if self._matches(self.exclude, rel, entry.name):
+            if self._matches(self.exclude, rel, name):
+                if explain:
+                    yield LeftOut(path, "--exclude", entry.is_dir())
                 continue
             try:
                 st = entry.stat()  # follows symlinks
@@ -126,17 +164,40 @@ class _Walk:
             except OSError as exc:
                 yield SkippedFile(path, _reason(exc))
                 continue
-            if stat.S_ISDIR(st.st_mode):
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if chain:
+                decided = ignore_files.check(chain, path, is_dir)
+                if decided is not None and decided[0]:
+                    if explain:
+                        yield LeftOut(path, f"ignored by {decided[1]}", is_dir, decided[1])
+                    continue
+            if is_dir:
                 listing = self._list_dir(path, st)
                 if isinstance(listing, SkippedFile):
                     yield listing
                 elif listing:
-                    stack.append(iter(listing))
+                    stack.append((iter(listing), chain + self._folder_rules(path, listing)))
+            elif stat.S_ISREG(st.st_mode) and self._supported(name) and self._wanted_file(rel, entry.name):
+                yield from self._file(path, st)
+            elif explain and stat.S_ISREG(st.st_mode):
+                yield LeftOut(path, "not matching --include" if self._supported(name)
+                              else "not a type searcher reads")
             elif stat.S_ISREG(st.st_mode) and self._wanted_file(rel, entry.name):
-                if document_format(entry.name) is None:
-                    yield SkippedFile(path, UNSUPPORTED)  # counted by type in the run's summary
-                else:
-                    yield from self._file(path, st)
+                yield SkippedFile(path, UNSUPPORTED)  # counted by type in the run's summary
+
+    @staticmethod
+    def _supported(name: str) -> bool:
+        return document_format(name) is not None
+
+    def _folder_rules(self, path: str, listing) -> tuple:
+        """The rules of the ignore files among ``listing`` (the entries of ``path``), as a 0-or-1 tuple."""
+        if not self.ignore:
+            return ()
+        from index.ignore import IGNORE_FILES, load_folder
+
+        names = {entry.name for entry in listing if entry.name in IGNORE_FILES}
+        rules = load_folder(path, names) if names else None
+        return (rules,) if rules is not None else ()
 
     def _list_dir(self, path: str, st: os.stat_result | None = None):
         """Sorted entries of a directory not seen before ([] if seen), or a SkippedFile."""

@@ -43,7 +43,7 @@ from index.leftout import UNSUPPORTED, extension_of
 from index.lock import RunLock
 from index.manifest import FileEntry, Manifest, manifest_name
 from index.reader import DEFAULT_MAX_BYTES
-from index.schema import make_schema
+from index.schema import SCHEMA_VERSION, make_schema
 from index.store import (
     DEFAULT_INDEXNAME,
     META_NAME,
@@ -167,7 +167,7 @@ class IndexReport:
 
 def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool = False,
                 include=(), exclude=(), max_bytes: int = DEFAULT_MAX_BYTES,
-                jobs: int | None = None, lock_timeout: float = 0.0,
+                hidden: bool = False, ignore: bool = True, jobs: int | None = None, lock_timeout: float = 0.0,
                 commit_seconds: float = COMMIT_SECONDS, on_progress=None, on_wait=None) -> IndexReport:
     """Bring the index at ``index_dir`` up to date with the files under ``paths``.
 
@@ -182,9 +182,12 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     started = time.perf_counter()
     index_dir = Path(index_dir)
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    walk_options = {"include": list(include), "exclude": list(exclude), "max_bytes": max_bytes,
+                    "hidden": hidden, "ignore": ignore}
     # Walked while planning (PathNotFound is raised here): at 1M files a list of
     # what the walk finds would hold 200 MB that the run never gives back.
-    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, index_dir=index_dir)
+    found = walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden, ignore=ignore,
+                 index_dir=index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -203,6 +206,7 @@ def build_index(paths, index_dir, *, language: str | None = None, rebuild: bool 
     lock.acquire(lock_timeout, on_wait=on_wait)
     try:
         run = _Run(index_dir, roots, language, rebuild, max_bytes, lock)
+        run.walk_options = walk_options
         try:
             run.execute(found, jobs, commit_seconds, on_progress)
         finally:
@@ -228,6 +232,7 @@ class _Run:
         self.lock = lock
         self.report = IndexReport(str(index_dir))
         self.manifest: Manifest | None = None
+        self.walk_options: dict = {}
         self.stopping = False  # Ctrl-C: commit what is finished, then stop
         self.on_progress = None
         self.state = RunProgress("planning")
@@ -425,12 +430,16 @@ class _Run:
         old_indexname = meta.indexname
         if self.rebuilding:
             meta.indexname = self.indexname
+            meta.schema_version = SCHEMA_VERSION  # a rebuild makes the current schema
             meta.language = meta.rebuilding["language"]
             meta.roots = _collapse_roots(self.roots)
             meta.rebuilding = None
             meta.created = now
         else:
             meta.roots = _collapse_roots(list(meta.roots) + self.roots)
+        options = {} if self.rebuilding or not isinstance(meta.walk_options, dict) else meta.walk_options
+        options.update((root, dict(self.walk_options)) for root in self.roots)
+        meta.walk_options = {root: options[root] for root in meta.roots if root in options}
         meta.updated = now
         from index import rankstats  # (H3) ranking statistics for queries to load, not compute
 

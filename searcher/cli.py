@@ -63,13 +63,21 @@ class SearcherGroup(click.Group):
 
 def index_dir_option(f):
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False), default=None,
-        help=f"Index directory. Default: ${INDEX_ENV}, else ~/.local/share/searcher/index.",
+        "--index", "index_dir", type=click.Path(file_okay=False), default=None, metavar="NAME|DIR",
+        help=f"The index: a name ('searcher list') or a folder. Default: ${INDEX_ENV}, "
+             "else ~/.local/share/searcher/index.",
     )(f)
 
 
+CONFIG_KEY = "searcher.config"  # ctx.meta: the config read by the group (searcher/config.py)
+
+
 def resolve_index_dir(index_dir):
-    return index_dir if index_dir else str(default_index_dir())
+    if not index_dir:
+        return str(default_index_dir())
+    from searcher.indexes import resolve  # names: searcher/indexes.py
+
+    return resolve(index_dir)
 
 
 def console_for(color_mode: str = "auto") -> Console:
@@ -84,8 +92,10 @@ def console_for(color_mode: str = "auto") -> Console:
 @click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searcher")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--no-config", is_flag=True,
+              help="Ignore the config file ($SEARCHER_CONFIG, else ~/.config/searcher/config.toml).")
 @click.pass_context
-def cli(ctx, debug):
+def cli(ctx, debug, no_config):
     """Full-text search for the terminal: ranked passages with highlighted snippets.
 
     \b
@@ -94,6 +104,40 @@ def cli(ctx, debug):
       searcher query "rule of law"
     """
     ctx.ensure_object(Console)
+    from searcher.config import ConfigError, load
+
+    try:
+        config = load(ctx.command.commands, no_config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    ctx.meta[CONFIG_KEY] = config
+    if config.settings:
+        # Options not given on the command line take their value from here (click's default_map).
+        default_map = config.default_map()
+        if "status" in default_map:
+            default_map["stats"] = default_map["status"]
+        ctx.default_map = default_map
+
+
+class SizeType(click.ParamType):
+    """A size such as 500K, 20M or 1G, in bytes: checked the same on the command line and in
+    the config file."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            size = value
+        else:
+            from index.reader import parse_size
+
+            try:
+                size = parse_size(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if size <= 0:
+            self.fail("must be more than 0", param, ctx)
+        return size
 
 
 @cli.command("index")
@@ -108,7 +152,7 @@ def cli(ctx, debug):
               help="Index only files whose name or relative path matches GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB",
               help="Leave out files and folders whose name or relative path matches GLOB (repeatable).")
-@click.option("--max-size", default="20M", show_default=True, metavar="SIZE",
+@click.option("--max-size", "max_bytes", type=SizeType(), default="20M", show_default=True, metavar="SIZE",
               help="Skip files larger than SIZE (e.g. 500K, 20M, 1G).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
@@ -116,10 +160,20 @@ def cli(ctx, debug):
               help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
 @click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
+@click.option("--hidden", is_flag=True, help="Also index hidden files and folders (names starting with '.').")
+@click.option("--no-ignore", is_flag=True,
+              help="Index what .gitignore, .ignore and .searcherignore files say to ignore.")
+@click.option("-u", "unrestricted", count=True,
+              help="Fewer restrictions, as ripgrep's: -u is --no-ignore, -uu also --hidden.")
+@click.option("--dry-run", is_flag=True,
+              help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="List every file left out, with its reason (with --dry-run: also by which rule).")
+@click.option("--name", default=None, metavar="NAME",
+              help="Write the named index NAME (under the data folder; 'searcher list' shows them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-@click.option("-v", "--verbose", is_flag=True, help="List every file left out, with its reason.")
-def index_command(paths, index_dir, rebuild, language, include, exclude, max_size, jobs, wait_seconds,
-                  commit_every, quiet, verbose):
+def index_command(paths, index_dir, rebuild, language, include, exclude, max_bytes, jobs, wait_seconds,
+                  commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, name, quiet):
     """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf, .docx, .odt, .epub,
     .eml, mbox; these gzipped; text files without an extension such as README).
 
@@ -131,21 +185,27 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
       searcher index ~/notes
       searcher index --index /tmp/idx report.pdf articles/
       searcher index ~/src --include '*.md' --exclude build/ --max-size 1M
+      searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
+      searcher index --name papers ~/papers
     """
     from index.analysis import SNOWBALL_LANGUAGES
-    from index.reader import parse_size
     from index.writer import COMMIT_SECONDS, build_index
     from searcher.progress import ProgressBar
 
     if language is not None and language not in SNOWBALL_LANGUAGES:
         raise click.BadParameter(
             f"{language!r} is not one of: {', '.join(SNOWBALL_LANGUAGES)}", param_hint="--language")
-    try:
-        max_bytes = parse_size(max_size)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--max-size") from None
-    if max_bytes <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--max-size")
+    hidden = hidden or unrestricted >= 2
+    ignore = not (no_ignore or unrestricted >= 1)
+    if dry_run:
+        _dry_run(console_for(), paths, include, exclude, max_bytes, hidden, ignore, verbose)
+        return
+    if name is not None:
+        if index_dir is not None:
+            raise click.UsageError("choose one of --name and --index")
+        from searcher.indexes import check_name, named_dir
+
+        index_dir = named_dir(check_name(name))
     index_dir = resolve_index_dir(index_dir)
     if os.path.isdir(index_dir) and not os.access(index_dir, os.W_OK):
         raise UserError(_read_only(index_dir, errno.EROFS if _on_read_only_fs(index_dir) else errno.EACCES))
@@ -154,7 +214,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
     try:
         report = build_index(
             paths, index_dir, language=language, rebuild=rebuild,
-            include=include, exclude=exclude, max_bytes=max_bytes, jobs=jobs,
+            include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden, ignore=ignore, jobs=jobs,
             lock_timeout=wait_seconds,
             commit_seconds=COMMIT_SECONDS if commit_every is None else commit_every,
             on_progress=progress, on_wait=lambda message: console.info(f"searcher: {escape_line(message)}"),
@@ -194,6 +254,39 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_siz
         )
 
 
+def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
+    """``searcher index --dry-run``: the files a run would consider, on stdout; with
+    ``--verbose`` what it leaves out on stderr, each with its reason."""
+    from index.leftout import UNSUPPORTED
+    from index.walker import FoundFile, LeftOut, walk
+    from searcher.output import display_path
+
+    end_on_closed_output()
+    found = left_out = skipped = 0
+    for item in walk(paths, include=include, exclude=exclude, max_bytes=max_bytes, hidden=hidden,
+                     ignore=ignore, explain=verbose):
+        shown = escape_line(display_path(item.path))
+        if isinstance(item, FoundFile):
+            found += 1
+            console.print(shown)
+        elif isinstance(item, LeftOut):
+            left_out += 1
+            reason = item.reason
+            if item.rule is not None:
+                reason = f"ignored by {display_path(item.rule.source)}:{item.rule.line}: {item.rule.pattern}"
+            console.info(f"left out {shown}{'/' if item.is_dir else ''}: {escape_line(reason)}")
+        elif item.reason != UNSUPPORTED:  # other types: left out without a word, as in the run
+            skipped += 1
+            if verbose:
+                console.info(f"skipped {shown}: {escape_line(item.reason)}")
+    summary = f"{found} files would be indexed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    if verbose:
+        summary += f", {left_out} files and folders left out"
+    console.info(f"{summary} (dry run: the index is unchanged)")
+
+
 def _read_only(index_dir, code) -> str:
     why = "a read-only file system" if code == errno.EROFS else "no permission to write"
     return f"the index at {index_dir} is read-only ({why}): it can be searched, not updated"
@@ -224,11 +317,49 @@ def interrupted_summary(exc: KeyboardInterrupt) -> str:
             + (f"run the same command again to read the other {left}" if left else "nothing is left to read"))
 
 
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per index (JSON lines).")
+def list_command(as_json):
+    """List the indexes: the default one and the named ones (searcher index --name NAME).
+
+    \b
+    Examples:
+      searcher list
+      searcher query -I notes,papers rule of law
+    """
+    import json
+    from dataclasses import asdict
+
+    from index.reader import format_size
+    from searcher.indexes import listing
+
+    console = console_for()
+    rows = listing()
+    if as_json:
+        for row in rows:
+            console.print(json.dumps(asdict(row), ensure_ascii=False))
+        return
+    if not rows:
+        console.info("searcher: no indexes yet: make one with 'searcher index PATH...' "
+                     "or 'searcher index --name NAME PATH...'")
+        return
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        if row.error:
+            what = f"unusable: {row.error}"
+        else:
+            files = "?" if row.files is None else row.files
+            what = (f"{files} files, {row.passages} passages, {format_size(row.size_bytes)}, "
+                    f"updated {row.updated or 'never'}  {' '.join(row.roots)}")
+        console.print(escape_line(f"{row.name:<{width}}  {what}".rstrip()))
+
+
 @cli.command("status")
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(index_dir, as_json):
-    """Show where the index is, what it holds and how it was built.
+    """Show where the index is, what it holds and how it was built, and how many
+    files changed on disk since the last run (new, changed, removed).
 
     \b
     Examples:
@@ -241,10 +372,17 @@ def status_command(index_dir, as_json):
     from index.reader import format_size
     from index.store import index_status
 
-    status = index_status(resolve_index_dir(index_dir))
+    from index.store import read_meta
+    from searcher.freshness import pending_changes
+
+    index_dir = resolve_index_dir(index_dir)
+    status = index_status(index_dir)
+    pending = pending_changes(index_dir, read_meta(index_dir))
     console = console_for()
     if as_json:
-        console.print(json_safe(json.dumps(asdict(status), ensure_ascii=False)))
+        record = asdict(status)
+        record["changed_since_update"] = None if pending is None else asdict(pending)
+        console.print(json_safe(json.dumps(record, ensure_ascii=False)))
         return
     rows = [
         ("index", status.index_dir),
@@ -256,6 +394,12 @@ def status_command(index_dir, as_json):
         ("language", f"{status.language} (Snowball stemming)"),
         ("schema", str(status.schema_version)),
     ]
+    if pending is not None:
+        rows.append(("changed", "nothing since the last run" if not pending.total else
+                     f"{pending.new} new, {pending.changed} changed, {pending.removed} removed since the "
+                     "last run ('searcher index' or 'searcher query --refresh' picks them up)"))
+        if pending.roots_missing:
+            rows.append(("", f"{pending.roots_missing} of its folders no longer exist"))
     for number, root in enumerate(status.roots or ["(none)"]):
         rows.append(("roots" if number == 0 else "", root))
     if status.indexing:
@@ -310,13 +454,30 @@ def color_option(f):
 @click.option("--expand/--no-expand", default=None,
               help="Add related words from the best matches (query expansion). "
                    "Default: only for questions of 4+ loose words, never for keywords or phrases.")
+@click.option("--refresh", is_flag=True,
+              help="First index the new and changed files under the index's folders (as 'searcher index' "
+                   "would, with the options of their last run), then answer.")
+@click.option("--sort", type=click.Choice(["score", "modified", "path"]), default="score", show_default=True,
+              help="Order the hits by score, by their file's modification time (newest first) or by path.")
+@click.option("--changed-within", metavar="DURATION", default=None,
+              help="Only files modified within DURATION (30min, 12h, 3d, 2w, 6mo, 1y): modified:>=DURATION.")
+@click.option("-I", "--indexes", "index_names", metavar="NAMES", default=None,
+              help="Search several indexes (names or folders, comma-separated) as one ranking; "
+                   "each hit names its index.")
+@click.option("--all", "all_indexes", is_flag=True,
+              help="Search every index 'searcher list' shows, as one ranking.")
+@click.option("--hyperlink-format", metavar="FORMAT", default=None,
+              help="On a terminal, make each hit's path:line a link (OSC 8): a ripgrep preset (default, "
+                   "file, none, vscode, vscodium, vscode-insiders, cursor, kitty, macvim, textmate, grep+) "
+                   "or a URL with {path} {line} {column} {host}. Default: default (file://).")
 @click.option("--no-collapse", "show_copies", is_flag=True,
               help="Show near-duplicate passages of other files as hits of their own, "
                    "instead of naming them under the best one ('also in:').")
 @color_option
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
-                  as_json, literal, phrase, explain, fix, expand, show_copies, color_mode):
+                  as_json, literal, phrase, explain, fix, expand, refresh, sort, changed_within, index_names,
+                  all_indexes, hyperlink_format, show_copies, color_mode):
     """Search the index for WORDS and print the best passages as path:line.
 
     \b
@@ -326,9 +487,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
       searcher query 'title:latvia AND security -china'
       searcher query --explain 'cooperat* -china'
       searcher query --literal 'C++ (draft)'
+      searcher query 'budget ext:pdf modified:>2w' --sort modified
       searcher query -l energy | xargs wc -l
       searcher query --vimgrep 'rule of law' > hits.txt   # vim: :cfile hits.txt
       searcher query -C 2 --page 2 security
+      searcher query --refresh energy      # index what changed first
+      searcher query -I notes,papers 'rule of law'
     """
     import time
 
@@ -342,12 +506,21 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         raise click.UsageError("-0/--null goes with -l/--files")
     if page is not None and offset is not None:
         raise click.UsageError("choose one of --page and --offset")
+    if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
+        raise click.UsageError("choose one of --index, -I/--indexes and --all")
 
     from searcher import output
     from searcher.reading import literal_text, phrase_text
     from searcher.search import SearchSession
 
     console = console_for(color_mode)
+    links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
+    chosen = None
+    if index_names is not None or all_indexes:
+        from searcher.indexes import select
+
+        chosen = select(index_names, all_indexes)
+        index_dir = chosen[0][1]
     index_dir = resolve_index_dir(index_dir)
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""
@@ -360,14 +533,30 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     plain = not (as_json or files_only or vimgrep)
     run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
                exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
+               filters=_option_filters(changed_within), sort=sort,
                collapse=not (show_copies or files_only))  # -l: every matching file
 
-    session = SearchSession(index_dir)
+    if refresh:
+        if chosen is not None and len(chosen) > 1:
+            raise click.UsageError("--refresh goes with one index, not -I/--all")
+        _refresh(console, index_dir)
+    if chosen is not None and len(chosen) > 1:
+        from searcher.multi import MultiSession
+
+        session = MultiSession(chosen)
+    else:
+        session = SearchSession(index_dir)
     result = session.search(text, **run)
-    suggestion = _suggestion(index_dir, session, result, run)
+    suggestion = _suggestion(index_dir, session, result, run) if isinstance(session, SearchSession) else None
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
+    from searcher.freshness import check_hits, hit_check_message
+
+    stale_message = None
+    if isinstance(session, SearchSession):  # hits of several indexes are not checked against their files yet
+        result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
+        stale_message = hit_check_message(checked)
     if explain:
         for line in output.explanation(result.query, index_dir, typed, how):
             console.info(escape_line(line))
@@ -379,7 +568,10 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         if as_json:
             console.print(output.hit_json(hit))
         elif files_only:
-            output.print_file(console, hit.path, null)
+            if links is not None and not null:
+                console.print(links.wrap(output.shown_path(hit.path), hit.path))
+            else:
+                output.print_file(console, hit.path, null)
         elif vimgrep:
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
@@ -387,10 +579,12 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             if number:
                 console.print()
             if context is None:
-                console.print(output.format_hit(console, hit))
+                console.print(output.format_hit(console, hit, links))
             else:
-                console.print(output.format_hit_with_context(console, hit, context))
+                console.print(output.format_hit_with_context(console, hit, context, links))
 
+    if stale_message:
+        console.info(stale_message)
     if not result.hits:
         for line in output.nothing_found(index_dir, result, offset):
             console.info(escape_line(line))
@@ -403,6 +597,44 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     ctx.exit(int(ExitStatus.FOUND if result.hits else ExitStatus.NOTHING_FOUND))
 
 
+def _refresh(console, index_dir):
+    """``--refresh``: an incremental run over the index's roots, summed up on stderr."""
+    from searcher.freshness import refresh
+
+    try:
+        reports = refresh(index_dir)
+    except KeyboardInterrupt as exc:
+        console.info(f"searcher: interrupted: {interrupted_summary(exc)}")
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    added = sum(r.added for r in reports)
+    updated = sum(r.updated for r in reports)
+    removed = sum(r.removed for r in reports)
+    if added or updated or removed:
+        console.info(f"searcher: refreshed the index: {added} added, {updated} updated, {removed} removed")
+def _links(hyperlink_format, console):
+    """Hyperlinks for the hits on a terminal (searcher/links.py); None elsewhere or with 'none'."""
+    if hyperlink_format is None and not console.is_tty:
+        return None  # nothing to check, and nothing imported, for pipes
+    from searcher.links import LinkFormatError, links_for
+
+    try:
+        return links_for(hyperlink_format, console.out)
+    except LinkFormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--hyperlink-format") from None
+
+
+def _option_filters(changed_within):
+    if changed_within is None:
+        return ()
+    from searcher.errors import QueryError
+    from searcher.filters import changed_within as within
+
+    try:
+        return (within(changed_within),)
+    except QueryError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--changed-within: "), param_hint="--changed-within") from None
+
+
 def _suggestion(index_dir, session, result, run):
     """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
     from searcher.suggest import FEW_HITS, did_you_mean, has_unknown_words
@@ -412,6 +644,58 @@ def _suggestion(index_dir, session, result, run):
     if not few and not has_unknown_words(session.searcher.reader(), result.query):
         return None
     return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
+
+
+@cli.command("pick")
+@click.argument("words", nargs=-1, required=True)
+@index_dir_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
+              help="Offer at most this many passages.")
+@click.option("--per-file", default=3, show_default=True, type=click.IntRange(min=0), metavar="N",
+              help="At most this many passages from one file (0: no cap).")
+@click.pass_context
+def pick_command(ctx, words, index_dir, limit, per_file):
+    """Choose among the hits for WORDS with fzf, then open the choice in $EDITOR at its line.
+
+    The preview shows each passage as 'searcher show' does. Needs fzf
+    (exit status 2 without it); the editor is $VISUAL, else $EDITOR.
+
+    \b
+    Examples:
+      searcher pick rule of law
+      EDITOR=nvim searcher pick 'budget ext:md'
+    """
+    import os
+    import subprocess
+
+    from searcher import pick
+    from searcher.search import SearchSession
+
+    fzf = pick.find_fzf()
+    if fzf is None:
+        raise UserError(pick.FZF_MISSING)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor or not editor.strip():
+        raise UserError("searcher pick opens the choice in $EDITOR, which is not set (e.g. EDITOR=vim)")
+    console = console_for()
+    index_dir = resolve_index_dir(index_dir)
+    result = SearchSession(index_dir).search(" ".join(words), limit=limit, per_file=per_file or None)
+    lines, left_out = pick.fzf_lines(result.hits)
+    if left_out:
+        console.info(f"searcher: {left_out} hit(s) left out: their paths hold a tab or a newline")
+    if not lines:
+        ctx.exit(int(ExitStatus.NOTHING_FOUND))
+    status, chosen = pick.choose(fzf, index_dir, words, lines)
+    if chosen is None:
+        ctx.exit(130 if status == 130 else int(ExitStatus.NOTHING_FOUND))  # Esc / Ctrl-C, or no choice
+    hit = result.hits[chosen]
+    if hit.page is not None and hit.path.lower().endswith(".pdf"):
+        console.info(f"searcher: {escape_line(hit.path)} is a PDF: page {hit.page}")
+    try:
+        code = subprocess.call(pick.editor_command(editor, hit.path, hit.start_line))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot run the editor {editor!r}: {exc}") from None
+    ctx.exit(code)
 
 
 @cli.command("show")
@@ -426,21 +710,128 @@ def show_command(location, words, index_dir, context, color_mode):
 
     PATH:LINE is what `searcher query` prints; the passage is the indexed one
     that holds LINE. Lines of the passage are numbered N:, context lines N-.
+    For a PDF, PATH#page=N is page N (and PATH#page=N:LINE, as a hit prints it,
+    the passage at LINE). PATH must be a file of the index.
 
     \b
     Examples:
       searcher show notes/japan.txt:5 rule of law
       searcher show -C 3 notes/japan.txt:5 '"rule of law"'
       searcher show README.md
+      searcher show 'manual.pdf#page=30' security
     """
-    from searcher.output import format_shown
+    from searcher.output import format_lines
     from searcher.show import show
 
     end_on_closed_output()
     console = console_for(color_mode)
     shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
-    for line in format_shown(console, shown):
+    for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
+
+
+@cli.command("watch")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_dir_option
+@click.option("--debounce", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="Index once the folders have been quiet this long after a change.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def watch_command(paths, index_dir, debounce, quiet):
+    """Keep the index current: index PATHS (default: the index's folders) now,
+    then again whenever files under them change. Ctrl-C stops it.
+
+    Each run is an incremental 'searcher index' of the folders, with the options
+    each was last indexed with, under the same lock.
+
+    \b
+    Examples:
+      searcher watch                      # the folders the index already has
+      searcher watch ~/notes ~/papers
+      searcher watch --debounce 5 --index ~/.cache/notes-index ~/notes
+    """
+    import signal
+    import threading
+    from datetime import datetime
+
+    from searcher.watch import watch, watched_roots
+
+    console = console_for()
+    index_dir = resolve_index_dir(index_dir)
+    roots = watched_roots(index_dir, paths)
+    if threading.current_thread() is threading.main_thread():
+        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def started():
+        if not quiet:
+            where = ", ".join(escape_line(r.path) for r in roots)
+            console.info(f"searcher: watching {where} for the index at {escape_line(index_dir)} (Ctrl-C stops)")
+
+    runs = []
+
+    def report(r):
+        runs.append(r)
+        if not quiet and (r.added or r.updated or r.removed or len(runs) == 1):
+            console.info(f"searcher: {datetime.now():%H:%M:%S} {r.added} added, {r.updated} updated, "
+                         f"{r.removed} removed ({r.files_in_index} files in the index)")
+
+    try:
+        watch(index_dir, roots, debounce=debounce, report=report, started=started)
+    except KeyboardInterrupt as exc:
+        from index.writer import RunInterrupted
+
+        if isinstance(exc, RunInterrupted):
+            console.info(f"searcher: interrupted a run: {interrupted_summary(exc)}")
+        if not quiet:
+            console.info("searcher: stopped watching")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def config_command(ctx, as_json):
+    """Print the settings in effect for every command, and where each comes from.
+
+    The config file is $SEARCHER_CONFIG, else $XDG_CONFIG_HOME/searcher/config.toml
+    (~/.config/searcher/config.toml): one table per command, keyed by long option
+    names. Options given on the command line override it; --no-config ignores it.
+
+    \b
+    Examples:
+      searcher config
+      searcher --no-config config
+      SEARCHER_CONFIG=~/work.toml searcher config --json
+    """
+    import json
+
+    from searcher.config import effective, toml_value
+    from searcher.location import default_index_dir
+
+    import os
+
+    config = ctx.meta[CONFIG_KEY]
+    console = console_for()
+    sections = effective(config, {n: c for n, c in cli.commands.items()})
+    for _, rows in sections:
+        for number, (key, value, source) in enumerate(rows):
+            if key == "index" and source == "default":
+                # --index is not set: the index comes from the environment or the default place.
+                env = os.environ.get(INDEX_ENV)
+                rows[number] = (key, env or str(default_index_dir()), f"${INDEX_ENV}" if env else "default")
+    if as_json:
+        console.print(json_safe(json.dumps({
+            "config_file": config.path, "chosen_by": config.why,
+            "commands": {name: {key: {"value": value, "from": source} for key, value, source in rows}
+                         for name, rows in sections},
+        }, ensure_ascii=False)))
+        return
+    console.print(f"# config file: {escape_line(config.path or 'none')} ({escape_line(config.why)})")
+    for name, rows in sections:
+        console.print(f"\n[{name}]")
+        width = max(len(f"{key} = {toml_value(value)}") for key, value, _ in rows)
+        for key, value, source in rows:
+            line = f"{key} = {toml_value(value)}" if value is not None else f"# {key} ="
+            console.print(escape_line(f"{line:<{width + 2}}# {source}"))
 
 
 def main():

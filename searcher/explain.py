@@ -37,6 +37,9 @@ def explain(parsed: ParsedQuery, schema=None, reader=None, typed: str | None = N
                      + " (quote a phrase to keep them)")
     lines.append("matches passages with:")
     lines.extend(INDENT + line for line in _tree(parsed.query, reader))
+    if parsed.filters:
+        lines.append("only in:")
+        lines.extend(INDENT + f.describe() for f in parsed.filters)
     return lines
 
 
@@ -51,7 +54,7 @@ def _analysed_words(text: str, schema) -> list[str]:
         field_name = after == ":" and word.lower() in SEARCHABLE_FIELDS
         if word in OPERATORS or field_name or after in ("*", "?", "~") or before in ("~", "^", "*", "?"):
             continue
-        stems = " ".join(t.text for t in analyzer(word))
+        stems = " ".join(t.text for t in analyzer(word, mode="query"))  # (CJK: the bigrams a query uses)
         entry = word if stems == word else f"{word} → {stems}"
         if stems and entry not in shown:
             shown.append(entry)
@@ -82,6 +85,8 @@ def _describe_leaf(node, reader) -> str:
         return f"{', '.join(node.words)} within {node.slop} words of each other (any order)"
     if isinstance(node, wq.FuzzyTerm):
         text = f"words within {node.maxdist} edit{'s' if node.maxdist > 1 else ''} of {node.text}"
+    elif type(node).__name__ == "CJKChar":  # searcher/cjk.py: bigrams and run ends it starts
+        return f"the character {node.text} anywhere in a word"
     elif isinstance(node, wq.Prefix):
         text = f"words starting with {node.text}"
     elif isinstance(node, wq.Wildcard):

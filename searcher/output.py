@@ -14,6 +14,8 @@ PATH_STYLE = {"fg": "magenta"}
 LINE_STYLE = {"fg": "green"}
 TITLE_STYLE = {"bold": True}
 MATCH_STYLE = {"fg": "red", "bold": True}
+STALE_STYLE = {"fg": "yellow"}
+STALE_MARK = "[changed]"
 CONTEXT_STYLE = {"dim": True}
 
 
@@ -41,6 +43,14 @@ def print_file(console: Console, path: str, null: bool = False) -> None:
         console.print(shown_path(path))
 
 
+def hit_location(console: Console, hit: Hit) -> str:
+    """``path:line:``, and for a PDF ``path#page=N:line:``: the page as PDF viewers and browsers
+    take it after the file name; ``searcher show`` takes the whole location as printed."""
+    page = f"#page={hit.page}" if hit.page else ""
+    return (console.style(shown_path(hit.path) + page, **PATH_STYLE)
+            + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":")
+
+
 def highlighted(console: Console, text: str, spans, start: int = 0, end: int | None = None) -> str:
     """``text[start:end]`` on one line, safe to print, with the spans inside it styled."""
     end = len(text) if end is None else end
@@ -65,13 +75,15 @@ def one_line_piece(text: str) -> str:
     return lead + one_line(text) + trail if text.strip() else " "
 
 
-def format_hit(console: Console, hit: Hit) -> str:
+def _linked(links, location: str, hit: Hit) -> str:
+    """``location`` as an OSC 8 hyperlink to the hit (searcher/links.py), when links are on."""
+    return links.wrap(location, hit.path, hit.start_line, 1, hit.page) if links is not None else location
+
+
+def format_hit(console: Console, hit: Hit, links=None) -> str:
     """``path:line: title`` then the highlighted fragments of the passage, indented."""
-    location = (
-        console.style(shown_path(hit.path), **PATH_STYLE)
-        + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
-    lines = [f"{location} {heading(console, hit)}".rstrip()]
+    location = _linked(links, hit_location(console, hit), hit)
+    lines = [f"{location}{_stale_mark(console, hit)} {heading(console, hit)}{_index_mark(console, hit)}".rstrip()]
     parts = []
     for fragment in hit.fragments:
         text = highlighted(console, hit.text, fragment.spans, fragment.start, fragment.end)
@@ -108,6 +120,16 @@ def _same_words(a: str, b: str) -> bool:
     return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
 
 
+def _stale_mark(console: Console, hit: Hit) -> str:
+    """`` [changed]`` after the location of a hit whose file changed since it was indexed."""
+    return " " + console.style(STALE_MARK, **STALE_STYLE) if hit.stale else ""
+
+
+def _index_mark(console: Console, hit: Hit) -> str:
+    """``  [notes]`` after the title when hits come from several indexes."""
+    return console.style(f"  [{sanitize(hit.index)}]", dim=True) if hit.index else ""
+
+
 def hit_json(hit: Hit) -> str:
     """One JSON object per hit; offsets are character offsets into ``text``."""
     record = {
@@ -119,6 +141,7 @@ def hit_json(hit: Hit) -> str:
         "page": hit.page,
         "position": hit.position,
         "score": round(hit.score, 6),
+        "stale": hit.stale,
         "text": hit.text,
         "copies": [{"path": c.path, "start_line": c.start_line, "page": c.page} for c in hit.copies],
         "highlights": [{"start": s, "end": e, "text": hit.text[s:e]} for s, e in hit.spans],
@@ -132,6 +155,8 @@ def hit_json(hit: Hit) -> str:
             for f in hit.fragments
         ],
     }
+    if hit.index is not None:
+        record["index"] = hit.index
     # ensure_ascii=False keeps text readable; json escapes C0 controls itself,
     # and DEL, C1 and bidi controls are escaped here so a terminal never sees them.
     return json_safe(json.dumps(record, ensure_ascii=False))
@@ -150,11 +175,18 @@ def styled_line(console: Console, text: str, spans) -> str:
     return "".join(pieces).rstrip()
 
 
-def format_lines(console: Console, lines) -> list[str]:
-    """``12: text`` for lines of the passage, ``11- text`` for context lines, as grep -n -C."""
+def format_lines(console: Console, lines, page_starts=()) -> list[str]:
+    """``12: text`` for lines of the passage, ``11- text`` for context lines, as grep -n -C;
+    in a PDF (``page_starts``: the first line of each page), ``-- page N --`` where each page
+    shown begins."""
+    from bisect import bisect_right
+
     width = max((len(str(line.number)) for line in lines), default=1)
+    starts = frozenset(page_starts)
     out = []
     for line in lines:
+        if page_starts and (not out or line.number in starts):
+            out.append(console.style(f"-- page {bisect_right(page_starts, line.number)} --", **CONTEXT_STYLE))
         number = console.style(str(line.number).rjust(width), **LINE_STYLE)
         mark = ":" if line.in_passage else "-"
         text = styled_line(console, line.text, line.spans)
@@ -164,36 +196,25 @@ def format_lines(console: Console, lines) -> list[str]:
     return out
 
 
-def format_shown(console: Console, shown) -> list[str]:
-    """``searcher show``'s lines; in a PDF, a ``-- page N --`` line where each page shown begins."""
-    out = format_lines(console, shown.lines)
-    if not shown.page_starts or not shown.lines:
-        return out
-    starts = set(shown.page_starts)
-    marked = []
-    for number, (line, text) in enumerate(zip(shown.lines, out)):
-        if number == 0 or line.number in starts:
-            marked.append(console.style(f"-- page {shown.page_of(line.number)} --", **CONTEXT_STYLE))
-        marked.append(text)
-    return marked
-
-
-def format_hit_with_context(console: Console, hit: Hit, context: int) -> str:
+def format_hit_with_context(console: Console, hit: Hit, context: int, links=None) -> str:
     """``path:line: title`` then the passage's own lines and ``context`` lines either side."""
     from searcher.source import place
 
-    location = (
-        console.style(shown_path(hit.path), **PATH_STYLE)
-        + ":" + console.style(str(hit.start_line), **LINE_STYLE) + ":"
-    )
-    head = f"{location} {heading(console, hit)}".rstrip()
-    lines = place(hit.path, hit.text, hit.start_line).lines(hit.spans, context)
-    return "\n".join([head] + ["    " + line for line in format_lines(console, lines)] + copies_lines(console, hit))
+    location = _linked(links, hit_location(console, hit), hit)
+    head = f"{location}{_stale_mark(console, hit)} {heading(console, hit)}{_index_mark(console, hit)}".rstrip()
+    placed = place(hit.path, hit.text, hit.start_line)
+    lines = placed.lines(hit.spans, context)
+    return "\n".join([head] + ["    " + line for line in format_lines(console, lines, placed.source.page_starts)]
+                     + copies_lines(console, hit))
 
 
 def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
-    """``path:line:column: text`` for each match in the passage (column: 1-based, in bytes)."""
-    from searcher.source import column, place
+    """``path:line:column: text`` for each match in the passage: the line and the byte column
+    (from 1) in the file as an editor opens it (see ``source.file_column``); for a PDF, whose
+    lines are those of its extracted text, the text starts with the page: ``page 3: …``."""
+    from bisect import bisect_right
+
+    from searcher.source import file_column, place
 
     placed = place(hit.path, hit.text, hit.start_line)
     source = placed.source
@@ -201,10 +222,13 @@ def vimgrep_lines(console: Console, hit: Hit) -> list[str]:
     out = []
     for start, end in placed.spans(hit.spans or [(0, 0)]):
         number = source.line_of(start)
+        page = bisect_right(source.page_starts, number) if source.page_starts else hit.page
+        page = f"page {page}: " if page else ""
         line_start, line_end = source.line_bounds(number)
         text = source.text[line_start:line_end]
+        col = file_column(hit.path, source, number, start - line_start, min(end, line_end) - line_start)
         spans = [(start - line_start, min(end, line_end) - line_start)]
-        out.append(f"{path}:{number}:{column(text, start - line_start)}: "
+        out.append(f"{path}:{number}:{col}: {page}"
                    f"{styled_line(console, text.strip(), _shift(spans, len(text) - len(text.lstrip())))}")
     return out
 
@@ -280,9 +304,11 @@ def unquoted_hint(session, result) -> list[str]:
     all_words = " AND ".join(groups)
     try:
         total = session.search(all_words, limit=1, per_file=None, highlight=False, exact_total=True,
-                               expand=False).total
+                               expand=False, filters=result.query.filters).total
     except QueryError:  # e.g. only stopwords, which are not searched outside a phrase
         total = 0
+    if result.query.filters:  # (ext:, modified:, size:: searcher/filters.py)
+        said += " in the files the filters keep"
     if not total:
         return [f"searcher: nothing matches: no passage has {said}, nor all {its} words"]
     holds = "1 passage has" if total == 1 else f"{total} passages have"

@@ -7,7 +7,7 @@ import shutil
 import time
 
 from index.reader import format_size
-from searcher.console import sanitize
+from searcher.console import escape_line
 
 # What each phase of a run (index/writer.py's RunProgress) is called on the line.
 PHASES = {
@@ -64,7 +64,7 @@ class ProgressBar:
         size = f" of {format_size(progress.bytes_total)}" if progress.bytes_total else ""
         text = f" {progress.files_done}/{progress.files_total} files {fraction:4.0%}{size}{eta}"
         if progress.reading:
-            text += f" · {sanitize(os.path.basename(progress.reading))}"
+            text += f" · {escape_line(os.path.basename(progress.reading))}"
         bar_width = max(10, min(30, self.width() - len(text) - len(label) - 3))
         filled = int(bar_width * fraction)
         return f"{label} [{'#' * filled}{'.' * (bar_width - filled)}]{text}"

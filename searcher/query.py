@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from whoosh import qparser, query as wq
 
 from index.analysis import WORD_PATTERN
+from index.cjk import has_cjk
 from index.schema import SEARCHABLE_FIELDS
 from searcher.errors import QueryError
 from searcher.reading import FIELD_NAMES, OPERATORS, read_query
@@ -150,6 +151,8 @@ class ParsedQuery:
     notes: list[str] = field(default_factory=list)
     # Loose words dropped as stopwords, as typed.
     stopwords: list[str] = field(default_factory=list)
+    # Filters on the files' metadata, taken out of the text before parsing (searcher/filters.py).
+    filters: tuple = ()
 
 
 # ---------------------------------------------------------------- rewriting the query
@@ -240,7 +243,7 @@ def _count_repeats(q):
 
 def _fold_patterns(q):
     """Wildcards and fuzzy terms are not analysed by whoosh: fold them like the index."""
-    from index.analysis import fold
+    from index.analysis import fold_term as fold  # (CJK patterns keep their voicing marks, as indexed)
 
     for node in leaves(q):
         if isinstance(node, (wq.Wildcard, wq.Prefix)) and node.fieldname in SEARCHABLE_FIELDS:
@@ -252,7 +255,8 @@ def _stem_prefixes(q, schema):
     stemmed = {}
 
     def convert(node):
-        if type(node) is wq.Prefix and node.fieldname in TEXT_FIELDS and node.text:
+        # (Not CJK: the stems of its bigrams plus English endings would be other words.)
+        if type(node) is wq.Prefix and node.fieldname in TEXT_FIELDS and node.text and not has_cjk(node.text):
             analyzer = schema[node.fieldname].analyzer
             if node.text not in stemmed:
                 stemmed[node.text] = sorted({t.text for ending in _PREFIX_ENDINGS
@@ -313,6 +317,10 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     """Parse ``text`` against ``schema``; raises QueryError with a one-line reason."""
     if not text.strip():
         raise QueryError("empty query: give some words to search for")
+    typed = text
+    text, filters = _split_filters(text)
+    if not text.strip():
+        raise QueryError(f"nothing to search for: {typed!r} has only filters; add a word to look for")
     read_as, notes = read_query(text)
     if not WORD_PATTERN.search(text):
         raise QueryError(f"nothing to search for: {text!r} has no words, only punctuation")
@@ -337,5 +345,18 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     if q is wq.NullQuery:
         raise QueryError(f"nothing to search for in {text!r}")
     q = _stem_prefixes(_near_phrases(q), schema)
+    q = _one_character_queries(q)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords else []
-    return ParsedQuery(text, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped)
+    return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
+
+
+def _one_character_queries(q):
+    from searcher.cjk import one_character_queries
+
+    return one_character_queries(q)
+
+
+def _split_filters(text: str):
+    from searcher.filters import split_filters
+
+    return split_filters(text)

@@ -378,6 +378,41 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
               key, weight: float, stem: str | None = None) -> None:
     """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field;
     ``stem``: the word's stem (None for a phrase)."""
+    blocks, df, file_tf = term_walk(stats, fieldname, key)
+    if not blocks:
+        return
+    # Several indexes ranked as one (searcher/multi.py) give the term's counts over all of them.
+    shared = getattr(stats, "shared_counts", None)
+    idf_df, file_df = df, len(file_tf)
+    if shared is not None:
+        idf_df, file_df = shared.get((fieldname, key), (idf_df, file_df))
+    k1_plus_1 = K1 + 1.0
+    c = weight * field_weight * idf(stats.passages, idf_df) * k1_plus_1
+    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
+    scores._matched = None
+    scores._top_count = 0
+    c = weight * field_weight * idf(stats.file_count, file_df) * k1_plus_1
+    fnorm = stats.file_norms[fieldname]
+    files = scores.file
+    if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
+        files = scores.file = _DenseFiles(len(fnorm), files)
+    if type(files) is dict:
+        get = files.get
+        for number, tf in file_tf.items():
+            files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
+    else:
+        dense = files.scores
+        for number, tf in file_tf.items():
+            dense[number] += c * tf / (tf + fnorm[number])
+        files.changed()
+
+
+def term_walk(stats: Statistics, fieldname: str, key):
+    """(live postings as (offset, ids, tfs) blocks, passage df, {file number: tf}) of a term;
+    kept in ``stats.walks`` when the caller set that dict (searcher/multi.py counts first)."""
+    walks = getattr(stats, "walks", None)
+    if walks is not None and (fieldname, key) in walks:
+        return walks[(fieldname, key)]
     blocks = []  # live postings: (offset, ids, tfs)
     df = 0
     file_tf: dict[int, float] = {}
@@ -408,27 +443,9 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
                 get = file_tf.get
                 for number, tf in zip(numbers, tfs):
                     file_tf[number] = get(number, 0.0) + tf
-    if not blocks:
-        return
-    k1_plus_1 = K1 + 1.0
-    c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
-    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
-    scores._matched = None
-    scores._top_count = 0
-    c = weight * field_weight * idf(stats.file_count, len(file_tf)) * k1_plus_1
-    fnorm = stats.file_norms[fieldname]
-    files = scores.file
-    if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
-        files = scores.file = _DenseFiles(len(fnorm), files)
-    if type(files) is dict:
-        get = files.get
-        for number, tf in file_tf.items():
-            files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
-    else:
-        dense = files.scores
-        for number, tf in file_tf.items():
-            dense[number] += c * tf / (tf + fnorm[number])
-        files.changed()
+    if walks is not None:
+        walks[(fieldname, key)] = (blocks, df, file_tf)
+    return blocks, df, file_tf
 
 
 def score_terms(reader, terms: dict, scores: _Scores | None = None) -> _Scores:

@@ -27,6 +27,8 @@ class Hit:
     spans: list[Span]  # matches in ``text``
     title_spans: list[Span]
     fragments: list[Fragment] = field(default_factory=list)
+    stale: bool = False  # the file changed since it was indexed (searcher/freshness.py)
+    index: str | None = None  # the index's name, when several are searched (searcher/multi.py)
     section: str | None = None  # the nearest heading above the passage
     section_spans: list[Span] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)  # near-duplicates in other files, best first
@@ -160,15 +162,21 @@ class SearchSession:
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
-               collapse: bool = True) -> SearchResult:
+               filters=(), sort: str = "score", collapse: bool = True) -> SearchResult:
         """The best passages for ``text``: at most ``per_file`` from one file (None: no cap).
 
         ``highlight=False`` skips the highlight spans and fragments (``searcher query -l``);
-        ``exact_total=True`` counts the matching passages now (else on first use of ``total``);
+        ``exact_total=True`` counts the matching passages now (else on first use of ``total``).
+        ``filters`` (searcher/filters.py) apply with those in ``text``; ``sort`` orders
+        every match by "modified" or "path" instead of the score before the page is cut;
         ``collapse`` makes near-duplicates of a better hit in other files its ``copies``
         instead of hits of their own.
         """
+        if sort != "score":
+            return self._search_sorted(text, limit, offset, per_file, highlight, expand, filters, sort)
         parsed = self.parse(text)
+        if filters:
+            parsed.filters = tuple(parsed.filters) + tuple(filters)
         plan = self._plan(parsed)
         if plan is not None:  # ``expand``: on, off, or None for natural-language questions only
             result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand, collapse)
@@ -179,6 +187,8 @@ class SearchSession:
         kwargs = {}
         if per_file:
             kwargs = {"collapse": "file", "collapse_limit": per_file}
+        if parsed.filters:
+            kwargs["mask"] = self._filtered_out(searcher.reader(), parsed.filters)
         results = None
 
         def best(n: int) -> list[tuple[int, float]]:
@@ -295,6 +305,29 @@ class SearchSession:
                     found.update(map(add, ids, repeat(offset)) if offset else ids)
         return found
 
+    def _filtered_out(self, reader, filters) -> set[int]:
+        from searcher.filters import excluded_passages
+
+        return excluded_passages(reader, self.index_dir, self.meta, filters)
+
+    def _search_sorted(self, text, limit, offset, per_file, highlight, expand, filters, sort) -> SearchResult:
+        """Every match, ordered by ``sort``; only the page shown is highlighted."""
+        from searcher.filters import file_mtimes, sort_hits
+        from searcher.snippets import fragments, highlight_spans, match_terms
+
+        result = self.search(text, limit=10**9, per_file=per_file, highlight=False, expand=expand, collapse=False,
+                             filters=filters, exact_total=True)
+        mtimes = file_mtimes(self.index_dir, self.meta, {hit.path for hit in result.hits}) \
+            if sort == "modified" else None
+        hits = sort_hits(result.hits, sort, mtimes)[offset:offset + limit]
+        if highlight and hits:
+            terms = match_terms(result.query.query, self.searcher.reader())
+            for hit in hits:
+                hit.spans = highlight_spans(hit.text, "body", self.schema["body"].analyzer, terms)
+                hit.title_spans = highlight_spans(hit.title, "title", self.schema["title"].analyzer, terms)
+                hit.fragments = fragments(hit.text, hit.spans)
+        return SearchResult(result.query, hits, result.total, ranked=result.ranked)
+
     def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand,
                       collapse=True) -> SearchResult:
         """Loose words and phrases: the ranking engine's own scoring, with whole-file
@@ -303,14 +336,16 @@ class SearchSession:
         reader = searcher.reader()
         loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
         expansion = plan.question if expand is None else expand
+        exclude = self._excluded_passages(reader, plan.excluded)
+        if parsed.filters:
+            exclude = (exclude or set()) | self._filtered_out(reader, parsed.filters)
         ranked = total = None
 
         def best(n: int) -> list[tuple[int, float]]:
             nonlocal ranked, total
             ranked, total, _ = ranking.rank(reader, loose, n, per_file, expansion=expansion,
                                             stopwords=self._stopwords() if expansion else frozenset(),
-                                            exclude=self._excluded_passages(reader, plan.excluded),
-                                            lazy_total=True)
+                                            exclude=exclude, lazy_total=True)
             return [(r.docnum, r.score) for r in ranked]
 
         terms = match_terms(parsed.query, reader) if highlight else None

@@ -111,6 +111,8 @@ def show(index_dir, location: str, words: str = "", context: int = 0) -> Shown:
     path = where.path
     if os.path.isdir(path):
         raise QueryError(f"cannot show {path}: it is a folder")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise QueryError(f"cannot show {path}: not a regular file")  # a FIFO or device: never opened
     meta = read_meta(index_dir)
     ix = open_index(index_dir, meta)
     with ix.searcher() as searcher:

@@ -76,6 +76,10 @@ def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> l
               for t in analyzer(text, positions=True, chars=True, mode="index")]
     loose = terms.loose.get(fieldname, set())
     spans = {(start, end) for _, word, start, end in tokens if word in loose}
+    if loose and not text.isascii():  # a one-character CJK query marks its character in bigrams
+        from searcher.cjk import character_spans
+
+        spans.update(character_spans(tokens, loose))
     chars = {pos: (start, end) for pos, _, start, end in tokens}
     for phrase_field, words, slop, ordered in terms.phrases:
         if phrase_field == fieldname and words:
@@ -122,7 +126,7 @@ def _merge_adjacent(spans: list[Span], text: str) -> list[Span]:
     merged: list[Span] = []
     for start, end in spans:
         if merged and text[merged[-1][1]:start].strip(" -\u2010\u2011") == "" and start - merged[-1][1] <= 2:
-            merged[-1] = (merged[-1][0], end)
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))  # (CJK bigrams overlap)
         else:
             merged.append((start, end))
     return merged

@@ -9,6 +9,8 @@ indexed, the stored passage is used on its own.
 
 from __future__ import annotations
 
+import io
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +32,8 @@ class Source:
 
     text: str
     first_line: int = 1
+    # First line of each page, for a PDF (its lines are those of the extracted text).
+    page_starts: tuple[int, ...] = ()
 
     @property
     def line_starts(self) -> list[int]:
@@ -79,9 +83,10 @@ def read_source(path: str) -> Source | None:
     from index.reader import read_document
 
     try:
-        return Source(read_document(path).text)
+        document = read_document(path)
     except (IndexingError, OSError, ValueError):
         return None
+    return Source(document.text, page_starts=document.page_starts)
 
 
 def locate(source: Source, passage: str, start_line: int) -> int | None:
@@ -124,3 +129,92 @@ def place(path: str, passage: str, start_line: int) -> Placed:
 def column(line: str, offset: int) -> int:
     """1-based byte column of ``offset`` in ``line``, as vim's quickfix and ripgrep count."""
     return len(line[:offset].encode("utf-8", "surrogatepass")) + 1
+
+
+# --- columns in the file as an editor opens it ---------------------------------
+
+@lru_cache(maxsize=8)
+def raw_lines(path: str) -> tuple[str, ...] | None:
+    """The lines of ``path`` as an editor shows them (its own bytes decoded as the reader
+    decodes them, a gzip file's contents, as vim's gzip plugin opens it), or None."""
+    from index.errors import IndexingError
+    from index.reader import DEFAULT_MAX_BYTES, _read_bytes, decode_text
+
+    try:
+        data = _read_bytes(path, DEFAULT_MAX_BYTES)
+        if data[:2] == b"\x1f\x8b":
+            import gzip
+
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+                data = f.read(DEFAULT_MAX_BYTES + 1)[:DEFAULT_MAX_BYTES]
+        return tuple(decode_text(data).split("\n"))
+    except (IndexingError, OSError, ValueError, EOFError):
+        return None
+
+
+def file_column(path: str, source: Source, number: int, start: int, end: int) -> int:
+    """1-based byte column, in line ``number`` of the file on disk, of the match ``start``..``end``
+    (offsets in line ``number`` of ``source``, the extracted text): what ``vim -q`` jumps to.
+
+    Plain text is its own extracted text. For markup (HTML: tags gone from the text and
+    entities decoded, but every piece of text kept on its source line) the match is looked
+    up in the visible text of the file's line, as the same occurrence of the same word, and
+    its column in the file taken from there. When that cannot be done safely (the word is
+    not there as often as in the extracted line, a PDF's binary file), column 1: the right
+    line, at its start.
+    """
+    line_start, line_end = source.line_bounds(number)
+    text = source.text[line_start:line_end]
+    if source.page_starts:
+        return 1
+    raw = raw_lines(path)
+    if raw is None or not 0 < number <= len(raw):
+        return 1
+    raw_line = raw[number - 1]
+    if raw_line == text:
+        return column(text, start)
+    # The match's first word: a phrase's words may have tags between them in the file.
+    words = text[start:end].split()
+    if not words:
+        return 1
+    start += len(text[start:end]) - len(text[start:end].lstrip())
+    word = re.compile(rf"(?<!\w){re.escape(words[0])}(?!\w)", re.IGNORECASE)
+    in_text = [m.start() for m in word.finditer(text)]
+    if start not in in_text:
+        return 1
+    # The line as it reads, then (when that does not hold the word as often as the indexed
+    # text does) as the end of a tag begun on an earlier line, up to its first ">".
+    for inside_tag in (False, True):
+        visible, offsets = _visible_text(raw_line, inside_tag)
+        in_file = [m.start() for m in word.finditer(visible)]
+        if len(in_file) == len(in_text):
+            return column(raw_line, offsets[in_file[in_text.index(start)]])
+    return 1  # not the same occurrences: any pick could be the wrong one
+
+
+# Pieces of a line of markup: a tag, a character reference, text, or a lone < or &.
+_MARKUP = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?|[^<&]+|[<&]")
+
+
+def _visible_text(line: str, inside_tag: bool = False) -> tuple[str, list[int]]:
+    """The text of a line of markup with tags left out and character references decoded, and
+    for each of its characters the offset in ``line`` it comes from; ``inside_tag``: the line
+    starts inside a tag, which ends at its first ">"."""
+    from html import unescape
+
+    pieces, offsets = [], []
+    begin = line.find(">") + 1 if inside_tag else 0
+    if inside_tag and (begin == 0 or "<" in line[:begin]):
+        return "", []
+    for match in _MARKUP.finditer(line, begin):
+        piece = match.group()
+        if piece[0] == "<" and len(piece) > 1:
+            continue
+        if piece[0] == "&" and len(piece) > 1:
+            decoded = unescape(piece)
+            pieces.append(decoded)
+            offsets.extend([match.start()] * len(decoded))
+        else:
+            pieces.append(piece)
+            offsets.extend(range(match.start(), match.end()))
+    return "".join(pieces), offsets

@@ -58,6 +58,9 @@ def index_location(tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCHER_INDEX", str(location))
     monkeypatch.setenv("NLTK_DATA", "/nonexistent")
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # No test reads the user's config file (searcher/config.py).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("SEARCHER_CONFIG", raising=False)
     return location
 
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from searcher.console import ExitStatus, escape_line, json_safe, sanitize
 
@@ -184,3 +186,31 @@ def test_a_device_named_on_the_command_line_is_refused(index_location):
     assert indexed.returncode == 0 and "skipped /dev/zero: not a regular file" in indexed.stderr
     shown = run_subprocess(index_location, "show", "/dev/zero")
     assert shown.returncode == ExitStatus.ERROR and "not a regular file" in shown.stderr
+
+
+# ------------------------------------------------------------------ invariants of the escapes
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
+
+
+@given(ANY_TEXT)
+def test_escape_line_is_one_printable_line_for_any_text(text):
+    escaped = escape_line(text)
+    assert "\n" not in escaped and "\t" not in escaped and not RAW.search(escaped)
+    escaped.encode("utf-8")  # no lone surrogate left: every stream can write it
+    assert escape_line(escaped) == escaped  # escaping twice changes nothing: messages may be escaped early
+
+
+@given(ANY_TEXT)
+def test_sanitize_keeps_lines_and_tabs_and_nothing_else_raw(text):
+    escaped = sanitize(text)
+    assert not RAW.search(escaped)
+    assert escaped.count("\n") == text.count("\n") and escaped.count("\t") == text.count("\t")
+
+
+@given(st.dictionaries(ANY_TEXT, ANY_TEXT, max_size=3))
+def test_json_safe_is_valid_json_of_the_same_value(record):
+    text = json_safe(json.dumps(record, ensure_ascii=False))
+    assert not RAW.search(text) and "\n" not in text
+    text.encode("utf-8")
+    assert json.loads(text) == record

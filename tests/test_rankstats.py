@@ -298,18 +298,18 @@ def test_query_through_the_cli_uses_the_file(docs, index_location, run, monkeypa
 def test_a_run_killed_between_commits(tmp_path):
     """A real run (tests/test_faults.py's helpers), killed after a commit: its generation
     has no statistics; queries compute them, and the next run saves them."""
-    from test_faults import PAUSE_AFTER_COMMIT_ENV, cli_env, start_index, wait_for_first_commit
+    from test_faults import cli_env, start_index, wait_for
 
-    assert PAUSE_AFTER_COMMIT_ENV
     root, index_dir = tmp_path / "many", tmp_path / "index"
     for i in range(600):
         path = root / f"part{i // 100}" / f"note {i:03}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         body = " ".join(f"Note {i} records observation {j} of gauge {i % 13}." for j in range(4))
         path.write_text(f"Note {i}\n\n{body}\n\n{body}\n", encoding="utf-8")
-    proc = start_index(index_dir, root, "--jobs", "2", "--commit-every", "0", pause_after_commit=5)
+    handshake = tmp_path / "handshake"
+    proc = start_index(index_dir, root, "--jobs", "2", "--commit-every", "0", handshake=handshake)
     try:
-        wait_for_first_commit(index_dir, proc)
+        wait_for(handshake / "committed-1", proc)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)

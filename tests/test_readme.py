@@ -72,7 +72,7 @@ def test_every_command_has_a_usage_section():
     assert not stale, f"README Usage documents commands that do not exist: {sorted(stale)}"
 
 
-@pytest.mark.parametrize("name", [None, "index", "query", "show", "status"])
+@pytest.mark.parametrize("name", [None, "index", "query", "show", "status", "config", "watch"])
 def test_usage_tables_match_the_options_of_each_command(name):
     from searcher.cli import cli
 
