@@ -174,6 +174,7 @@ class _VisibleTextParser(HTMLParser):
         self.title_done = False  # an <svg> in the body may have a <title> too
         self.block = 0
         self.open: list[tuple[str, str | None]] = []  # (tag, "main"/"drop"/None)
+        self.open_tags: dict[str, int] = {}  # how many of each tag ``open`` holds
         self.main_depth = 0
         self.drop_depth = 0
         self.heading: list | None = None  # [line, level, parts, block]
@@ -203,7 +204,11 @@ class _VisibleTextParser(HTMLParser):
             self.block += 1
         if tag not in _VOID:
             region = self._region(tag, attrs)
-            self.open.append((tag, region))
+            # Only regions, and elements named like an open region (to find its end tag),
+            # are tracked: a page of 100,000 unclosed <p>s must not make each end tag a scan.
+            if region is not None or self.open_tags.get(tag):
+                self.open.append((tag, region))
+                self.open_tags[tag] = self.open_tags.get(tag, 0) + 1
             if region == "main":
                 self.main_depth += 1
             elif region == "drop":
@@ -228,15 +233,17 @@ class _VisibleTextParser(HTMLParser):
         if tag in _BREAKING_TAGS:
             self.block += 1
         # Close up to the matching open element (HTML lets end tags imply others).
-        for i in range(len(self.open) - 1, -1, -1):
-            if self.open[i][0] == tag:
-                for _, region in self.open[i:]:
-                    if region == "main":
-                        self.main_depth -= 1
-                    elif region == "drop":
-                        self.drop_depth -= 1
-                del self.open[i:]
-                break
+        if self.open_tags.get(tag):
+            for i in range(len(self.open) - 1, -1, -1):
+                if self.open[i][0] == tag:
+                    for name, region in self.open[i:]:
+                        self.open_tags[name] -= 1
+                        if region == "main":
+                            self.main_depth -= 1
+                        elif region == "drop":
+                            self.drop_depth -= 1
+                    del self.open[i:]
+                    break
         if tag in _HEADINGS and self.heading is not None and self.heading[1] == _HEADINGS[tag]:
             line, level, parts, block = self.heading
             self.heading = None

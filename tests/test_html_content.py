@@ -128,3 +128,18 @@ def test_navigation_does_not_rank_through_the_cli(tmp_path, run):
     # the passage starts at the section's heading, on its line of the source
     line = SPHINX.split("\n").index(next(s for s in SPHINX.split("\n") if s.startswith("<h1>"))) + 1
     assert hit.output.startswith(f"{root / 'contextlib.html'}:{line}:")
+
+
+def test_unclosed_tags_do_not_confuse_regions(tmp_path):
+    page = ("<body><div role='navigation'><ul><li>Home<li>About</ul></div>"
+            "<div role='main'><div><p>one<p>two<div>three</div></div><p>four</div>"
+            "<footer>foot</footer></body>")
+    doc = read_document(write(tmp_path, "a.html", page))
+    assert doc.text.split() == ["one", "two", "three", "four"]
+
+
+def test_many_unclosed_paragraphs_read_in_linear_time(tmp_path):
+    # Were every open <p> tracked, each end tag would scan them all: 4e8 steps here.
+    page = "<body><main>" + "<p>word" * 20_000 + "</div>" * 20_000 + "</main><nav>menu</nav></body>"
+    doc = read_document(write(tmp_path, "a.html", page))
+    assert doc.text.split().count("word") == 20_000 and "menu" not in doc.text
