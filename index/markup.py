@@ -121,6 +121,7 @@ _RST_INTERPRETED = re.compile(r"(?<![`\w])`([^`]+)`(?![`\w])")
 _RST_LITERAL = re.compile(r"``(.+?)``")
 _RST_STRONG_EM = re.compile(r"(?<![\w*])(\*\*|\*)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _RST_SUBSTITUTION = re.compile(r"\|([\w .-]+)\|(?:__?)?")
+_RST_ESCAPE = re.compile(r"\\(.)")
 _RST_FOOTNOTE_REF = re.compile(r"[ \t]*\[(?:#[\w-]*|\*|\d+|[\w-]+)\]_(?!\w)")
 
 # Directives whose words a reader of the page sees as labels.
@@ -228,6 +229,7 @@ def rst_inline(line: str) -> str:
     line = _RST_STRONG_EM.sub(r"\2", line)
     line = _RST_SUBSTITUTION.sub(r"\1", line)
     line = _RST_FOOTNOTE_REF.sub("", line)
+    line = _RST_ESCAPE.sub(lambda m: "" if m.group(1).isspace() else m.group(1), line)  # "with\ -statement"
     if literals:
         line = re.sub("\x00(\\d+)\x00", lambda m: literals[int(m.group(1))], line)
     return line

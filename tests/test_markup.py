@@ -19,7 +19,7 @@ RST = """\
 
 **Source code:** :source:`Lib/asyncio/`
 
-asyncio is a library to write **concurrent** code using the
+asyncio is a library to write **concurrent** code with\\ out\\ -fuss using the
 :ref:`async/await <async-syntax>` syntax, see :func:`~asyncio.tasks.run` and ``gather()``.
 
 .. note::
@@ -86,7 +86,7 @@ def test_rst_directives_roles_and_underlines_are_not_raw():
         assert raw not in prose, raw
     assert "Source code: Lib/asyncio/" in prose
     assert "see run and gather()." in prose
-    assert "concurrent code using the\nasync/await syntax" in prose
+    assert "concurrent code without-fuss using the\nasync/await syntax" in prose
     assert "   Read the tutorial first." in prose
     assert "Note:" in prose and "Added in version 3.4" in prose
     assert "run(coro, *, debug=None)" in prose  # a function's signature is what readers look for
