@@ -232,8 +232,10 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
         if progress:
             progress.close()
     if not quiet:
-        if verbose:
-            for skipped in report.skipped:
+        # A path named on the command line gets its line even without --verbose.
+        named = {os.path.abspath(os.fspath(p)) for p in paths}
+        for skipped in report.skipped:
+            if verbose or skipped.path in named:
                 console.info(f"skipped {escape_line(skipped.path)}: {escape_line(skipped.reason)}")
         console.info(
             f"indexed {report.files_indexed} files: {report.added} added, {report.updated} updated, "
