@@ -146,8 +146,9 @@ class SegmentBuilder:
             except SkipFile as exc:
                 results.append(_result(job, 0, str(exc), exc.transient))
                 continue
-            except (MemoryError, RecursionError, ValueError, LookupError, TypeError) as exc:
-                # A bug or a pathological file must not end a run over thousands of files.
+            except (MemoryError, RecursionError, Exception) as exc:
+                # A bug or a pathological file (nltk's 5 s regex limit raises TimeoutError)
+                # must not end a run over thousands of files: it is skipped with its reason.
                 detail = " ".join(str(exc).split())[:200]
                 results.append(_result(job, 0, f"could not be processed ({type(exc).__name__}: {detail})", True))
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -44,12 +45,38 @@ def _sentence_splitter():
     return PunktSentenceTokenizer(params)
 
 
+# Punkt's cost grows faster than linearly on one huge paragraph, and nltk (3.10+)
+# gives each of its regular expressions 5 s: a 10 MB log with no blank line ended
+# a whole run. Longer paragraphs are cut at a line break (else at a space) first.
+MAX_PARAGRAPH_CHARS = 100_000
+
+
+def max_paragraph_chars() -> int:
+    """MAX_PARAGRAPH_CHARS, or SEARCHER_MAX_PARAGRAPH from the environment (tests lower it)."""
+    try:
+        return max(int(os.environ.get("SEARCHER_MAX_PARAGRAPH", MAX_PARAGRAPH_CHARS)), 1000)
+    except ValueError:
+        return MAX_PARAGRAPH_CHARS
+
+
 def _paragraph_spans(text: str):
+    limit = max_paragraph_chars()
     start = 0
     for match in _PARAGRAPH_BREAK.finditer(text):
-        yield start, match.start()
+        yield from _bounded(text, start, match.start(), limit)
         start = match.end()
-    yield start, len(text)
+    yield from _bounded(text, start, len(text), limit)
+
+
+def _bounded(text: str, start: int, end: int, limit: int):
+    while end - start > limit:
+        cut = text.rfind("\n", start + limit // 2, start + limit)
+        if cut < 0:
+            cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut + 1 if cut >= 0 else start + limit
+        yield start, cut
+        start = cut
+    yield start, end
 
 
 def _cut_long(start: int, end: int, text: str):

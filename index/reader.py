@@ -27,6 +27,43 @@ PDF_SUFFIXES = frozenset({".pdf"})
 RST_SOURCE_SUFFIXES = (".rst.txt",)
 SUPPORTED_SUFFIXES = (
     TEXT_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+    | frozenset({".docx", ".odt", ".epub", ".eml", ".mbox"})
+)
+# Compressed files of a supported type (Debian gzips its docs: README.md.gz, changelog.gz).
+GZIP_SUFFIXES = frozenset({".gz"})
+# "README.Debian", "NEWS.Debian": a capitalised word after the dot names a variant, not a
+# file type; such names, like names without a dot (README, copyright), are sniffed as text.
+_NAME_PART = re.compile(r"\.[A-Z][a-z]+")
+
+
+def document_format(name: str) -> str | None:
+    """How a file called ``name`` is read: "text", "markdown", "rst", "html", "pdf",
+    "sniff" (no type in the name: text if it looks like text), "gz:<inner format>",
+    or None (not a format searcher reads)."""
+    stem, ext = os.path.splitext(os.path.basename(name))
+    lower = ext.lower()
+    if lower in GZIP_SUFFIXES:
+        inner = document_format(stem)
+        return f"gz:{inner}" if inner and not inner.startswith("gz:") else None
+    if lower in TEXT_SUFFIXES and stem.lower().endswith(RST_SOURCE_SUFFIXES[0][:-4]):
+        return "rst"
+    for suffixes, kind in _FORMATS:
+        if lower in suffixes:
+            return kind
+    if lower in CONTAINER_SUFFIXES:
+        return CONTAINER_SUFFIXES[lower]
+    if (not ext and not stem.startswith(".")) or _NAME_PART.fullmatch(ext):
+        return "sniff"  # but not ".gitignore", ".bashrc": settings, not documents
+    return None
+
+# Read by index/containers.py in index/isolate.py's child process.
+CONTAINER_SUFFIXES = {".docx": "docx", ".odt": "odt", ".epub": "epub", ".eml": "eml", ".mbox": "mbox"}
+_FORMATS = (
+    (TEXT_SUFFIXES, "text"),
+    (MARKDOWN_SUFFIXES, "markdown"),
+    (RST_SUFFIXES, "rst"),
+    (HTML_SUFFIXES, "html"),
+    (PDF_SUFFIXES, "pdf"),
 )
 
 # How much of the file the binary sniffing looks at.
@@ -75,32 +112,79 @@ def parse_size(text: str) -> int:
 def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read ``path`` into a Document; raise SkipFile(reason) if it cannot be indexed."""
     path = os.fspath(path)
-    data = _read_bytes(path, max_bytes)
+    # A path named explicitly is tried whatever its name: as text, if it looks like text.
+    kind = document_format(path) or "sniff"
+    data = _read_bytes(path, max_bytes, sniff=kind == "sniff")
     if not data:
         raise SkipFile("empty file")
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in PDF_SUFFIXES or (suffix not in SUPPORTED_SUFFIXES and data.startswith(b"%PDF-")):
+    if kind.startswith("gz:"):
+        data, kind = gunzip(data, max_bytes), kind[3:]
+        if not data:
+            raise SkipFile("empty file")
+    elif data[:2] == b"\x1f\x8b" and kind == "sniff":
+        raise SkipFile("compressed file of an unknown type")
+    if kind == "pdf" or (kind == "sniff" and data.startswith(b"%PDF-")):
         return _read_pdf(path, data)
-    text = decode_text(data)
+    if kind == "sniff" and data.startswith(b"From ") and b"\nFrom: " in data[:SNIFF_SIZE]:
+        kind = "mbox"  # a mailbox ("inbox", "sent") rarely has an extension
+    if kind in CONTAINER_SUFFIXES.values():
+        return _read_container(path, kind, data)
     headings = ()
-    if suffix in HTML_SUFFIXES:
+    if kind == "html":
         from index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
-        text, title = html_to_text(text)
-    elif suffix in MARKDOWN_SUFFIXES:
+        text, title, headings = html_to_text(decode_html(data))
+    elif kind == "markdown":
+        from index.markup import markdown_prose
         from index.outline import markdown_headings
 
-        title, headings = markdown_title(text), markdown_headings(text)
-    elif suffix in RST_SUFFIXES or path.lower().endswith(RST_SOURCE_SUFFIXES):
+        raw = decode_text(data)
+        title, headings, text = markdown_title(raw), markdown_headings(raw), markdown_prose(raw)
+    elif kind == "rst":
+        from index.markup import rst_prose
         from index.outline import rst_headings
 
-        headings = rst_headings(text)
-        title = headings[0][2] if headings else rst_title(text)  # the first title, as prose
+        raw = decode_text(data)
+        headings, text = rst_headings(raw), rst_prose(raw)
+        title = headings[0][2] if headings else rst_title(raw)  # the first title, as prose
     else:
-        title = None
+        text, title = decode_text(data), None
     if not text.strip():
         raise SkipFile("no text")
     return Document(path=path, text=text, title=title, headings=headings)
+
+
+def _read_container(path: str, kind: str, data: bytes) -> Document:
+    from index.containers import extract
+    from index.isolate import run_isolated
+
+    what = "mailbox" if kind == "mbox" else kind.upper()
+    text, title, headings = run_isolated(extract, kind, data, what=what,
+                                         preload=("index.containers", "email.parser", "index.html_text"))
+    if not text.strip():
+        raise SkipFile("no text")
+    return Document(path=path, text=text, title=title, headings=headings)
+
+
+def gunzip(data: bytes, max_bytes: int) -> bytes:
+    """The content of gzip ``data`` (all members), at most ``max_bytes`` of it, else SkipFile."""
+    import zlib
+
+    out, size = [], 0
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            chunk = inflater.decompress(data, max_bytes + 1 - size)
+        except zlib.error:
+            raise SkipFile("damaged gzip file") from None
+        out.append(chunk)
+        size += len(chunk)
+        if size > max_bytes or inflater.unconsumed_tail:
+            raise SkipFile(f"inflates to more than {format_size(max_bytes)} (raise --max-size)")
+        if not inflater.eof:
+            raise SkipFile("damaged gzip file (truncated)")
+        data = inflater.unused_data.lstrip(b"\x00")  # members may be followed by padding
+    return b"".join(out)
 
 
 # Opened without waiting: opening a FIFO for reading blocks until a writer comes, and
@@ -108,7 +192,9 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
-def _read_bytes(path: str, max_bytes: int) -> bytes:
+def _read_bytes(path: str, max_bytes: int, sniff: bool = False) -> bytes:
+    """The file's bytes; with ``sniff``, SkipFile("binary file") from its first block alone
+    (a folder of executables without extensions is not read whole)."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
         with os.fdopen(fd, "rb") as f:
@@ -123,8 +209,11 @@ def _read_bytes(path: str, max_bytes: int) -> bytes:
             size = st.st_size
             if size > max_bytes:
                 raise SkipFile(too_large_reason(max_bytes), transient=True)
+            head = f.read(SNIFF_SIZE) if sniff else b""
+            if sniff and b"\x00" in head and not head.startswith(_NUL_BOMS + (b"%PDF-",)):
+                raise SkipFile("binary file")
             # Read one byte past the cap: the file may have grown since fstat.
-            data = f.read(max_bytes + 1)
+            data = head + f.read(max_bytes + 1 - len(head))
     except PermissionError:
         raise SkipFile("permission denied", transient=True) from None
     except IsADirectoryError:
@@ -156,6 +245,10 @@ _CP1252_UNDEFINED = tuple(
 )
 
 
+# UTF-16 and UTF-32 text is full of NULs: its BOM says so.
+_NUL_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def _decode_cp1252(data: bytes) -> str:
     text = data.decode("cp1252", errors="surrogateescape")
     for byte in _CP1252_UNDEFINED:
@@ -164,6 +257,66 @@ def _decode_cp1252(data: bytes) -> str:
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v\x1b")
+
+# A well-formed UTF-8 sequence of two to four bytes (RFC 3629: no overlongs, no surrogates).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+# Text in a legacy 8-bit encoding almost never forms valid UTF-8 sequences by chance
+# (it would take "Ã©"-like pairs), so a file with at least this many valid sequences
+# per invalid byte is UTF-8 with a few damaged bytes, and is decoded as such.
+UTF8_MAJORITY = 4
+# How much of a non-UTF-8 file the charset detector looks at.
+DETECT_SIZE = 64 * 1024
+MIN_DETECT_BYTES = 16
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _decode_not_utf8(data: bytes) -> str:
+    """Bytes that are not valid UTF-8: mostly-UTF-8 with replacement, else the detected charset."""
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    valid = len(_UTF8_MULTIBYTE.findall(data))
+    if valid >= UTF8_MAJORITY * max(invalid, 1) or (valid and valid >= invalid and valid >= 32):
+        return text
+    encoding = _detect_charset(data[:DETECT_SIZE])
+    if encoding:
+        try:
+            return data.decode(encoding, errors="replace")
+        except LookupError:
+            pass
+    return _decode_cp1252(data)
+
+
+def _detect_charset(sample: bytes) -> str | None:
+    """charset-normalizer's pick for a legacy-encoded sample, or None to fall back to cp1252.
+
+    Short samples of Western text are ambiguous (cp1252, latin-1, cp1250 ... all
+    decode them); cp1252 is the common case there, so the detector is only
+    followed when it finds a script other than Latin.
+    """
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    # A few stray high bytes say nothing about a script: the detector guesses wildly there.
+    # Accented Latin letters stand alone between ASCII ones ("crème brûlée"); Cyrillic,
+    # Greek or CJK text has its high bytes in runs. Only the latter goes to the detector.
+    runs = _HIGH_RUN.findall(sample)
+    high = sum(map(len, runs))
+    if high < MIN_DETECT_BYTES or high < 1.5 * len(runs):
+        return None
+    best = from_bytes(sample).best()
+    if best is None or set(best.alphabets) <= {"Basic Latin", "Latin-1 Supplement", "Latin Extended-A"}:
+        return None
+    try:  # files here are 8-bit or ASCII-compatible multibyte (a UTF-16 file has a BOM or NULs)
+        if b"Az09 .\n".decode(best.encoding) != "Az09 .\n":
+            return None
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return best.encoding
 
 
 def decode_text(data: bytes) -> str:
@@ -178,10 +331,38 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _decode_cp1252(data)
+            text = _decode_not_utf8(data)
     if _looks_binary(text[:SNIFF_SIZE]):
         raise SkipFile("binary file")
     return normalise_newlines(text)
+
+
+# HTML's encoding prescan (WHATWG "prescan a byte stream"), reduced to the two
+# forms pages use: <meta charset=X> and <meta http-equiv=Content-Type content="...; charset=X">.
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+# Labels the HTML standard maps to windows-1252: pages that say latin-1 mean cp1252.
+_HTML_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii", "windows-1252", "cp1252"})
+
+
+def decode_html(data: bytes) -> str:
+    """An HTML page's text: a BOM first, then its <meta charset>, then decode_text's guess."""
+    if not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        match = _META_CHARSET.search(data[:4096])
+        label = match.group(1).decode("ascii", "replace").lower() if match else ""
+        if label in _HTML_CP1252:
+            if b"\x00" in data[:SNIFF_SIZE]:
+                raise SkipFile("binary file")
+            return normalise_newlines(_decode_cp1252(data))
+        if label and not label.replace("-", "").startswith(("utf8", "utf16", "utf32")):
+            try:
+                codec = codecs.lookup(label)
+            except LookupError:
+                codec = None
+            if codec is not None:
+                if b"\x00" in data[:SNIFF_SIZE]:
+                    raise SkipFile("binary file")
+                return normalise_newlines(data.decode(codec.name, errors="replace"))
+    return decode_text(data)
 
 
 def normalise_newlines(text: str) -> str:
@@ -263,7 +444,27 @@ def rst_title(text: str) -> str | None:
 
 # --- PDF --------------------------------------------------------------------
 
+# Bounds on one PDF, past which it is skipped with a reason (on top of index/isolate.py's
+# time and memory limits): bytes any one stream may inflate to, and pages read.
+PDF_MAX_STREAM_BYTES = 32 * 1024 * 1024
+PDF_MAX_PAGES = 20_000
+
+
 def _read_pdf(path: str, data: bytes) -> Document:
+    from index.isolate import run_isolated
+
+    pages, metadata_title, page_starts, headings = run_isolated(
+        _extract_pdf, data, what="PDF", preload=("pypdf",))
+    if not any(page.strip() for page in pages):
+        raise SkipFile("no text layer (scanned PDF?)")
+    title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
+    return Document(path=path, text="\n".join(pages), title=title, page_starts=page_starts,
+                    headings=headings)
+
+
+def _extract_pdf(data: bytes):
+    """(pages' text, metadata title, pages' first lines, bookmarks as headings); runs in
+    index/isolate.py's child process."""
     import io
     import logging
 
@@ -271,29 +472,52 @@ def _read_pdf(path: str, data: bytes) -> Document:
 
     # pypdf logs a warning for every small flaw in a PDF; they are not the user's problem.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    _limit_pdf_streams(pypdf)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _decrypts_with_empty_password(reader):
             raise SkipFile("encrypted PDF")
+        if len(reader.pages) > PDF_MAX_PAGES:
+            raise SkipFile(f"PDF has more than {PDF_MAX_PAGES} pages")
         pages = [normalise_newlines(page.extract_text() or "").rstrip() for page in reader.pages]
         metadata_title = reader.metadata.title if reader.metadata else None
     except SkipFile:
         raise
     except Exception as exc:  # pypdf raises many exception types on malformed files
+        if type(exc).__name__ == "LimitReachedError":
+            raise SkipFile(f"PDF stream inflates past {format_size(PDF_MAX_STREAM_BYTES)}") from None
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise SkipFile(f"unreadable PDF: {detail}") from None
-    if not any(page.strip() for page in pages):
-        raise SkipFile("no text layer (scanned PDF?)")
     page_starts, line = [], 1
     for page in pages:
         page_starts.append(line)
         line += page.count("\n") + 1
-    title = metadata_title.strip() if isinstance(metadata_title, str) and metadata_title.strip() else None
     from index.outline import pdf_headings
 
     headings = pdf_headings(reader, pages, tuple(page_starts))
-    return Document(path=path, text="\n".join(pages), title=title, page_starts=tuple(page_starts),
-                    headings=headings)
+    title = str(metadata_title) if metadata_title is not None else None
+    return pages, title, tuple(page_starts), headings
+
+
+def _limit_pdf_streams(pypdf):
+    """Cap what one stream may inflate to (pypdf's default is 75 MB per stream)."""
+    limits = dict(
+        zlib_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        lzw_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        run_length_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        array_based_stream_maximum_output_length=PDF_MAX_STREAM_BYTES,
+        maximum_declared_stream_length=PDF_MAX_STREAM_BYTES,
+    )
+    try:
+        from pypdf._configuration import overwrite_configuration  # pypdf >= 6.5
+    except ImportError:
+        from pypdf import filters  # older pypdf: module constants
+
+        for name in ("ZLIB_MAX_OUTPUT_LENGTH", "LZW_MAX_OUTPUT_LENGTH", "MAX_DECLARED_STREAM_LENGTH"):
+            if hasattr(filters, name):
+                setattr(filters, name, PDF_MAX_STREAM_BYTES)
+        return
+    overwrite_configuration(**limits)
 
 
 def _decrypts_with_empty_password(reader) -> bool:

@@ -1,10 +1,11 @@
 """Turn the paths given on the command line into the files to index.
 
 Folders are walked depth-first in sorted order so runs are deterministic.
-Inside folders, hidden entries (unless ``hidden``), what the ignore files say to
-ignore (unless ``ignore=False``; index/ignore.py) and files without a supported
-suffix are left out silently (``explain=True`` yields them as LeftOut, with the
-reason, for `searcher index --dry-run --verbose`); a path given explicitly is
+Inside folders, hidden entries (unless ``hidden``) and what the ignore files say to
+ignore (unless ``ignore=False``; index/ignore.py) are left out silently, and files
+of a type searcher does not read come out as SkippedFile(path, UNSUPPORTED), for
+the run's summary to count (``explain=True`` yields all of these as LeftOut, with
+the reason, for `searcher index --dry-run --verbose`); a path given explicitly is
 always tried. Things the user may want to know about (broken symlinks,
 unreadable folders, files over the size cap) come out as SkippedFile.
 """
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from index.errors import IndexingError, PathNotFound
-from index.reader import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, too_large_reason
+from index.leftout import UNSUPPORTED
+from index.reader import DEFAULT_MAX_BYTES, document_format, too_large_reason
 
 
 @dataclass(frozen=True)
@@ -175,19 +177,17 @@ class _Walk:
                     yield listing
                 elif listing:
                     stack.append((iter(listing), chain + self._folder_rules(path, listing)))
-            elif (
-                stat.S_ISREG(st.st_mode)
-                and os.path.splitext(entry.name)[1].lower() in SUPPORTED_SUFFIXES
-                and self._wanted_file(rel, entry.name)
-            ):
+            elif stat.S_ISREG(st.st_mode) and self._supported(name) and self._wanted_file(rel, entry.name):
                 yield from self._file(path, st)
             elif explain and stat.S_ISREG(st.st_mode):
                 yield LeftOut(path, "not matching --include" if self._supported(name)
                               else "not a type searcher reads")
+            elif stat.S_ISREG(st.st_mode) and self._wanted_file(rel, entry.name):
+                yield SkippedFile(path, UNSUPPORTED)  # counted by type in the run's summary
 
     @staticmethod
     def _supported(name: str) -> bool:
-        return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
+        return document_format(name) is not None
 
     def _folder_rules(self, path: str, listing) -> tuple:
         """The rules of the ignore files among ``listing`` (the entries of ``path``), as a 0-or-1 tuple."""

@@ -27,7 +27,7 @@ import secrets
 import signal
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +39,7 @@ from index.errors import (
     IndexNotFound,
     IndexVersionMismatch,
 )
+from index.leftout import UNSUPPORTED, extension_of
 from index.lock import RunLock
 from index.manifest import FileEntry, Manifest, manifest_name
 from index.reader import DEFAULT_MAX_BYTES
@@ -143,6 +144,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
+    unsupported: Counter = field(default_factory=Counter)  # files of other types, by extension
     passages: int = 0  # passages written by this run
     files_in_index: int = 0
     passages_in_index: int = 0
@@ -395,7 +397,10 @@ class _Run:
         for item in found:
             seen.add(item.path)
             if isinstance(item, SkippedFile):
-                report.skipped.append(item)
+                if item.reason == UNSUPPORTED:  # counted only: there may be a million
+                    report.unsupported[extension_of(item.path)] += 1
+                else:
+                    report.skipped.append(item)
                 if item.path in known:
                     plan.deletions.append(item.path)
                 continue

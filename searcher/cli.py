@@ -167,13 +167,15 @@ class SizeType(click.ParamType):
               help="Fewer restrictions, as ripgrep's: -u is --no-ignore, -uu also --hidden.")
 @click.option("--dry-run", is_flag=True,
               help="Only list the files that would be indexed (with --verbose, also what is left out and why).")
-@click.option("-v", "--verbose", is_flag=True, help="With --dry-run: also list what is left out, and by which rule.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="List every file left out, with its reason (with --dry-run: also by which rule).")
 @click.option("--name", default=None, metavar="NAME",
               help="Write the named index NAME (under the data folder; 'searcher list' shows them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def index_command(paths, index_dir, rebuild, language, include, exclude, max_bytes, jobs, wait_seconds,
                   commit_every, hidden, no_ignore, unrestricted, dry_run, verbose, name, quiet):
-    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf).
+    """Index the files and folders PATHS (.txt, .md, .rst, .html, .pdf, .docx, .odt, .epub,
+    .eml, mbox; these gzipped; text files without an extension such as README).
 
     Re-running it reads only new and changed files, and removes from the index
     the files that are gone from under PATHS.
@@ -230,13 +232,24 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
         if progress:
             progress.close()
     if not quiet:
+        # A path named on the command line gets its line even without --verbose.
+        named = {os.path.abspath(os.fspath(p)) for p in paths}
         for skipped in report.skipped:
-            console.info(f"skipped {escape_line(skipped.path)}: {escape_line(skipped.reason)}")
+            if verbose or skipped.path in named:
+                console.info(f"skipped {escape_line(skipped.path)}: {escape_line(skipped.reason)}")
         console.info(
             f"indexed {report.files_indexed} files: {report.added} added, {report.updated} updated, "
             f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped "
             f"({report.passages} passages, {report.seconds:.2f}s)"
         )
+        if report.skipped or report.unsupported:
+            from index.leftout import summary_lines
+
+            left_out = len(report.skipped) + sum(report.unsupported.values())
+            hint = "" if verbose or not report.skipped else " (--verbose lists them)"
+            console.info(f"left out {left_out} files{hint}:")
+            for line in summary_lines(((s.path, s.reason) for s in report.skipped), report.unsupported):
+                console.info(escape_line(line))
         console.info(
             f"index: {escape_line(report.index_dir)} "
             f"({report.files_in_index} files, {report.passages_in_index} passages)"
@@ -246,6 +259,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
 def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
     """``searcher index --dry-run``: the files a run would consider, on stdout; with
     ``--verbose`` what it leaves out on stderr, each with its reason."""
+    from index.leftout import UNSUPPORTED
     from index.walker import FoundFile, LeftOut, walk
     from searcher.output import display_path
 
@@ -263,7 +277,7 @@ def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbos
             if item.rule is not None:
                 reason = f"ignored by {display_path(item.rule.source)}:{item.rule.line}: {item.rule.pattern}"
             console.info(f"left out {shown}{'/' if item.is_dir else ''}: {escape_line(reason)}")
-        else:
+        elif item.reason != UNSUPPORTED:  # other types: left out without a word, as in the run
             skipped += 1
             if verbose:
                 console.info(f"skipped {shown}: {escape_line(item.reason)}")

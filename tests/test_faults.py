@@ -374,7 +374,7 @@ def test_odd_files_are_indexed_or_skipped_with_a_reason(tmp_path, run, index_loc
     unreadable = root / "secret.txt"
     unreadable.write_text("Secret words.\n", encoding="utf-8")
     unreadable.chmod(0)
-    result = run("index", root)
+    result = run("index", root, "--verbose")
     unreadable.chmod(0o644)
     assert result.exit_code == 0, result.output
     counts = passages_by_file(index_location)

@@ -133,7 +133,7 @@ def test_a_name_that_is_not_utf8_is_skipped_with_its_reason(tmp_path, run):
             f.write(b"river\n")
     except OSError:
         pytest.skip("this file system refuses names that are not UTF-8")
-    result = run("index", root)
+    result = run("index", root, "--verbose")
     assert result.exit_code == 0, result.output
     assert "bad\\xffname.txt: file name is not valid UTF-8" in result.stderr
     assert_clean(result.output)

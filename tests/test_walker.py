@@ -3,6 +3,7 @@ import os
 import pytest
 
 from index.errors import PathNotFound
+from index.leftout import UNSUPPORTED
 from index.walker import FoundFile, SkippedFile, walk
 
 
@@ -44,10 +45,22 @@ def test_hidden_entries_skipped_inside_folders_but_explicit_hidden_file_walked(t
 
 
 def test_unsupported_suffix_skipped_in_folders_but_explicit_file_tried(tmp_path):
-    make_tree(tmp_path, {"notes.txt": "n", "program.py": "p", "cran.all.1400": "c", "Makefile": "m"})
-    assert found(list(walk([tmp_path])), tmp_path) == ["notes.txt"]
-    explicit = [tmp_path / "program.py", tmp_path / "cran.all.1400", tmp_path / "Makefile"]
-    assert found(list(walk(explicit)), tmp_path) == ["program.py", "cran.all.1400", "Makefile"]
+    make_tree(tmp_path, {"notes.txt": "n", "program.py": "p", "cran.all.1400": "c", "image.png": "i"})
+    results = list(walk([tmp_path]))
+    assert found(results, tmp_path) == ["notes.txt"]
+    assert skipped(results, tmp_path) == {
+        "program.py": UNSUPPORTED, "cran.all.1400": UNSUPPORTED, "image.png": UNSUPPORTED}
+    explicit = [tmp_path / "program.py", tmp_path / "cran.all.1400"]
+    assert found(list(walk(explicit)), tmp_path) == ["program.py", "cran.all.1400"]
+
+
+def test_extensionless_names_and_gzipped_documents_are_walked(tmp_path):
+    make_tree(tmp_path, {"README": "r", "copyright": "c", "changelog.Debian.gz": "x", "NEWS.md.gz": "n",
+                         "changelog.gz": "c", "old.tar.gz": "t", "logo.svg.gz": "s"})
+    results = list(walk([tmp_path]))
+    assert found(results, tmp_path) == ["NEWS.md.gz", "README", "changelog.Debian.gz", "changelog.gz",
+                                        "copyright"]
+    assert skipped(results, tmp_path) == {"old.tar.gz": UNSUPPORTED, "logo.svg.gz": UNSUPPORTED}
 
 
 def test_suffix_match_ignores_case(tmp_path):

@@ -156,7 +156,7 @@ def test_bad_language_and_size_are_usage_errors(corpus, run):
 def test_include_exclude_and_max_size(corpus, index_location, run):
     write(corpus / "build" / "generated.txt", "Generated output nobody wants to search.\n")
     write(corpus / "big.txt", "word " * 400)  # 2000 bytes
-    result = run("index", corpus, "--exclude", "build/", "--max-size", "1K")
+    result = run("index", corpus, "--exclude", "build/", "--max-size", "1K", "-v")
     assert result.exit_code == 0, result.output
     files = set(passages_by_file(index_location))
     assert str(corpus / "build" / "generated.txt") not in files
