@@ -644,6 +644,7 @@ def _drive(pool, plan: _Plan, committer: _Committer, commit_seconds: float):
             progress.files_done += len(payload)
             progress.bytes_done += sum(r.size for r in payload)
             show()
+            _hold_for_fault_tests(run, progress.files_done)
         elif kind == "segment":
             ready_segments.extend(payload)
             ready_results.extend(unflushed[w])
@@ -702,6 +703,25 @@ def _handshake_for_fault_tests(run: _Run):
     while not run.stopping and time.monotonic() < deadline:
         if Path(folder, "go").exists() or Path(folder, f"go-{run.commits}").exists():
             return
+        time.sleep(0.01)
+
+
+def _hold_for_fault_tests(run: _Run, files_done: int):
+    """With a "hold-at-files" file (a number N) in the handshake folder, the run writes
+    "files-reached" there once N files are finished, and waits as after a commit."""
+    folder = os.environ.get(HANDSHAKE_ENV)
+    if not folder or getattr(run, "held", False):
+        return
+    try:
+        wanted = int(Path(folder, "hold-at-files").read_text())
+    except (OSError, ValueError):
+        return
+    if files_done < wanted:
+        return
+    run.held = True
+    Path(folder, "files-reached").write_text(str(files_done))
+    deadline = time.monotonic() + 120
+    while not run.stopping and time.monotonic() < deadline and not Path(folder, "go").exists():
         time.sleep(0.01)
 
 

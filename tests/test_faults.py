@@ -158,15 +158,12 @@ def test_interrupted_run_keeps_committed_work_and_next_run_completes(many, tmp_p
 def test_ctrl_c_keeps_every_finished_file_without_a_commit(many, tmp_path):
     """No periodic commit at all: what Ctrl-C keeps is what the workers had finished."""
     index_dir = tmp_path / "index"
-    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "3600")
-    lock = RunLock(index_dir)
-    deadline = time.monotonic() + 60
-    finished = 0
-    while finished < 200:  # files the run has reported finished, from its published state
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        progress = RunProgress.parse(lock.state() if (index_dir / "searcher.lock").exists() else None)
-        finished = progress.files_done if progress else 0
-        time.sleep(0.02)
+    handshake = tmp_path / "handshake"
+    handshake.mkdir()
+    (handshake / "hold-at-files").write_text("200")  # the run waits there, however fast the machine
+    proc = start_index(index_dir, many, "--jobs", "2", "--commit-every", "3600", handshake=handshake)
+    wait_for(handshake / "files-reached", proc)
+    finished = int((handshake / "files-reached").read_text())
     assert json.loads(run_cli(index_dir, "status", "--json").stdout)["files"] == 0  # nothing committed
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
