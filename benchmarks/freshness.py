@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.manifest import manifest_name  # noqa: E402
-from index.store import read_meta  # noqa: E402
+from searcher.index.manifest import manifest_name  # noqa: E402
+from searcher.index.store import read_meta  # noqa: E402
 from searcher.freshness import check_hits, pending_changes  # noqa: E402
 from searcher.search import Hit, SearchSession  # noqa: E402
 

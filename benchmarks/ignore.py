@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.walker import FoundFile, walk  # noqa: E402
+from searcher.index.walker import FoundFile, walk  # noqa: E402
 
 GITIGNORE = """\
 # a typical project's

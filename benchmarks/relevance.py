@@ -312,7 +312,7 @@ def searcher_index(collection: Collection) -> Tuple[Path, Dict[str, str], float]
     process; with KEEP_INDEXES, kept there and reused by later runs.
     """
     global _scratch
-    from index.writer import build_index
+    from searcher.index.writer import build_index
 
     key = collection.name
     if key in _indexes:

@@ -354,7 +354,7 @@ def searcher_warm_queries(params: dict) -> dict:
 def searcher_count(params: dict) -> dict:
     """Passages and segments of a searcher index: the whoosh index its metadata names
     (after a --rebuild that is not whoosh's default name)."""
-    from index.store import open_index
+    from searcher.index.store import open_index
 
     ix = open_index(params["index"])
     return {"passages": ix.doc_count(), "segments": len(ix._segments())}

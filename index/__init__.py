@@ -1,5 +1,7 @@
 """The indexing side of searcher: files -> passages -> analysis -> whoosh index.
 
-Module paths and class names in ``index.analysis`` are part of the on-disk
-format (whoosh pickles the schema with its analyzers), so they never change.
+The source tree keeps it in the top-level folder ``index/``; it is installed as
+``searcher.index`` (setup.cfg's package_dir). Indexes written before that move name
+their analysis classes ``index.analysis.*`` in their pickles: index/safepickle.py
+maps those names, so the classes in ``searcher.index.analysis`` keep their names.
 """

@@ -15,7 +15,7 @@ import unicodedata
 
 from whoosh.analysis import Filter, Token, Tokenizer
 
-from index.cjk import fold_cjk, has_cjk, index_words, is_cjk, pieces
+from searcher.index.cjk import fold_cjk, has_cjk, index_words, is_cjk, pieces
 
 # Words are runs of letters/digits; apostrophes inside a word keep it whole
 # (so "Russia's" stays one token for the stemmer) while hyphens split, which
@@ -164,7 +164,7 @@ class SnowballStemFilter(Filter):
         stemmed = self.table.get(word) if self.table is not None else None
         if stemmed is None:
             if self._stem is None:
-                from index.lean_nltk import snowball_stem  # (H3) nltk's stemmer, not all of nltk
+                from searcher.index.lean_nltk import snowball_stem  # (H3) nltk's stemmer, not all of nltk
 
                 self._stem = snowball_stem(self.language)
             stemmed = self._stem(word)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from index.errors import SkipFile
-from index.passages import document_title, passage_sections, split_passages
-from index.reader import DEFAULT_MAX_BYTES, read_document
-from index.stemtable import save_new_stems
+from searcher.index.errors import SkipFile
+from searcher.index.passages import document_title, passage_sections, split_passages
+from searcher.index.reader import DEFAULT_MAX_BYTES, read_document
+from searcher.index.stemtable import save_new_stems
 
 
 class Interrupted(BaseException):
@@ -112,7 +112,7 @@ class SegmentBuilder:
     """
 
     def __init__(self, index_dir: str, indexname: str, max_bytes: int, pool_mb: int):
-        from index.store import open_whoosh
+        from searcher.index.store import open_whoosh
 
         self.ix = open_whoosh(index_dir, indexname)
         self.max_bytes = max_bytes
@@ -214,7 +214,7 @@ def _segment_writer(ix, pool_mb: int, previous=None):
     from whoosh.index import FileIndex
     from whoosh.writing import SegmentWriter
 
-    from index.fastwrite import FastSegmentWriter
+    from searcher.index.fastwrite import FastSegmentWriter
 
     private = FileIndex(private_storage(ix.storage.folder, ix.indexname), indexname=ix.indexname)
     # No whoosh lock: the parent holds the run lock and is the only one to commit.

@@ -20,7 +20,7 @@ import re
 import zipfile
 from xml.etree import ElementTree
 
-from index.errors import SkipFile
+from searcher.index.errors import SkipFile
 
 # What one document may inflate to, all archive members together.
 MAX_INFLATED = 256 * 1024 * 1024
@@ -196,8 +196,8 @@ def extract_odt(data: bytes) -> Extracted:
 # .epub ------------------------------------------------------------------------------
 
 def extract_epub(data: bytes) -> Extracted:
-    from index.html_text import html_to_text
-    from index.reader import decode_html
+    from searcher.index.html_text import html_to_text
+    from searcher.index.reader import decode_html
 
     archive = _Archive(data, "EPUB")
     container = archive.xml("META-INF/container.xml")
@@ -296,7 +296,7 @@ def _message_text(message) -> tuple[str, str | None]:
 
 
 def _body(message) -> str:
-    from index.reader import normalise_newlines
+    from searcher.index.reader import normalise_newlines
 
     try:
         part = message.get_body(preferencelist=("plain", "html"))
@@ -312,7 +312,7 @@ def _body(message) -> str:
     if not isinstance(content, str):
         return ""
     if part.get_content_subtype() == "html":
-        from index.html_text import html_to_text
+        from searcher.index.html_text import html_to_text
 
         content = html_to_text(content)[0]
     return normalise_newlines(content).strip("\n")

@@ -32,7 +32,7 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
+from searcher.index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
 
 # Rough bytes of memory per posting kept (array slots, a small bytes object, its
 # positions for the flat postings) and per distinct term (key, four containers).
@@ -269,7 +269,7 @@ def _analyzer_parts(analyzer):
     """(findall, fold, stem or None) if ``analyzer`` is one of index/analysis.py's, else None."""
     from whoosh.analysis import CompositeAnalyzer
 
-    from index.analysis import SnowballStemFilter, WordTokenizer
+    from searcher.index.analysis import SnowballStemFilter, WordTokenizer
 
     if type(analyzer) is WordTokenizer:
         return (*analyzer.word_functions(), None)

@@ -110,6 +110,10 @@ def _combine(patterns):
             source = source[:-len(_DIR_MARK_ANY)] + r"/?\Z"  # the file, or the folder itself
         elif source.endswith(_DIR_MARK_DIR):
             source = source[:-len(_DIR_MARK_DIR)] + r"/\Z"  # only the folder itself
+        elif source.endswith("/"):
+            # ``sub/**``: everything inside sub, not sub itself (as git has it), so that
+            # ``!a.md`` can bring back sub/a.md; pathspec's regex also matches "sub/".
+            source += ".+"
         if "(?P<" in source:
             return None
         rest = source[len(_ANY_FOLDERS):]

@@ -21,14 +21,14 @@ import select
 import signal
 import time
 
-from index.errors import SkipFile
+from searcher.index.errors import SkipFile
 
 DEFAULT_SECONDS = 60.0
 DEFAULT_MEMORY = 1024**3
 
 
 def limits() -> tuple[float, int]:
-    from index.reader import parse_size
+    from searcher.index.reader import parse_size
 
     try:
         seconds = float(os.environ.get("SEARCHER_EXTRACT_SECONDS", DEFAULT_SECONDS))
@@ -174,7 +174,7 @@ def _detail(exc: BaseException) -> str:
 
 
 def _size(n: int) -> str:
-    from index.reader import format_size
+    from searcher.index.reader import format_size
 
     return format_size(n)
 

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from index.errors import IndexLocked
+from searcher.index.errors import IndexLocked
 
 LOCK_NAME = "searcher.lock"
 

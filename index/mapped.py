@@ -128,7 +128,7 @@ def use_mapped_segments() -> None:
     so that opening a folder someone shared never runs code it names (idempotent)."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
-    from index.safepickle import use_safe_unpickling
+    from searcher.index.safepickle import use_safe_unpickling
 
     use_safe_unpickling()
     if base.Segment.open_compound_file is not _open_compound_file:

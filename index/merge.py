@@ -39,7 +39,7 @@ from collections import defaultdict
 from itertools import accumulate, compress, count, repeat
 from operator import sub
 
-from index import safepickle
+from searcher.index import safepickle
 
 # The policy is a log-structured merge (as Lucene's LogMergePolicy): segments fall into
 # size levels, LEVEL_FLOOR passages and under the lowest, each level 10 times the one
@@ -114,8 +114,8 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     """
     from whoosh.codec.whoosh3 import W3Codec, W3Segment
 
-    from index.builder import private_storage
-    from index.mapped import use_mapped_segments
+    from searcher.index.builder import private_storage
+    from searcher.index.mapped import use_mapped_segments
 
     for name, field in schema.items():
         if field.vector:
@@ -161,7 +161,7 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
 
 def _write_flat(storage, codec, merged, sources, doc_count: int) -> None:
     """The merged segment's flat postings (index/flatpostings.py), if every source has them."""
-    from index.flatpostings import FLAT_EXT, merge_flat
+    from searcher.index.flatpostings import FLAT_EXT, merge_flat
 
     terms = codec.terms_reader(storage, merged)
     try:

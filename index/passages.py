@@ -169,7 +169,7 @@ def passage_sections(passages: list[Passage], headings) -> list[str | None]:
     ``headings`` is ``Document.headings``, (line, level, text) sorted by line. A passage
     before the first heading has none.
     """
-    from index.outline import section_at
+    from searcher.index.outline import section_at
 
     lines = [line for line, _, _ in headings]
     return [section_at(headings, lines, passage.start_line) for passage in passages]

@@ -14,7 +14,7 @@ import re
 import stat
 from dataclasses import dataclass
 
-from index.errors import SkipFile
+from searcher.index.errors import SkipFile
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -131,18 +131,18 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         return _read_container(path, kind, data)
     headings = ()
     if kind == "html":
-        from index.html_text import html_to_text  # html.parser is only loaded for HTML files
+        from searcher.index.html_text import html_to_text  # html.parser is only loaded for HTML files
 
         text, title, headings = html_to_text(decode_html(data))
     elif kind == "markdown":
-        from index.markup import markdown_prose
-        from index.outline import markdown_headings
+        from searcher.index.markup import markdown_prose
+        from searcher.index.outline import markdown_headings
 
         raw = decode_text(data)
         title, headings, text = markdown_title(raw), markdown_headings(raw), markdown_prose(raw)
     elif kind == "rst":
-        from index.markup import rst_prose
-        from index.outline import rst_headings
+        from searcher.index.markup import rst_prose
+        from searcher.index.outline import rst_headings
 
         raw = decode_text(data)
         headings, text = rst_headings(raw), rst_prose(raw)
@@ -155,12 +155,12 @@ def read_document(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
 
 
 def _read_container(path: str, kind: str, data: bytes) -> Document:
-    from index.containers import extract
-    from index.isolate import run_isolated
+    from searcher.index.containers import extract
+    from searcher.index.isolate import run_isolated
 
     what = "mailbox" if kind == "mbox" else kind.upper()
     text, title, headings = run_isolated(extract, kind, data, what=what,
-                                         preload=("index.containers", "email.parser", "index.html_text"))
+                                         preload=("searcher.index.containers", "email.parser", "searcher.index.html_text"))
     if not text.strip():
         raise SkipFile("no text")
     return Document(path=path, text=text, title=title, headings=headings)
@@ -451,7 +451,7 @@ PDF_MAX_PAGES = 20_000
 
 
 def _read_pdf(path: str, data: bytes) -> Document:
-    from index.isolate import run_isolated
+    from searcher.index.isolate import run_isolated
 
     pages, metadata_title, page_starts, headings = run_isolated(
         _extract_pdf, data, what="PDF", preload=("pypdf",))
@@ -492,7 +492,7 @@ def _extract_pdf(data: bytes):
     for page in pages:
         page_starts.append(line)
         line += page.count("\n") + 1
-    from index.outline import pdf_headings
+    from searcher.index.outline import pdf_headings
 
     headings = pdf_headings(reader, pages, tuple(page_starts))
     title = str(metadata_title) if metadata_title is not None else None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pickle
 
-from index.errors import IndexDamaged
+from searcher.index.errors import IndexDamaged
 
 # Bytes that the opcodes fetching a callable begin with: GLOBAL "c", INST "i",
 # STACK_GLOBAL, EXT1, EXT2, EXT4. Every other way of calling something needs a
@@ -64,7 +64,7 @@ def allowed() -> dict[tuple[str, str], object]:
         from whoosh.analysis import analyzers, filters, tokenizers
         from whoosh.codec import whoosh3
 
-        from index import analysis
+        from searcher.index import analysis
 
         table: dict[tuple[str, str], object] = {}
 

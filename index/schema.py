@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from index.analysis import make_path_analyzer, make_text_analyzer
+from searcher.index.analysis import make_path_analyzer, make_text_analyzer
 
 # Bump whenever the schema or the analysis changes what is stored in an index;
 # an index of another version is refused with a message to rebuild it, unless it is

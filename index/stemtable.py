@@ -115,7 +115,7 @@ class StemTable:
 
 def stem_filters(schema):
     """The SnowballStemFilter objects of a schema's analyzers (a field may share one with another)."""
-    from index.analysis import SnowballStemFilter
+    from searcher.index.analysis import SnowballStemFilter
 
     found = {}
     for name in schema.names():
@@ -160,7 +160,7 @@ def save_new_stems(index_dir: str | os.PathLike, schema) -> None:
     Best effort: a table that cannot be written just misses these words, which
     costs query speed and nothing else.
     """
-    from index.analysis import stopwords_for
+    from searcher.index.analysis import stopwords_for
 
     for stem_filter in stem_filters(schema):
         rows = stem_filter.new_stems

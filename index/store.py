@@ -26,9 +26,9 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.errors import IndexDamaged, IndexNotFound, IndexVersionMismatch
-from index.schema import READABLE_VERSIONS, SCHEMA_VERSION
-from index.stemtable import with_stem_tables
+from searcher.index.errors import IndexDamaged, IndexNotFound, IndexVersionMismatch
+from searcher.index.schema import READABLE_VERSIONS, SCHEMA_VERSION
+from searcher.index.stemtable import with_stem_tables
 
 META_NAME = "searcher.json"
 DEFAULT_INDEXNAME = "MAIN"
@@ -118,8 +118,8 @@ def open_index(index_dir: str | os.PathLike, meta: IndexMeta | None = None):
 def open_whoosh(index_dir: str | os.PathLike, indexname: str):
     from whoosh import index as whoosh_index
 
-    from index.mapped import use_mapped_segments
-    from index.safepickle import UnsafeIndex
+    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.safepickle import UnsafeIndex
 
     use_mapped_segments()  # read segments in place, unpickle only what an index holds (index/mapped.py)
 
@@ -149,7 +149,7 @@ def has_whoosh_files(index_dir: str | os.PathLike) -> bool:
 
 def remove_index_files(index_dir: str | os.PathLike, indexname: str) -> None:
     """Delete a whoosh index and its manifest (used for replaced or abandoned indexes)."""
-    from index.manifest import manifest_name
+    from searcher.index.manifest import manifest_name
 
     manifest = manifest_name(indexname)
     for name in os.listdir(index_dir):
@@ -223,8 +223,8 @@ class IndexStatus:
 
 
 def index_status(index_dir: str | os.PathLike) -> IndexStatus:
-    from index.lock import RunLock
-    from index.manifest import Manifest, manifest_name
+    from searcher.index.lock import RunLock
+    from searcher.index.manifest import Manifest, manifest_name
 
     meta = read_meta(index_dir)
     ix = open_index(index_dir, meta)

@@ -18,9 +18,9 @@ import stat
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from index.errors import IndexingError, PathNotFound
-from index.leftout import UNSUPPORTED
-from index.reader import DEFAULT_MAX_BYTES, document_format, too_large_reason
+from searcher.index.errors import IndexingError, PathNotFound
+from searcher.index.leftout import UNSUPPORTED
+from searcher.index.reader import DEFAULT_MAX_BYTES, document_format, too_large_reason
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class _Walk:
                 yield from self._file(root, st)
 
     def _walk_dir(self, root: str) -> Iterator[FoundFile | SkippedFile | LeftOut]:
-        from index import ignore as ignore_files
+        from searcher.index import ignore as ignore_files
 
         # An explicit stack of directory listings instead of recursion: deep trees are fine.
         # Each listing comes with the ignore rules in force in it (outermost first).
@@ -193,7 +193,7 @@ class _Walk:
         """The rules of the ignore files among ``listing`` (the entries of ``path``), as a 0-or-1 tuple."""
         if not self.ignore:
             return ()
-        from index.ignore import IGNORE_FILES, load_folder
+        from searcher.index.ignore import IGNORE_FILES, load_folder
 
         names = {entry.name for entry in listing if entry.name in IGNORE_FILES}
         rules = load_folder(path, names) if names else None

@@ -32,19 +32,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from index.builder import STOP, FileJob, FileResult, SegmentBuilder, passage_documents
-from index.errors import (
+from searcher.index.builder import STOP, FileJob, FileResult, SegmentBuilder, passage_documents
+from searcher.index.errors import (
     IndexDamaged,
     IndexingError,
     IndexNotFound,
     IndexVersionMismatch,
 )
-from index.leftout import UNSUPPORTED, extension_of
-from index.lock import RunLock
-from index.manifest import FileEntry, Manifest, manifest_name
-from index.reader import DEFAULT_MAX_BYTES
-from index.schema import SCHEMA_VERSION, make_schema
-from index.store import (
+from searcher.index.leftout import UNSUPPORTED, extension_of
+from searcher.index.lock import RunLock
+from searcher.index.manifest import FileEntry, Manifest, manifest_name
+from searcher.index.reader import DEFAULT_MAX_BYTES
+from searcher.index.schema import SCHEMA_VERSION, make_schema
+from searcher.index.store import (
     DEFAULT_INDEXNAME,
     META_NAME,
     IndexMeta,
@@ -55,8 +55,8 @@ from index.store import (
     remove_temp_dirs,
     write_meta,
 )
-from index.stemtable import repair as repair_stem_tables
-from index.walker import FoundFile, SkippedFile, walk
+from searcher.index.stemtable import repair as repair_stem_tables
+from searcher.index.walker import FoundFile, SkippedFile, walk
 
 # How often a long run publishes its work (seconds): an interrupted run loses at
 # most this much, while each commit adds segments that queries must visit.
@@ -454,7 +454,7 @@ class _Run:
         options.update((root, dict(self.walk_options)) for root in self.roots)
         meta.walk_options = {root: options[root] for root in meta.roots if root in options}
         meta.updated = now
-        from index import rankstats  # (H3) ranking statistics for queries to load, not compute
+        from searcher.index import rankstats  # (H3) ranking statistics for queries to load, not compute
 
         rankstats.save(self.index_dir, self.indexname)
         write_meta(self.index_dir, meta)
@@ -537,7 +537,7 @@ class _Committer:
         """
         from whoosh.index import TOC
 
-        from index.merge import MergeUnsupported, merge_segments, segments_to_merge
+        from searcher.index.merge import MergeUnsupported, merge_segments, segments_to_merge
 
         run = self.run
         storage = run.ix.storage
@@ -961,7 +961,7 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
 def _create_whoosh(index_dir: Path, indexname: str, language: str):
     from whoosh import index as whoosh_index
 
-    from index.mapped import use_mapped_segments
+    from searcher.index.mapped import use_mapped_segments
 
     # As open_whoosh does: this process reads the segments later (deletions, merges,
     # ranking statistics), and whoosh's own reading copies each into memory (at 1M

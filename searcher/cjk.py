@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from index.cjk import is_cjk
+from searcher.index.cjk import is_cjk
 
 
 class CJKChar(wq.Prefix):

@@ -39,7 +39,7 @@ class SearcherGroup(click.Group):
             raise _escaped(exc) from None
 
     def invoke(self, ctx):
-        from index.errors import IndexingError
+        from searcher.index.errors import IndexingError
         from searcher.errors import QueryError
 
         try:
@@ -129,7 +129,7 @@ class SizeType(click.ParamType):
         if isinstance(value, int) and not isinstance(value, bool):
             size = value
         else:
-            from index.reader import parse_size
+            from searcher.index.reader import parse_size
 
             try:
                 size = parse_size(str(value))
@@ -188,8 +188,8 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
       searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
       searcher index --name papers ~/papers
     """
-    from index.analysis import SNOWBALL_LANGUAGES
-    from index.writer import COMMIT_SECONDS, build_index
+    from searcher.index.analysis import SNOWBALL_LANGUAGES
+    from searcher.index.writer import COMMIT_SECONDS, build_index
     from searcher.progress import ProgressBar
 
     if language is not None and language not in SNOWBALL_LANGUAGES:
@@ -243,7 +243,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
             f"({report.passages} passages, {report.seconds:.2f}s)"
         )
         if report.skipped or report.unsupported:
-            from index.leftout import summary_lines
+            from searcher.index.leftout import summary_lines
 
             left_out = len(report.skipped) + sum(report.unsupported.values())
             hint = "" if verbose or not report.skipped else " (--verbose lists them)"
@@ -259,8 +259,8 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
 def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
     """``searcher index --dry-run``: the files a run would consider, on stdout; with
     ``--verbose`` what it leaves out on stderr, each with its reason."""
-    from index.leftout import UNSUPPORTED
-    from index.walker import FoundFile, LeftOut, walk
+    from searcher.index.leftout import UNSUPPORTED
+    from searcher.index.walker import FoundFile, LeftOut, walk
     from searcher.output import display_path
 
     end_on_closed_output()
@@ -307,8 +307,8 @@ def _inside(path, folder) -> bool:
 
 def interrupted_summary(exc: KeyboardInterrupt) -> str:
     """What an interrupted run kept, when it got to commit its finished files."""
-    from index.reader import format_size
-    from index.writer import RunInterrupted
+    from searcher.index.reader import format_size
+    from searcher.index.writer import RunInterrupted
 
     if not isinstance(exc, RunInterrupted):
         return "the index keeps what was committed; run the same command again to finish"
@@ -332,7 +332,7 @@ def list_command(as_json):
     import json
     from dataclasses import asdict
 
-    from index.reader import format_size
+    from searcher.index.reader import format_size
     from searcher.indexes import listing
 
     console = console_for()
@@ -371,10 +371,10 @@ def status_command(index_dir, as_json):
     import json
     from dataclasses import asdict
 
-    from index.reader import format_size
-    from index.store import index_status
+    from searcher.index.reader import format_size
+    from searcher.index.store import index_status
 
-    from index.store import read_meta
+    from searcher.index.store import read_meta
     from searcher.freshness import pending_changes
 
     index_dir = resolve_index_dir(index_dir)
@@ -702,7 +702,7 @@ def pick_command(ctx, words, index_dir, limit, per_file):
 
 
 def _complete_language(incomplete: str):
-    from index.analysis import SNOWBALL_LANGUAGES
+    from searcher.index.analysis import SNOWBALL_LANGUAGES
 
     return [name for name in SNOWBALL_LANGUAGES if name.startswith(incomplete.lower())]
 
@@ -794,7 +794,7 @@ def watch_command(paths, index_dir, debounce, quiet):
     try:
         watch(index_dir, roots, debounce=debounce, report=report, started=started)
     except KeyboardInterrupt as exc:
-        from index.writer import RunInterrupted
+        from searcher.index.writer import RunInterrupted
 
         if isinstance(exc, RunInterrupted):
             console.info(f"searcher: interrupted a run: {interrupted_summary(exc)}")
@@ -851,7 +851,7 @@ def config_command(ctx, as_json):
 
 
 def main():
-    from index.lean_whoosh import import_whoosh
+    from searcher.index.lean_whoosh import import_whoosh
 
     import_whoosh()  # start-up time: see index/lean_whoosh.py
     cli(prog_name="searcher")

@@ -44,7 +44,7 @@ def _term_counter(analyzer):
     """A function text -> Counter of the terms ``analyzer`` makes of it."""
     entry = _fast_terms.get(id(analyzer))
     if entry is None or entry[0] is not analyzer:
-        from index.analysis import fast_terms
+        from searcher.index.analysis import fast_terms
 
         if len(_fast_terms) > 16:
             _fast_terms.clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from index.analysis import WORD_PATTERN
-from index.schema import SEARCHABLE_FIELDS
+from searcher.index.analysis import WORD_PATTERN
+from searcher.index.schema import SEARCHABLE_FIELDS
 from searcher.query import ParsedQuery
 from searcher.reading import OPERATORS
 

@@ -152,7 +152,7 @@ def _time_words(seconds: float) -> str:
 
 
 def _size_words(size: float) -> str:
-    from index.reader import format_size
+    from searcher.index.reader import format_size
 
     return format_size(int(size))
 
@@ -192,7 +192,7 @@ def make_filter(name: str, spec: str, negated: bool = False, now: float | None =
 
 
 def _size_point(text: str) -> tuple[float, float]:
-    from index.reader import parse_size
+    from searcher.index.reader import parse_size
 
     try:
         size = parse_size(text)
@@ -249,8 +249,8 @@ def _manifest_query(index_dir, meta, sql: str, params=()) -> list[tuple]:
     import sqlite3
     from pathlib import Path
 
-    from index.errors import IndexDamaged
-    from index.manifest import Manifest, manifest_name
+    from searcher.index.errors import IndexDamaged
+    from searcher.index.manifest import Manifest, manifest_name
 
     path = Path(index_dir) / manifest_name(meta.indexname)
     try:

@@ -26,7 +26,7 @@ class HitCheck:
 
 
 def _manifest_path(index_dir, indexname: str) -> str:
-    from index.manifest import manifest_name
+    from searcher.index.manifest import manifest_name
 
     return os.path.join(os.fspath(index_dir), manifest_name(indexname))
 
@@ -140,7 +140,7 @@ class PendingChanges:
 def root_groups(meta) -> list[tuple[list[str], dict]]:
     """The index's roots grouped by the walk options of their last run, so that one
     run per group walks each root as before."""
-    from index.reader import DEFAULT_MAX_BYTES
+    from searcher.index.reader import DEFAULT_MAX_BYTES
 
     groups: dict[str, tuple[list[str], dict]] = {}
     stored = meta.walk_options if isinstance(meta.walk_options, dict) else {}
@@ -157,7 +157,7 @@ def walk_kwargs(options: dict) -> dict:
     """Keyword arguments of ``index.walker.walk`` (and of ``build_index``) from stored options."""
     import inspect
 
-    from index.walker import walk
+    from searcher.index.walker import walk
 
     accepted = inspect.signature(walk).parameters
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items() if k in accepted}
@@ -167,9 +167,9 @@ def pending_changes(index_dir, meta) -> PendingChanges | None:
     """What `searcher index` over the index's roots would change; None without a manifest."""
     import sqlite3
 
-    from index.manifest import Manifest
-    from index.walker import FoundFile, SkippedFile, walk
-    from index.writer import _under_any
+    from searcher.index.manifest import Manifest
+    from searcher.index.walker import FoundFile, SkippedFile, walk
+    from searcher.index.writer import _under_any
 
     path = _manifest_path(index_dir, meta.indexname)
     if not os.path.exists(path):
@@ -210,8 +210,8 @@ def pending_changes(index_dir, meta) -> PendingChanges | None:
 def refresh(index_dir, *, lock_timeout: float = 10.0):
     """Run `searcher index` over the index's roots, each with the options of its last
     run; the reports of the runs (none if the index has no roots)."""
-    from index.store import read_meta
-    from index.writer import build_index
+    from searcher.index.store import read_meta
+    from searcher.index.writer import build_index
 
     reports = []
     for group, options in root_groups(read_meta(index_dir)):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import IndexingError
+from searcher.index.errors import IndexingError
 from searcher.location import default_index_dir
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -71,7 +71,7 @@ def name_of(index_dir: str) -> str:
 
 def known() -> list[tuple[str, str]]:
     """(name, folder) of the default index, if it exists, and of every named index, by name."""
-    from index.store import META_NAME
+    from searcher.index.store import META_NAME
 
     found = []
     default = default_index_dir()
@@ -122,7 +122,7 @@ class Listed:
 
 def listing() -> list[Listed]:
     """Every known index with what `searcher status` says of it (or why it cannot say)."""
-    from index.store import index_status
+    from searcher.index.store import index_status
 
     rows = []
     for name, folder in known():

@@ -73,7 +73,7 @@ class MultiSession:
     # ------------------------------------------------------------ the ranking engine
 
     def _share_engine_statistics(self, planned) -> None:
-        from index.rankstats import FIELDS, RankStats, _set_norms
+        from searcher.index.rankstats import FIELDS, RankStats, _set_norms
         from searcher import ranking
         from searcher.statistics import Statistics, statistics
 

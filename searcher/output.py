@@ -249,7 +249,7 @@ def results_header(total: int, first: int, shown: int, seconds: float) -> str:
 
 def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> list[str]:
     """``--explain`` lines for ``parsed``, with pattern expansions from the index."""
-    from index.store import open_index
+    from searcher.index.store import open_index
     from searcher.explain import explain
 
     ix = open_index(index_dir)
@@ -276,13 +276,13 @@ def expansion_lines(result, asked) -> list[str]:
 
 def nothing_found(index_dir, result, offset: int) -> list[str]:
     """Why there is nothing to show, when it is not simply that nothing matched (that is silent, as grep)."""
-    from index.store import open_index
+    from searcher.index.store import open_index
 
     if offset and result.total:  # (total is exact when there is an offset)
         matches = "1 passage matches" if result.total == 1 else f"{result.total} passages match"
         return [f"searcher: nothing on this page: {matches}, and --offset/--page skipped {offset}"]
     if open_index(index_dir).doc_count() == 0:
-        from index.writer import being_built
+        from searcher.index.writer import being_built
 
         building = being_built(index_dir)
         if building:
@@ -299,12 +299,12 @@ _QUOTED = re.compile(r'(?<![\w-])(-?)(?:(\w+):)?"([^"]*)"(?:~\d+)?')
 def unquoted_hint(session, result) -> list[str]:
     """When a query with a phrase matched nothing, say so, and how many passages hold all
     the words of its phrases, quotes taken away (with the query that finds them)."""
-    from index.analysis import WORD_PATTERN
+    from searcher.index.analysis import WORD_PATTERN
     from searcher.errors import QueryError
 
     if not result.query.phrases:
         return []
-    from index.analysis import stopwords_for
+    from searcher.index.analysis import stopwords_for
 
     stopwords = stopwords_for(session.meta.language)
     phrases, groups = {}, []

@@ -33,8 +33,8 @@ from operator import add, getitem, lshift, rshift
 from pickle import dumps
 from struct import Struct
 
-from index.flatpostings import FlatTerm, flat_term
-from index.safepickle import loads
+from searcher.index.flatpostings import FlatTerm, flat_term
+from searcher.index.safepickle import loads
 
 _BLOCK_LENGTH = Struct("!i")  # a block's byte length; negative for a term's last block
 # Enough bytes for a block's length and its pickled info tuple

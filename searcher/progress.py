@@ -6,7 +6,7 @@ import os
 import shutil
 import time
 
-from index.reader import format_size
+from searcher.index.reader import format_size
 from searcher.console import escape_line
 
 # What each phase of a run (index/writer.py's RunProgress) is called on the line.

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 from whoosh import qparser, query as wq
 
-from index.analysis import WORD_PATTERN
-from index.cjk import has_cjk
-from index.schema import SEARCHABLE_FIELDS
+from searcher.index.analysis import WORD_PATTERN
+from searcher.index.cjk import has_cjk
+from searcher.index.schema import SEARCHABLE_FIELDS
 from searcher.errors import QueryError
 from searcher.reading import FIELD_NAMES, OPERATORS, read_query
 
@@ -327,7 +327,7 @@ class ParsedQuery:
 
 
 def _stemmed_stopwords(schema, language: str) -> frozenset[str]:
-    from index.analysis import stopwords_for
+    from searcher.index.analysis import stopwords_for
 
     words = stopwords_for(language)
     if not words:
@@ -411,7 +411,7 @@ def _count_repeats(q):
 
 def _fold_patterns(q):
     """Wildcards and fuzzy terms are not analysed by whoosh: fold them like the index."""
-    from index.analysis import fold_term as fold  # (CJK patterns keep their voicing marks, as indexed)
+    from searcher.index.analysis import fold_term as fold  # (CJK patterns keep their voicing marks, as indexed)
 
     for node in leaves(q):
         if isinstance(node, (wq.Wildcard, wq.Prefix)) and node.fieldname in SEARCHABLE_FIELDS:

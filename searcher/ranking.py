@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import add, ge, ne
 
-from index.flatpostings import flat_term
-from index.safepickle import loads
+from searcher.index.flatpostings import flat_term
+from searcher.index.safepickle import loads
 from searcher.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
 # The title is usually also the body's first line, so it is counted there already:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from index.analysis import WORD_PATTERN
-from index.schema import SEARCHABLE_FIELDS
+from searcher.index.analysis import WORD_PATTERN
+from searcher.index.schema import SEARCHABLE_FIELDS
 
 INFIX_OPERATORS = ("AND", "OR")
 OPERATORS = INFIX_OPERATORS + ("NOT",)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add
 
-from index.schema import SEARCHABLE_FIELDS
-from index.store import open_index, read_meta
+from searcher.index.schema import SEARCHABLE_FIELDS
+from searcher.index.store import open_index, read_meta
 from searcher import ranking
 from searcher.query import ParsedQuery, parse_query
 from searcher.snippets import Fragment, Span, fragments, highlight_spans, match_terms

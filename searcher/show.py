@@ -70,8 +70,8 @@ def _splits(location: str):
 
 
 def _read(path: str):
-    from index.errors import IndexingError
-    from index.reader import read_document
+    from searcher.index.errors import IndexingError
+    from searcher.index.reader import read_document
 
     try:
         return read_document(path)
@@ -105,7 +105,7 @@ def show(index_dir, location: str, words: str = "", context: int = 0) -> Shown:
     """The lines to print for ``location``: the passage holding LINE (plus ``context`` lines),
     a PDF's page, or every line. QueryError for a file the index does not hold, a line or a
     page it does not have."""
-    from index.store import open_index, read_meta
+    from searcher.index.store import open_index, read_meta
 
     where = parse_location(location)
     path = where.path

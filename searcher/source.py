@@ -79,8 +79,8 @@ def _line_starts(text: str) -> list[int]:
 @lru_cache(maxsize=32)
 def read_source(path: str) -> Source | None:
     """The text of ``path`` as the indexer read it, or None if it cannot be read now."""
-    from index.errors import IndexingError
-    from index.reader import read_document
+    from searcher.index.errors import IndexingError
+    from searcher.index.reader import read_document
 
     try:
         document = read_document(path)
@@ -137,8 +137,8 @@ def column(line: str, offset: int) -> int:
 def raw_lines(path: str) -> tuple[str, ...] | None:
     """The lines of ``path`` as an editor shows them (its own bytes decoded as the reader
     decodes them, a gzip file's contents, as vim's gzip plugin opens it), or None."""
-    from index.errors import IndexingError
-    from index.reader import DEFAULT_MAX_BYTES, _read_bytes, decode_text
+    from searcher.index.errors import IndexingError
+    from searcher.index.reader import DEFAULT_MAX_BYTES, _read_bytes, decode_text
 
     try:
         data = _read_bytes(path, DEFAULT_MAX_BYTES)

@@ -14,7 +14,7 @@ slice like lists (``seq[i]``, ``map(seq.__getitem__, ids)``, ``len``, iteration)
 
 from __future__ import annotations
 
-from index import rankstats
+from searcher.index import rankstats
 
 # BM25's term-frequency saturation and length normalisation.
 K1 = 1.2

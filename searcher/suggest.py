@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from index.analysis import WORD_PATTERN, fold, stopwords_for
+from searcher.index.analysis import WORD_PATTERN, fold, stopwords_for
 from searcher.query import ParsedQuery
 from searcher.reading import OPERATORS
 
@@ -243,7 +243,7 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
 
 def suggest(index_dir, parsed: ParsedQuery, hits: int) -> Suggestion | None:
     """A corrected query when a word is not in the index, or when there are very few ``hits``."""
-    from index.store import open_index, read_meta
+    from searcher.index.store import open_index, read_meta
 
     words = query_words(parsed)
     excluded = _in_excluded(parsed)

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from index.errors import IndexingError, IndexLocked
+from searcher.index.errors import IndexingError, IndexLocked
 
 IGNORED_PARTS = frozenset({".git"})
 
@@ -38,9 +38,9 @@ class WatchedRoot:
 
 def watched_roots(index_dir, paths) -> list[WatchedRoot]:
     """The folders to watch: ``paths``, else the index's roots; each with its walk options."""
-    from index.errors import IndexNotFound, PathNotFound
-    from index.reader import DEFAULT_MAX_BYTES
-    from index.store import read_meta
+    from searcher.index.errors import IndexNotFound, PathNotFound
+    from searcher.index.reader import DEFAULT_MAX_BYTES
+    from searcher.index.store import read_meta
 
     try:
         meta = read_meta(index_dir)
@@ -153,7 +153,7 @@ def watch(index_dir, roots: list[WatchedRoot], *, debounce: float = 1.0, lock_ti
 
 def _run(index_dir, roots: list[WatchedRoot], lock_timeout: float, report, changes: _Changes) -> int:
     """One incremental run per group of roots with the same options; runs made."""
-    from index.writer import build_index
+    from searcher.index.writer import build_index
     from searcher.freshness import walk_kwargs
 
     groups: dict[str, tuple[list[str], dict]] = {}

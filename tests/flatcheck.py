@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from index.flatpostings import FLAT_FIELDS, flat_postings, flat_term
+from searcher.index.flatpostings import FLAT_FIELDS, flat_postings, flat_term
 
 
 def flat_postings_of(reader) -> dict:

@@ -35,7 +35,7 @@ def test_a_read_only_index_says_so(indexed, run, index_location, monkeypatch):
 
 
 def test_a_write_refused_during_a_run_says_the_index_is_read_only(indexed, run, index_location, monkeypatch):
-    from index.lock import RunLock
+    from searcher.index.lock import RunLock
 
     def refuse(self, *args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(index_location / "searcher.lock"))

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.builder import passage_documents
-from index.fastwrite import FastSegmentWriter, _field_plan
-from index.schema import make_schema
+from searcher.index.builder import passage_documents
+from searcher.index.fastwrite import FastSegmentWriter, _field_plan
+from searcher.index.schema import make_schema
 from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
 

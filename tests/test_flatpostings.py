@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import index.flatpostings as flatpostings
-from index.flatpostings import FlatPostings, FlatWriter
-from index.writer import build_index
+import searcher.index.flatpostings as flatpostings
+from searcher.index.flatpostings import FlatPostings, FlatWriter
+from searcher.index.writer import build_index
 from searcher.search import SearchSession
 from flatcheck import assert_flat_postings_complete
 
@@ -119,8 +119,8 @@ def test_out_of_order_terms_are_refused():
 def _segment_readers(index_dir):
     from whoosh import index as whoosh_index
 
-    from index.mapped import use_mapped_segments
-    from index.store import read_meta
+    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.store import read_meta
 
     use_mapped_segments()
     ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir).indexname)

@@ -111,7 +111,7 @@ def _hit(path: str) -> Hit:
 
 
 def test_check_hits_leaves_unknown_files_alone(tmp_path, indexed, index_location):
-    from index.store import read_meta
+    from searcher.index.store import read_meta
 
     outside = tmp_path / "outside.txt"
     outside.write_text("not indexed", encoding="utf-8")

@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from index.ignore import load_folder
-from index.walker import FoundFile, LeftOut, walk
+from searcher.index.ignore import load_folder
+from searcher.index.walker import FoundFile, LeftOut, walk
 
 TREE = {
     ".gitignore": "build/\n*.log.md\n# a comment\n\n/top.md\n",
@@ -208,6 +208,7 @@ TREE_PATHS = ["a.md", "b.md", "c.md", "cx.md", "!odd.md", "sub/a.md", "sub/c.md"
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(PATTERN_WORDS), min_size=1, max_size=7))
+@example(patterns=["sub/**", "!a.md"])  # a folder's /** leaves the folder itself to be walked
 def test_the_walk_finds_what_git_does_not_ignore(tmp_path_factory, patterns):
     """git itself is the reference: the files the walk finds are the untracked files git
     does not ignore (`git ls-files --others --exclude-standard`)."""

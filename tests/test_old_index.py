@@ -64,7 +64,7 @@ def test_an_earlier_index_takes_new_files(old_index, run, tmp_path):
 
 
 def test_the_fixture_is_of_the_current_schema():
-    from index.schema import SCHEMA_VERSION
+    from searcher.index.schema import SCHEMA_VERSION
 
     meta = json.loads((FIXTURE / "searcher.json").read_text(encoding="utf-8"))
     assert meta["schema_version"] == SCHEMA_VERSION, (

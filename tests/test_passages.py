@@ -8,8 +8,8 @@ from bisect import bisect_right
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.passages import MAX_SENTENCE_CHARS, _split_passages, sentence_spans, split_passages
-from index.reader import decode_text
+from searcher.index.passages import MAX_SENTENCE_CHARS, _split_passages, sentence_spans, split_passages
+from searcher.index.reader import decode_text
 
 WORDS = st.sampled_from([
     "Japan", "the", "rule", "of", "law", "Dr.", "Mr.", "e.g.", "U.S.", "3.14", "Šimonytė", "naïve",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.schema import make_schema
+from searcher.index.schema import make_schema
 from searcher import phrases as phrases_module
 from searcher.phrases import match_phrase
 
@@ -27,7 +27,7 @@ def build_index(segments, deleted, monkeypatch):
     from whoosh.codec.whoosh3 import W3Codec
     from whoosh.filedb.filestore import RamStorage
 
-    from index.fastwrite import FastSegmentWriter
+    from searcher.index.fastwrite import FastSegmentWriter
 
     ix = RamStorage().create_index(make_schema())
     count = 0

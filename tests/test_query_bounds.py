@@ -12,7 +12,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from index.errors import IndexingError
+from searcher.index.errors import IndexingError
 from searcher import query as query_module
 from searcher.errors import QueryError
 from searcher.query import (

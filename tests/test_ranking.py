@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.writer import build_index
+from searcher.index.writer import build_index
 from searcher import expansion, ranking
 from searcher.search import SearchSession
 
@@ -286,7 +286,7 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path):
     through index/mapped.py: the fast paths agree with whoosh's own reading."""
     from whoosh.filedb.compound import CompoundStorage
 
-    from index.mapped import MappedCompoundStorage
+    from searcher.index.mapped import MappedCompoundStorage
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -315,7 +315,7 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path):
             ranked, total, _ = ranking.rank(reader, {stem: 1.0}, 1000, None)
             assert total == len(expected)
             assert [r.docnum for r in ranked] == sorted(expected, key=lambda d: (-expected[d], d))
-        from index import mapped
+        from searcher.index import mapped
 
         for seg in stats.segments:  # skip_to with a binary search lands where whoosh's does
             for stem in (b"alpha", b"beta", b"delta", b"gamma"):
@@ -457,7 +457,7 @@ _ODD_TEXT = st.text(alphabet=st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(_ODD_TEXT, st.text(max_size=60)))
 def test_fast_terms_equal_the_analyzers_terms(text):
-    from index.analysis import fast_terms, make_path_analyzer, make_text_analyzer
+    from searcher.index.analysis import fast_terms, make_path_analyzer, make_text_analyzer
 
     for analyzer in (make_text_analyzer("english"), make_path_analyzer()):
         assert fast_terms(analyzer)(text) == [token.text for token in analyzer(text)]

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index import rankstats, writer
-from index.store import foreign_entries, open_index, read_meta
-from index.writer import build_index
+from searcher.index import rankstats, writer
+from searcher.index.store import foreign_entries, open_index, read_meta
+from searcher.index.writer import build_index
 from searcher import statistics as stats_module
 from searcher.search import SearchSession
 from searcher.statistics import Statistics

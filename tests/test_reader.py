@@ -4,8 +4,8 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from index.errors import SkipFile
-from index.reader import (
+from searcher.index.errors import SkipFile
+from searcher.index.reader import (
     SUPPORTED_SUFFIXES,
     decode_text,
     format_size,

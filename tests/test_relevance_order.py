@@ -53,7 +53,7 @@ def rankings(base: Path) -> dict[str, dict[str, list[str]]]:
     """{collection: {query id: its top-3 doc ids}}, each collection indexed under ``base``."""
     sys.path.insert(0, str(ROOT))
     from benchmarks import relevance
-    from index.writer import build_index
+    from searcher.index.writer import build_index
     from searcher.search import SearchSession
 
     found = {}

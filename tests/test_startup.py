@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.analysis import make_text_analyzer, stopwords_for
-from index.stemtable import StemTable, table_path
-from index.store import open_index
-from index.writer import build_index
+from searcher.index.analysis import make_text_analyzer, stopwords_for
+from searcher.index.stemtable import StemTable, table_path
+from searcher.index.store import open_index
+from searcher.index.writer import build_index
 from searcher.search import SearchSession, search
 
 HARBOUR = {
@@ -88,7 +88,7 @@ def test_a_question_with_words_the_corpus_never_had_imports_no_nltk_package(harb
     and the ranking statistics come from the file the indexing run saved (index/rankstats.py)."""
     lines = run_fresh(f"""
         import sys
-        from index import rankstats
+        from searcher.index import rankstats
         from searcher.cli import main
         computed = []
         compute = rankstats.compute
@@ -111,7 +111,7 @@ def test_a_question_with_words_the_corpus_never_had_imports_no_nltk_package(harb
 def test_lean_whoosh_import_defers_urllib_and_morph_en_without_losing_them():
     lines = run_fresh("""
         import sys
-        from index.lean_whoosh import import_whoosh
+        from searcher.index.lean_whoosh import import_whoosh
         import_whoosh()
         import whoosh.compat, whoosh.query.terms
         print("urllib.request loaded:", "urllib.request" in sys.modules)

@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from index.errors import PathNotFound
-from index.leftout import UNSUPPORTED
-from index.walker import FoundFile, SkippedFile, walk
+from searcher.index.errors import PathNotFound
+from searcher.index.leftout import UNSUPPORTED
+from searcher.index.walker import FoundFile, SkippedFile, walk
 
 
 def make_tree(root, files):
