@@ -26,6 +26,8 @@ def clean_heading(text: str) -> str:
     text = _HTML_TAG.sub("", text)
     text = _MD_ATTRIBUTES.sub("", text)
     text = _INLINE_MARKS.sub(lambda m: m.group(2), text)
+    # Backslash escapes (reST and Markdown): "with\ -statement" reads "with-statement", "\*" a star.
+    text = _ESCAPE.sub(lambda m: "" if m.group(1).isspace() else m.group(1), text)
     text = " ".join(text.split()).strip()
     if len(text) > MAX_HEADING_CHARS:
         text = text[: MAX_HEADING_CHARS - 1].rstrip() + "…"
@@ -39,6 +41,7 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _MD_ATTRIBUTES = re.compile(r"[ \t]*\{[#.][^{}]*\}[ \t]*$")
 # ``code``, `code`, **strong**, __strong__, *emphasis*: the marks go, the words stay.
 _INLINE_MARKS = re.compile(r"(``|`|\*\*|__|\*)(\S(?:.*?\S)?)\1")
+_ESCAPE = re.compile(r"\\(.)")
 
 
 def _role_text(content: str) -> str:

@@ -268,3 +268,8 @@ def test_an_index_made_before_sections_keeps_working_without_them(sections_folde
         assert run("query", word, "--color", "never").output.splitlines()[0].endswith(f": {title}")
     assert run("index", "--rebuild", sections_folder, more).exit_code == 0
     assert json.loads(run("query", "cranes", "--json", "-n", "1").output)["section"] == "Part two"
+
+
+def test_backslash_escapes_in_headings_read_as_prose():
+    assert clean_heading("Utilities for with\\ -statement contexts") == "Utilities for with-statement contexts"
+    assert clean_heading("The \\*args form") == "The *args form"
