@@ -16,7 +16,7 @@ and what it scores on the one left out, beside the current defaults there.
 1000 changes the means by well under 0.01 and runs several times faster; the final
 figures come from benchmarks/relevance.py, which ranks 1000.
 Settings are module attributes: ``ranking.TITLE_WEIGHT``, ``statistics.K1``,
-``statistics.B``, ``expansion.FEEDBACK_FILES``, ``expansion.FEEDBACK_TERMS``,
+``statistics.B``, ``statistics.WEIGHTING``, ``expansion.FEEDBACK_FILES``, ``expansion.FEEDBACK_TERMS``,
 ``expansion.ORIGINAL_WEIGHT``, ``expansion.FEEDBACK_WEIGHTING``,
 ``ranking.QUESTION_REPEATS``, ``ranking.PASSAGE_SHARE``, ...
 """
@@ -61,7 +61,6 @@ def apply(setting: Dict[str, object]) -> Dict[str, object]:
     ranking, expansion, statistics = modules["ranking"], modules["expansion"], modules["statistics"]
     # Names other modules copied at import time.
     ranking.K1, ranking.B = statistics.K1, statistics.B
-    expansion.K1 = statistics.K1
     ranking.FIELDS = expansion.FIELDS = (("body", 1.0), ("title", ranking.TITLE_WEIGHT))
     return before
 
@@ -84,14 +83,14 @@ class Prepared:
             self.plans.append((query_id, plan if plan is not None else " ".join(text.split())))
         self.best = _baseline(collection)
 
-    def run(self, depth: int) -> Dict[str, float]:
+    def run(self, depth: int, expand: bool = True) -> Dict[str, float]:
         from pathlib import Path as P
 
         from searcher import ranking
 
         reader = self.session.searcher.reader()
         if hasattr(reader, "_searcher_statistics"):
-            del reader._searcher_statistics  # K1 / B may have changed
+            del reader._searcher_statistics  # K1 / B / WEIGHTING may have changed
         stats = ranking.statistics(reader)
         run = {}
         for query_id, plan in self.plans:
@@ -101,7 +100,7 @@ class Prepared:
                     (self.file_ids[str(P(hit.path).resolve())], hit.score) for hit in hits)
                 continue
             loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
-            ranked, _, _ = ranking.rank(reader, loose, depth, 1, expansion=plan.question,
+            ranked, _, _ = ranking.rank(reader, loose, depth, 1, expansion=plan.question and expand,
                                         stopwords=self.session._stopwords() if plan.question else frozenset(),
                                         exclude=self.session._excluded_passages(reader, plan.excluded))
             run[query_id] = metrics.rank_by_score(
@@ -138,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=0,
                         help="at most this many queries per collection (every k-th, in file order; "
                         "0: all): a quick look, to be confirmed on all")
+    parser.add_argument("--no-expand", action="store_true", help="no query expansion (as searcher --no-expand)")
     parser.add_argument("--eval", type=Path, default=relevance.EVAL_DIR)
     args = parser.parse_args(argv)
     relevance.KEEP_INDEXES = args.keep_indexes
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for config in configs:
         before = apply(config)
         try:
-            results = {p.collection.name: p.run(args.depth) for p in prepared}
+            results = {p.collection.name: p.run(args.depth, not args.no_expand) for p in prepared}
         finally:
             apply(before)
         table.append((config, results))

@@ -27,6 +27,7 @@ only when a key is asked for.
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import re
@@ -87,6 +88,7 @@ class RankStats:
         self.generation = -1
         self.k1 = NORM_K1
         self.b = NORM_B
+        self.model = "bm25"  # the term weighting the norms are for (searcher/statistics.py's WEIGHTING)
         self.segments: list[Segment] = []
         self.file_of = array("i")
         self.length_bytes: dict = {}
@@ -160,32 +162,42 @@ class RankStats:
             found.extend(range(self.run_start[i], self.run_end[i]))
         return found
 
-    def with_norms(self, k1: float, b: float) -> "RankStats":
-        """These statistics with the norms of other BM25 parameters (computed here)."""
-        if (k1, b) == (self.k1, self.b):
+    def with_norms(self, k1: float, b: float, model: str = "bm25") -> "RankStats":
+        """These statistics with the norms of other BM25 parameters or another
+        weighting (``model``: "bm25" or "ineb2"), computed here."""
+        if (k1, b, model) == (self.k1, self.b, self.model):
             return self
         other = RankStats()
         other.__dict__.update(self.__dict__)
-        other.k1, other.b = k1, b
+        other.k1, other.b, other.model = k1, b, model
         _set_norms(other)
         return other
+
+
+def _norm(stats: RankStats, avg: float):
+    """length -> the norm of a term's saturation tf / (tf + norm) for ``stats``' weighting."""
+    k1, b = stats.k1, stats.b
+    if stats.model == "ineb2":
+        # DFR's H2 normalisation, tfn = tf * log2(1 + avg / length), under B's after-effect
+        # weighs tfn / (1 + tfn) = tf / (tf + 1 / log2(1 + avg / length)).
+        return lambda length: 1.0 / math.log2(1.0 + avg / length) if length > 0 else 1.0
+    return lambda length: k1 * (1 - b + b * length / avg)
 
 
 def _set_norms(stats: RankStats) -> None:
     from whoosh.util.numeric import byte_to_length
 
-    k1, b = stats.k1, stats.b
     decoded = [byte_to_length(i) for i in range(256)]
     passage_norms, file_norms = {}, {}
     for name in FIELDS:
         # A passage's norm depends only on its length byte: 256 values.
-        avg = stats.avg_passage_length[name]
-        table = [k1 * (1 - b + b * length / avg) for length in decoded]
+        norm = _norm(stats, stats.avg_passage_length[name])
+        table = list(map(norm, decoded))
         passage_norms[name] = list(map(table.__getitem__, stats.length_bytes[name]))
         # Files have far fewer distinct lengths than files: each norm computed once.
-        avg = stats.avg_file_length[name]
+        norm = _norm(stats, stats.avg_file_length[name])
         lengths = stats.file_lengths[name]
-        norm_of = {length: k1 * (1 - b + b * length / avg) for length in set(lengths)}
+        norm_of = {length: norm(length) for length in set(lengths)}
         file_norms[name] = list(map(norm_of.__getitem__, lengths))
     stats.passage_norms, stats.file_norms = passage_norms, file_norms
 

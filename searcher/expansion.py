@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from searcher.ranking import FIELDS, K1, _Scores, idf, top_files
+from searcher.ranking import FIELDS, _Scores, term_factor, top_files
 from searcher.statistics import Statistics, statistics
 
 FEEDBACK_FILES = 5
@@ -180,7 +180,6 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         passage[g] = factor * p
     schema = reader.schema
     file_of = stats.file_of
-    k1_plus_1 = K1 + 1.0
     files = rescored.file
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
@@ -200,14 +199,16 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
                 continue
             btext = fieldobj.to_bytes(stem)
             df = reader.doc_frequency(fieldname, btext)
-            c = weight * field_weight * idf(stats.passages, df) * k1_plus_1
+            total = reader.frequency(fieldname, btext)
+            c = weight * field_weight * term_factor(stats.passages, df, total)
             file_tf: dict[int, float] = {}
             for g, number, tf in holders:
                 if g not in exclude:
                     passage[g] = passage.get(g, 0.0) + c * tf / (tf + norms[g])
                 file_tf[number] = tf if title else file_tf.get(number, 0) + tf
             fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
-            c = weight * field_weight * idf(stats.file_count, fdf) * k1_plus_1
+            # (a title is counted once per file, a body word each time)
+            c = weight * field_weight * term_factor(stats.file_count, fdf, total * fdf / df if title else total)
             for number, tf in file_tf.items():
                 files[number] += c * tf / (tf + fnorm[number])
     return rescored

@@ -103,9 +103,10 @@ class MultiSession:
                     if weight <= 0:
                         continue
                     key = key if type(key) is tuple else to_bytes(key)
-                    _, df, file_tf = ranking.term_walk(stats, fieldname, key)
-                    before = shared.get((fieldname, key), (0, 0))
-                    shared[(fieldname, key)] = (before[0] + df, before[1] + len(file_tf))
+                    blocks, df, file_tf = ranking.term_walk(stats, fieldname, key)
+                    counts = (df, len(file_tf), *ranking.term_totals(blocks, file_tf))
+                    before = shared.get((fieldname, key), (0, 0, 0.0, 0.0))
+                    shared[(fieldname, key)] = tuple(map(sum, zip(before, counts)))
 
     # ------------------------------------------------------------ whoosh's scoring
 

@@ -6,7 +6,8 @@ A passage's score is its file's score plus a small share of its own:
 
 ``D`` is BM25 over the whole file (its passages taken together: term counts and
 lengths summed per file, statistics over files), ``P`` is BM25 over the passage
-(statistics over passages). Each is body + TITLE_WEIGHT * title. Files rank by
+(statistics over passages). Each is body + TITLE_WEIGHT * title. (DFR's I(ne)B2 can stand in
+for BM25 in both: statistics.WEIGHTING, measured in the README's Relevance section.) Files rank by
 what they say as a whole; ``P`` picks and orders the passages inside a file.
 Both come from one walk over the passage postings, so the index needs no
 whole-file records and a commit stays one atomic step.
@@ -43,6 +44,7 @@ from operator import add, ge, ne
 
 from searcher.index.flatpostings import flat_term
 from searcher.index.safepickle import loads
+from searcher import statistics as _statistics
 from searcher.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
 # The title is usually also the body's first line, so it is counted there already:
@@ -72,6 +74,21 @@ def idf(n: int, df: int) -> float:
     if IDF_FORM == "lucene":
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
     return math.log(n / (df + 1)) + 1.0
+
+
+def term_factor(n: int, df: int, total: float) -> float:
+    """What a term's saturated tf, tf / (tf + norm), is multiplied by: among ``n`` passages
+    (files), ``df`` of which hold it ``total`` times in all.
+
+    BM25: idf * (K1 + 1). I(ne)B2 (statistics.WEIGHTING "ineb2"): I(ne)'s informative
+    content log2((n + 1) / (ne + 0.5)), ne the files expected to hold a word spread at
+    random, times B's after-effect (total + 2) / (df + 1): the tf part, tfn / (1 + tfn),
+    is the norm's (index/rankstats.py).
+    """
+    if _statistics.WEIGHTING == "ineb2":
+        expected = n * -math.expm1(total * math.log1p(-1.0 / n)) if n > 1 else 1.0
+        return math.log2((n + 1) / (expected + 0.5)) * (total + 2.0) / (df + 1.0)
+    return idf(n, df) * (K1 + 1.0)
 
 
 # ---------------------------------------------------------------- postings
@@ -390,15 +407,15 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         return
     # Several indexes ranked as one (searcher/multi.py) give the term's counts over all of them.
     shared = getattr(stats, "shared_counts", None)
-    idf_df, file_df = df, len(file_tf)
+    counts = (df, len(file_tf), *term_totals(blocks, file_tf))
     if shared is not None:
-        idf_df, file_df = shared.get((fieldname, key), (idf_df, file_df))
-    k1_plus_1 = K1 + 1.0
-    c = weight * field_weight * idf(stats.passages, idf_df) * k1_plus_1
+        counts = shared.get((fieldname, key), counts)
+    idf_df, file_df, total, file_total = counts
+    c = weight * field_weight * term_factor(stats.passages, idf_df, total)
     scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
     scores._matched = None
     scores._top_count = 0
-    c = weight * field_weight * idf(stats.file_count, file_df) * k1_plus_1
+    c = weight * field_weight * term_factor(stats.file_count, file_df, file_total)
     fnorm = stats.file_norms[fieldname]
     files = scores.file
     if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
@@ -412,6 +429,14 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         for number, tf in file_tf.items():
             dense[number] += c * tf / (tf + fnorm[number])
         files.changed()
+
+
+def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
+    """How often a term occurs in all (passages, files), from ``term_walk``'s postings;
+    (0, 0) under BM25, which does not use them."""
+    if _statistics.WEIGHTING == "bm25":
+        return 0.0, 0.0
+    return float(sum(map(sum, (tfs for _, _, tfs in blocks)))), float(sum(file_tf.values()))
 
 
 def term_walk(stats: Statistics, fieldname: str, key):

@@ -19,6 +19,9 @@ from searcher.index import rankstats
 # BM25's term-frequency saturation and length normalisation.
 K1 = 1.2
 B = 0.75
+# The term weighting: "bm25", or "ineb2" (DFR's I(ne)B2 with H2 length normalisation,
+# as Terrier and Lucene define it; see searcher/ranking.py's term_factor).
+WEIGHTING = "bm25"
 FIELD_NAMES = rankstats.FIELDS
 
 
@@ -70,7 +73,7 @@ class Statistics:
     def __init__(self, reader, data: rankstats.RankStats | None = None):
         if data is None:
             data = rankstats.load(reader) or rankstats.compute(reader, K1, B)
-        data = data.with_norms(K1, B)
+        data = data.with_norms(K1, B, WEIGHTING)
         self._data = data
         leaves = dict((offset, sub) for sub, offset in rankstats.leaves(reader))
         self.segments = [_Segment(leaves[info.offset], info, data) for info in data.segments]

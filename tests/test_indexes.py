@@ -76,6 +76,18 @@ def test_merged_ranking_is_the_ranking_of_one_index_holding_everything(two, run,
     assert {row[3] for row in merged} <= {"notes", "papers"}
 
 
+@pytest.mark.parametrize("query", ["rice", "rice yields wheat report study", '"rice yields"'])
+def test_merged_ranking_shares_the_counts_dfr_needs(two, run, query, monkeypatch):
+    from searcher import statistics
+
+    monkeypatch.setattr(statistics, "WEIGHTING", "ineb2")  # (weighs by total counts as well as df)
+    together = ranked(run("query", "--index", two / "together", query, "--json", "--no-expand"))
+    merged = ranked(run("query", "-I", "notes,papers", query, "--json"))
+    assert together, query
+    assert [row[:2] for row in merged] == [row[:2] for row in together]
+    assert [row[2] for row in merged] == pytest.approx([row[2] for row in together], rel=1e-6)
+
+
 def test_hits_name_their_index(two, run):
     rows = ranked(run("query", "-I", "notes,papers", "rice", "--json"))
     assert {(path.rsplit("/", 1)[-1], index) for path, _, _, index in rows} == \

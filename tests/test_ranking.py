@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searcher.index.writer import build_index
-from searcher import expansion, ranking
+from searcher import expansion, ranking, statistics
 from searcher.search import SearchSession
 
 DOCS = {
@@ -106,7 +106,20 @@ def test_highlights_mark_the_original_words(session):
     assert {"Šimonytė", "Russia’s"} <= marked
 
 
-def _straightforward(reader, terms):
+def _bm25(tf, length, avg, n, df, total):
+    norm = ranking.K1 * (1 - ranking.B + ranking.B * length / avg)
+    return ranking.idf(n, df) * tf * (ranking.K1 + 1) / (tf + norm)
+
+
+def _lucene_ineb2(tf, length, avg, n, df, total):
+    """One term's I(ne)B2 as Lucene's DFRSimilarity computes it: BasicModelIne, AfterEffectB
+    (F = total + 1, n = df + 1), NormalizationH2 with c = 1."""
+    tfn = tf * math.log2(1 + avg / length)
+    expected = n * (1 - ((n - 1) / n) ** total)
+    return tfn * math.log2((n + 1) / (expected + 0.5)) * (total + 1 + 1) / ((df + 1) * (tfn + 1))
+
+
+def _straightforward(reader, terms, term_score=_bm25):
     """Passage scores by the definition in ranking.py, from stored text, one passage at a time."""
     schema = reader.schema
     passages = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
@@ -132,29 +145,32 @@ def _straightforward(reader, terms):
             df = sum(1 for d in passages if fields[name][d][stem])
             if not df:
                 continue
+            total = sum(fields[name][d][stem] for d in passages)
             tf_file = Counter()
             for d in passages:
                 tf = fields[name][d][stem]
                 if tf:
-                    norm = ranking.K1 * (1 - ranking.B + ranking.B * length[name][d] / avg_p)
-                    p_score[d] += w * weight * ranking.idf(len(passages), df) * tf * (ranking.K1 + 1) / (tf + norm)
+                    p_score[d] += w * weight * term_score(tf, length[name][d], avg_p, len(passages), df, total)
                     if name == "title":
                         tf_file[file_of[d]] = tf
                     else:
                         tf_file[file_of[d]] += tf
+            file_total = sum(tf_file.values())
             for f, tf in tf_file.items():
-                norm = ranking.K1 * (1 - ranking.B + ranking.B * f_len[f] / avg_f)
-                d_score[f] += w * weight * ranking.idf(len(files), len(tf_file)) * tf * (ranking.K1 + 1) / (tf + norm)
+                d_score[f] += w * weight * term_score(tf, f_len[f], avg_f, len(files), len(tf_file), file_total)
     for d in p_score:
         scores[d] = d_score[file_of[d]] + ranking.PASSAGE_SHARE * p_score[d]
     return scores
 
 
+@pytest.mark.parametrize("weighting, term_score", [("bm25", _bm25), ("ineb2", _lucene_ineb2)])
 @pytest.mark.parametrize("terms", [{"wing": 1.0}, {"heat": 1.0, "transfer": 2.0, "flow": 1.0},
                                    {"shock": 1.0, "wing": 1.0, "transon": 1.0, "speed": 0.5}])
-def test_fast_path_matches_a_straightforward_implementation(session, terms):
+def test_fast_path_matches_a_straightforward_implementation(session, terms, weighting, term_score, monkeypatch):
     reader = session.searcher.reader()
-    expected = _straightforward(reader, terms)
+    monkeypatch.setattr(statistics, "WEIGHTING", weighting)
+    monkeypatch.delattr(reader, "_searcher_statistics", raising=False)  # (its norms are the weighting's)
+    expected = _straightforward(reader, terms, term_score)
     ranked, total, _ = ranking.rank(reader, terms, 100, None)
     assert total == len(expected)
     got = {r.docnum: r.score for r in ranked}
