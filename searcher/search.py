@@ -222,7 +222,7 @@ class SearchSession:
 
     The metadata, the schema (with its stem tables) and one whoosh searcher are
     read once, instead of on every query. Use it as a context manager, or call
-    ``close()``; ``refresh()`` picks up what an indexing run committed since.
+    ``close()``.
     """
 
     def __init__(self, index_dir):
@@ -249,19 +249,6 @@ class SearchSession:
         if self._searcher is None:
             self._searcher = self.ix.searcher(weighting=make_weighting())
         return self._searcher
-
-    def refresh(self) -> None:
-        """See the latest commit of the index (a new whoosh index after a --rebuild)."""
-        meta = read_meta(self.index_dir)
-        if meta.indexname != self.meta.indexname or meta.language != self.meta.language:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
-            self.meta = meta
-            self.ix = open_index(self.index_dir, meta)
-            self.schema = self.ix.schema
-        elif self._searcher is not None and not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
 
     def close(self) -> None:
         if self._searcher is not None:
