@@ -39,7 +39,8 @@ from collections import defaultdict
 from itertools import accumulate, compress, count, repeat
 from operator import sub
 
-from searcher.index import safepickle
+from searcher.index.whoosh_private import (SegmentReader, W3TermInfo, byte_to_length, columns, decode_block,
+                                           length_bytes, length_column_name, length_to_byte, read_block_header)
 
 # The policy is a log-structured merge (as Lucene's LogMergePolicy): segments fall into
 # size levels, LEVEL_FLOOR passages and under the lowest, each level 10 times the one
@@ -112,10 +113,8 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     ``close_fds``: descriptors a forked merging process must not keep (the run lock).
     Raises MergeUnsupported for segments it cannot merge (nothing is written then).
     """
-    from whoosh.codec.whoosh3 import W3Codec, W3Segment
-
     from searcher.index.builder import private_storage
-    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.whoosh_private import W3Codec, W3Segment, use_searcher_readers
 
     for name, field in schema.items():
         if field.vector:
@@ -123,7 +122,7 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     for segment in segments:
         if type(segment) is not W3Segment or type(segment.codec()) is not W3Codec:
             raise MergeUnsupported(f"segment {segment!r} is not of whoosh's default codec")
-    use_mapped_segments()  # read the segments in place, not copied into memory (index/mapped.py)
+    use_searcher_readers()  # read the segments in place, not copied into memory
     storage = private_storage(index_dir, indexname)
     codec = W3Codec()
     merged = codec.new_segment(storage, indexname)
@@ -177,8 +176,6 @@ class _Source:
     """One segment being merged: its reader, and where its live documents go."""
 
     def __init__(self, storage, schema, segment, base: int):
-        from whoosh.reading import SegmentReader
-
         self.reader = SegmentReader(storage, schema, segment)
         self.perdoc = self.reader._perdoc
         self.terms = self.reader._terms
@@ -204,14 +201,9 @@ class _Source:
 
     def length_bytes(self, fieldname: str) -> bytes:
         """Each document's length byte for the field (0: none), live documents only."""
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-        column = self.perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if column is None:
-            raw = b""
-        else:
-            raw = column._dbfile.get(column._basepos, min(self.count, column._count))
-        raw = bytes(raw) + bytes(self.count - len(raw))
+        raw = length_bytes(self.perdoc, fieldname, self.count)
+        if raw is None:
+            raw = bytes(self.count)
         return raw if self.live is None else bytes(compress(raw, self.live))
 
     def postings(self, valbytes: bytes, fixedsize):
@@ -228,14 +220,10 @@ class _Source:
         pos, end = 4, len(raw)
         view = memoryview(raw)
         while pos < end:
-            (blocklength,) = _INT.unpack_from(raw, pos)
-            pos += 4
-            blocklength = abs(blocklength)
-            info, used = safepickle.loads_prefix(view[pos:pos + blocklength])
-            data = view[pos + used:pos + blocklength]
-            pos += blocklength
+            info, start, length, _ = read_block_header(view, pos)
+            pos = start + length
             n, compressed = info[0], info[3]
-            deltas, block_weights, block_values = safepickle.loads(zlib.decompress(data) if compressed else data)
+            deltas, block_weights, block_values = decode_block(view[start:pos], compressed)
             ids.extend(accumulate(deltas))
             if block_weights is None:
                 weights.extend(repeat(1.0, n))
@@ -293,10 +281,6 @@ def _write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byt
     Returns each indexed field's length bytes by new document number (what the
     posting blocks' length bounds are computed from).
     """
-    from whoosh import columns
-    from whoosh.codec.whoosh3 import _lenfield
-    from whoosh.util.numeric import byte_to_length
-
     perdoc._doccount = doccount
     # Stored fields: the compressed pickles as they are (no unpickling).
     stored = perdoc._get_column("_stored")._child
@@ -333,8 +317,8 @@ def _write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byt
         if not merged.strip(b"\0"):
             continue
         lengths[name] = merged
-        perdoc._cols.create_file(_lenfield(name)).write(merged.rstrip(b"\0"))
-        perdoc._colwriters[_lenfield(name)] = _WrittenColumn()
+        perdoc._cols.create_file(length_column_name(name)).write(merged.rstrip(b"\0"))
+        perdoc._colwriters[length_column_name(name)] = _WrittenColumn()
         totals[name] = sum(byte_to_length(b) * merged.count(b) for b in set(merged) if b)
     perdoc._fieldlengths = totals
     return lengths
@@ -356,8 +340,6 @@ def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], com
     (``<segment id>.pst1``) and their term infos to another (``.trm1``); they are
     appended once this process has written the first half.
     """
-    from whoosh.codec.whoosh3 import W3TermInfo
-
     names = set()
     for source in sources:
         names.update(source.terms._fieldmap)
@@ -525,8 +507,6 @@ def _stop_part(pid: int, prefix: str):
 def _flush_term(fieldname, btext, parts, fixedsize, fieldlengths, compression, postfile, publish,
                 W3TermInfo):
     """Write one term's merged postings in blocks, then publish its term info."""
-    from whoosh.util.numeric import byte_to_length, length_to_byte
-
     if len(parts) == 1:
         ids, weights, values = parts[0]
     else:

@@ -961,12 +961,12 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
 def _create_whoosh(index_dir: Path, indexname: str, language: str):
     from whoosh import index as whoosh_index
 
-    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.whoosh_private import use_searcher_readers
 
     # As open_whoosh does: this process reads the segments later (deletions, merges,
     # ranking statistics), and whoosh's own reading copies each into memory (at 1M
     # passages, 2.1 GB of RSS at the end of the first run).
-    use_mapped_segments()
+    use_searcher_readers()
     remove_index_files(index_dir, indexname)
     return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
 
