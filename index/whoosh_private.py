@@ -91,7 +91,8 @@ __all__ = [
     "length_column_name", "length_bytes", "open_file_index", "pickled_classes",
     "leaf_matcher", "block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
-    "write_block",
+    "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
+    "release_writer", "file_column_arrays",
 ]
 
 
@@ -310,16 +311,85 @@ def length_bytes(perdoc, fieldname: str, count: int) -> bytes | None:
     return bytes(raw) + bytes(count - len(raw))
 
 
-def write_block(postwriter, ids, weights, values, maxweight, minlength, maxlength) -> None:
-    """Give whoosh's posting writer a whole block at once (it is written when the next
-    starts, or the term finishes): what W3PostingsWriter.add_posting collects one posting
-    at a time."""
+def start_term(fieldwriter, btext: bytes) -> int:
+    """Start a term in a segment's field writer; returns where its postings start in the
+    postings file (what the flat postings key a term by: index/flatpostings.py)."""
+    fieldwriter.start_term(btext)
+    return fieldwriter._postwriter._startoffset
+
+
+def block_limit(fieldwriter) -> int:
+    """How many postings a block of the field writer holds."""
+    return fieldwriter._postwriter._blocklimit
+
+
+def add_block(fieldwriter, ids, weights, values, maxweight, minlength, maxlength) -> None:
+    """Give the term's posting writer a whole block at once: what W3PostingsWriter.add_posting
+    collects one posting at a time. The block before it, if any, is written first; this
+    one is written when the next comes or the term finishes (``fieldwriter.finish_term()``)."""
+    postwriter = fieldwriter._postwriter
+    if postwriter._ids:
+        postwriter._write_block()
     postwriter._ids = ids
     postwriter._weights = weights
     postwriter._values = values
     postwriter._maxweight = maxweight
     postwriter._minlength = minlength
     postwriter._maxlength = maxlength
+
+
+def discard_segment(writer) -> None:
+    """Close a SegmentWriter's new segment unwritten and remove its scratch folder
+    (no commit: searcher publishes segments with its own table of contents)."""
+    try:
+        writer._close_segment()
+    finally:
+        writer._tempstorage.destroy()
+
+
+def finish_segment(writer):
+    """The segment a SegmentWriter wrote (None if no document was added), without a
+    commit; its scratch folder is removed."""
+    try:
+        if not writer._added:
+            writer._close_segment()
+            return None
+        return writer._finalize_segment()
+    finally:
+        writer._tempstorage.destroy()
+
+
+def close_segment(writer) -> None:
+    """Close a SegmentWriter's new segment (only deletions were made: no segment to write)."""
+    writer._close_segment()
+
+
+def release_writer(writer) -> None:
+    """Release a SegmentWriter whose changes were published another way (its lock, its files)."""
+    writer._finish()
+
+
+def file_column_arrays(column, count: int):
+    """(references, unique values) of a RefBytes column of ``count`` documents, or
+    (values, None) of a VarBytes one, read in one go; None for another kind of column."""
+    from operator import add
+
+    uniques = getattr(column, "_uniques", None)
+    if uniques is not None and hasattr(column, "_typecode"):
+        # an array of references into a list of unique values, stored big-endian
+        from array import array
+        from sys import byteorder
+
+        refs = array(column._typecode, column._dbfile.get(column._basepos, count * column._itemsize))
+        if byteorder == "little":
+            refs.byteswap()
+        return refs, uniques
+    offsets, lengths = getattr(column, "_offsets", None), getattr(column, "_lengths", None)
+    if offsets is not None and lengths is not None and len(offsets) == len(lengths) == count and count:
+        # the values one after another
+        data = column._dbfile.get(column._basepos, max(map(add, offsets, lengths)))
+        return list(map(data.__getitem__, map(slice, offsets, map(add, offsets, lengths)))), None
+    return None
 
 
 # ---------------------------------------------------------------- posting blocks
