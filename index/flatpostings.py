@@ -27,13 +27,14 @@ record's offset (``Q``).
 from __future__ import annotations
 
 import heapq
-import weakref
 from array import array
 from bisect import bisect_left
 from itertools import accumulate, chain, compress, groupby, repeat
 from operator import add, and_, itemgetter, rshift
 import struct
 from struct import Struct
+
+from searcher.index.whoosh_private import reader_cache
 
 FLAT_EXT = ".flat"
 # The fields whose postings are kept flat: the ones queries rank and match phrases in.
@@ -184,18 +185,12 @@ class FlatPostings:
         return FlatTerm(ids, tfs, checkpoints, positions)
 
 
-_opened: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def flat_postings(reader) -> FlatPostings | None:
     """The flat postings of a whoosh SegmentReader's segment, or None (no such file,
     or not a valid one). Kept for as long as the reader lives."""
-    try:
-        return _opened[reader]
-    except KeyError:
-        pass
-    except TypeError:  # not weak-referenceable
-        return None
+    cache = reader_cache(reader)
+    if "flat postings" in cache:
+        return cache["flat postings"]
     found = None
     storage = getattr(reader, "_storage", None)
     segment = getattr(reader, "_segment", None)
@@ -206,7 +201,7 @@ def flat_postings(reader) -> FlatPostings | None:
                 found = FlatPostings(storage.open_file(name), storage.file_length(name), segment.doc_count_all())
         except (OSError, ValueError, KeyError):
             found = None
-    _opened[reader] = found
+    cache["flat postings"] = found
     return found
 
 

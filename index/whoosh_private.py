@@ -32,7 +32,6 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
-import weakref
 import zlib
 from bisect import bisect_left
 from itertools import accumulate, repeat
@@ -107,18 +106,13 @@ def __getattr__(name):
 
 # ---------------------------------------------------------------- one cache per reader
 
-_reader_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def reader_cache(reader) -> dict:
-    """What searcher keeps with one open whoosh reader (statistics, flat postings, block
-    directories, ...), by key; it goes with the reader. A reader that cannot be weakly
-    referenced gets a new, empty dict each time: nothing is kept for it."""
+    """What searcher keeps with one open whoosh reader, by key: its ranking statistics
+    (searcher/statistics.py), its segment's flat postings (index/flatpostings.py), block
+    directories (``term_blocks``). It lives in the reader, so it goes with it. An object
+    that cannot take attributes gets a new, empty dict each time: nothing is kept for it."""
     try:
-        return _reader_caches[reader]
-    except KeyError:
-        cache = _reader_caches[reader] = {}
-        return cache
+        return vars(reader).setdefault("_searcher_cache", {})
     except TypeError:
         return {}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from heapq import merge
 
+from searcher.index.whoosh_private import reader_cache
 from searcher.search import SearchResult, SearchSession
 
 
@@ -93,7 +94,7 @@ class MultiSession:
             stats = Statistics(reader, common)
             stats.passages, stats.file_count = passages, files
             stats.walks, stats.shared_counts = {}, shared
-            reader._searcher_statistics = stats  # what the engine's statistics(reader) returns
+            reader_cache(reader)["statistics"] = stats  # what the engine's statistics(reader) returns
             terms = ranking.question_terms(plan.terms) if plan.question else plan.terms
             for fieldname, _ in ranking.FIELDS:
                 if fieldname not in reader.schema:

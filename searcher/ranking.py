@@ -34,7 +34,7 @@ import gc
 import heapq
 import math
 from bisect import bisect_left, bisect_right
-from collections import _count_elements, deque
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -377,8 +377,9 @@ def term_walk(stats: Statistics, fieldname: str, key):
         return walks[(fieldname, key)]
     blocks = []  # live postings: (offset, ids, tfs)
     df = 0
-    file_tf: dict[int, float] = {}
     title = fieldname == "title"
+    # Counter.update(iterable) counts at C speed; the title's dict takes each file's tf once.
+    file_tf: dict[int, float] = {} if title else Counter()
     for seg in stats.segments:
         offset, deleted = seg.offset, seg.deleted
         number_of = seg.file_of.__getitem__
@@ -396,9 +397,9 @@ def term_walk(stats: Statistics, fieldname: str, key):
                 continue
             numbers = list(map(number_of, ids))
             if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
-                _count_elements(file_tf, numbers)
+                file_tf.update(numbers)
             elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
-                _count_elements(file_tf, numbers)
+                file_tf.update(numbers)
                 for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
                     file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)
             else:  # fractional weights (not made by searcher's indexer): sum them as they come
