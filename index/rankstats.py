@@ -501,9 +501,9 @@ def load(reader) -> RankStats | None:
 
 def _location(sub):
     """(folder, index name) of a segment reader's index; (None, None) if not on disk."""
-    storage = getattr(sub, "_storage", None)
-    storage = getattr(storage, "b", storage)  # whoosh's OverlayStorage over a compound file
-    folder = getattr(storage, "folder", None)
+    from searcher.index.whoosh_private import reader_folder
+
+    folder = reader_folder(sub)
     indexname = getattr(sub.segment(), "indexname", None)
     if not isinstance(folder, str) or not isinstance(indexname, str) or not _INDEXNAME.fullmatch(indexname):
         return None, None

@@ -91,7 +91,8 @@ __all__ = [
     "leaf_matcher", "block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
-    "release_writer", "file_column_arrays",
+    "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
+    "postings_offset",
 ]
 
 
@@ -361,6 +362,41 @@ def close_segment(writer) -> None:
 def release_writer(writer) -> None:
     """Release a SegmentWriter whose changes were published another way (its lock, its files)."""
     writer._finish()
+
+
+def segment_storage(reader):
+    """(storage, segment) of a SegmentReader, to reach files of its segment that whoosh
+    does not know (index/flatpostings.py); (None, None) for another reader."""
+    return getattr(reader, "_storage", None), getattr(reader, "_segment", None)
+
+
+def reader_folder(reader):
+    """The folder of a segment reader's index on disk, or None (an index in memory)."""
+    storage = getattr(reader, "_storage", None)
+    storage = getattr(storage, "b", storage)  # whoosh's OverlayStorage over a compound file
+    return getattr(storage, "folder", None)
+
+
+def segment_terms(reader):
+    """A SegmentReader's terms reader (term infos, terms in order), or None for another reader."""
+    return getattr(reader, "_terms", None)
+
+
+def term_info(reader, fieldname: str, btext: bytes):
+    """whoosh's term info (W3TermInfo) of a term in a SegmentReader, or None."""
+    terms = getattr(reader, "_terms", None)
+    if terms is None:
+        return None
+    try:
+        return terms.term_info(fieldname, btext)
+    except Exception:  # TermNotFound, or a codec without term infos
+        return None
+
+
+def postings_offset(terminfo):
+    """Where a term's postings start in its segment's postings file (None if the term
+    info does not say: inlined postings, another codec)."""
+    return getattr(terminfo, "_offset", None)
 
 
 def file_column_arrays(column, count: int):
