@@ -33,9 +33,11 @@ import mmap
 import os
 import pickle
 import zlib
+from array import array
 from bisect import bisect_left
-from itertools import accumulate, repeat
-from operator import getitem
+from collections import defaultdict
+from itertools import accumulate, compress, count, repeat
+from operator import getitem, sub
 from pickle import dumps
 from struct import Struct
 
@@ -92,7 +94,8 @@ __all__ = [
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
-    "postings_offset",
+    "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
+    "shift_term_info", "postings_output", "codec_compression",
 ]
 
 
@@ -670,3 +673,299 @@ def position_lists(values: list[bytes]) -> list[list[int]]:
         if len(lists) == len(values):
             return list(map(list, map(accumulate, lists)))
     return [list(accumulate(loads(value[4:] if value.endswith(b".") else value[4:] + b"."))) for value in values]
+
+
+# ---------------------------------------------------------------- merging segments (index/merge.py)
+
+
+class MergeUnsupported(Exception):
+    """Segments this merge cannot combine (another codec, term vectors, inlined postings)."""
+
+
+_BLOCK_MAGIC = b"W3Bl"
+_BLOCK_LIMIT = 128  # postings per block, as W3Codec writes them
+_FIELD_ID = Struct("!H")
+_EXTENT = Struct("!qi")  # a term info's pointer into the posting file: offset, length
+
+
+class SegmentSource:
+    """One segment being merged (index/merge.py): its reader, and where its live documents go."""
+
+    def __init__(self, storage, schema, segment, base: int):
+        self.reader = SegmentReader(storage, schema, segment)
+        self.perdoc = self.reader._perdoc
+        self.terms = self.reader._terms
+        self.postfile = self.terms._postfile
+        self.count = count_all = segment.doc_count_all()
+        self.base = base
+        deleted = set(segment.deleted_docs())
+        deleted = {d for d in deleted if 0 <= d < count_all}
+        self.live_count = count_all - len(deleted)
+        if deleted:
+            # live[d]: 1 if document d stays; docmap[d]: its new number, -1 if deleted.
+            self.live = bytes(0 if d in deleted else 1 for d in range(count_all))
+            self.docmap = [-1] * count_all
+            for new, old in enumerate(compress(range(count_all), self.live), base):
+                self.docmap[old] = new
+        else:
+            self.live = None
+            self.docmap = None
+
+    def keep(self, values):
+        """The values of live documents, from one value per document."""
+        return values if self.live is None else compress(values, self.live)
+
+    def length_bytes(self, fieldname: str) -> bytes:
+        """Each document's length byte for the field (0: none), live documents only."""
+        raw = length_bytes(self.perdoc, fieldname, self.count)
+        if raw is None:
+            raw = bytes(self.count)
+        return raw if self.live is None else bytes(compress(raw, self.live))
+
+    def postings(self, valbytes: bytes, fixedsize):
+        """(docnums, weights, values) of one term, renumbered, deleted documents dropped."""
+        if valbytes[0]:
+            raise MergeUnsupported("inlined postings")
+        offset, length = _EXTENT.unpack_from(valbytes, len(valbytes) - _EXTENT.size)
+        raw = self.postfile.get(offset, length)
+        if raw[:4] != _BLOCK_MAGIC:
+            raise MergeUnsupported(f"posting list without a block header at {offset}")
+        ids: list[int] = []
+        weights = array("f")
+        values = None if fixedsize == 0 else []
+        pos, end = 4, len(raw)
+        view = memoryview(raw)
+        while pos < end:
+            info, start, length, _ = read_block_header(view, pos)
+            pos = start + length
+            n, compressed = info[0], info[3]
+            deltas, block_weights, block_values = decode_block(view[start:pos], compressed)
+            ids.extend(accumulate(deltas))
+            if block_weights is None:
+                weights.extend(repeat(1.0, n))
+            elif isinstance(block_weights, float):
+                weights.extend(repeat(block_weights, n))
+            else:
+                weights.extend(block_weights)
+            if values is not None:
+                if fixedsize is None or fixedsize < 0:
+                    if len(block_values) != n:
+                        raise MergeUnsupported("a posting block with empty values")
+                    values.extend(block_values)
+                else:
+                    values.extend(block_values[i:i + fixedsize] for i in range(0, len(block_values), fixedsize))
+        if self.docmap is None:
+            base = self.base
+            if base:
+                ids = list(map(base.__add__, ids))
+            return ids, weights, values
+        mapped = list(map(self.docmap.__getitem__, ids))
+        if -1 not in mapped:
+            return mapped, weights, values
+        keep = [d >= 0 for d in mapped]
+        return (list(compress(mapped, keep)), array("f", compress(weights, keep)),
+                None if values is None else list(compress(values, keep)))
+
+    def field_terms(self, fieldname: str, number: int, low: bytes = b"", high: bytes | None = None):
+        """(term bytes, source number, term info bytes) of the field's terms from
+        ``low`` up to, not including, ``high`` (None: to the end), in term order."""
+        fieldid = self.terms._fieldmap.get(fieldname)
+        if fieldid is None:
+            return
+        prefix = _FIELD_ID.pack(fieldid)
+        for key, value in self.terms._tindex.items_from(prefix + low):
+            if key[:2] != prefix:
+                return
+            text = key[2:]
+            if high is not None and text >= high:
+                return
+            yield text, number, value
+
+    def posting_bytes(self):
+        """((field name, term bytes), bytes of its posting list) of every term, in term order."""
+        names = {number: name for name, number in self.terms._fieldmap.items()}
+        for key, value in self.terms._tindex.items():
+            yield (names[_FIELD_ID.unpack_from(key)[0]], key[2:]), _EXTENT.unpack_from(value, len(value) - 12)[1]
+
+    def field_names(self):
+        """The names of the fields this segment has terms of."""
+        return self.terms._fieldmap.keys()
+
+    def posting_bytes_total(self) -> int | None:
+        """The size of the segment's postings file, if known."""
+        return getattr(self.postfile, "_length", None)
+
+    def release_pages(self) -> None:
+        """Unmap the pages read so far (they stay in the page cache): a merge reads the
+        segments once, and mapped pages would count in its process's RSS."""
+        for dbfile in (self.postfile, self.terms._tindex.dbfile):
+            mapped = getattr(dbfile, "file", None)
+            if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+                mapped.madvise(mmap.MADV_DONTNEED)
+
+    def close(self):
+        self.reader.close()
+
+
+def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, bytes]:
+    """Stored fields, columns and field lengths of the live documents, one after another.
+
+    Returns each indexed field's length bytes by new document number (what the
+    posting blocks' length bounds are computed from).
+    """
+    perdoc._doccount = doccount
+    # Stored fields: the compressed pickles as they are (no unpickling).
+    stored = perdoc._get_column("_stored")._child
+    raw_writer = columns.VarBytesColumn.Writer.add
+    for source in sources:
+        if not source.live_count:
+            continue
+        colfile, offset, length = source.perdoc._get_column_file("_stored")
+        reader = columns.VarBytesColumn.Reader(colfile, offset, length, source.count)
+        for docnum, value in zip(count(source.base), source.keep(iter(reader))):
+            raw_writer(stored, docnum, value)
+        colfile.close()
+    # Sortable columns, value by value as whoosh's merge copies them.
+    for name, field in sorted(schema.items()):
+        column = field.column_type
+        if not column:
+            continue
+        for source in sources:
+            if not source.live_count or not source.perdoc.has_column(name):
+                continue
+            if not perdoc._has_column(name):
+                perdoc._create_column(name, column)
+            writer = perdoc._get_column(name)
+            reader = source.perdoc.column_reader(name, column)
+            for docnum, value in zip(count(source.base), source.keep(iter(reader))):
+                writer.add(docnum, value)
+    # Field lengths: one byte per document; the column ends at the last non-zero byte.
+    lengths: dict[str, bytes] = {}
+    totals = defaultdict(int)
+    for name, field in sorted(schema.items()):
+        if not field.indexed:
+            continue
+        merged = b"".join(source.length_bytes(name) for source in sources)
+        if not merged.strip(b"\0"):
+            continue
+        lengths[name] = merged
+        perdoc._cols.create_file(length_column_name(name)).write(merged.rstrip(b"\0"))
+        perdoc._colwriters[length_column_name(name)] = _WrittenColumn()
+        totals[name] = sum(byte_to_length(b) * merged.count(b) for b in set(merged) if b)
+    perdoc._fieldlengths = totals
+    return lengths
+
+
+class _WrittenColumn:
+    """A column already written in full: nothing to finish."""
+
+    def finish(self, doccount):
+        pass
+
+
+def encode_term(ids, weights, values, fixedsize, fieldlengths: bytes | None, compression: int,
+                start: int) -> tuple[bytes, bytes]:
+    """(posting list bytes, term info bytes) of one term's postings (``ids`` ascending,
+    ``weights`` an array("f"), ``values`` encoded or None), in blocks of 128 as
+    W3PostingsWriter writes them; ``start``: where the bytes go in the postings file;
+    ``fieldlengths``: each document's length byte of the field (for the blocks' bounds)."""
+    total = len(ids)
+    blocklimit = _BLOCK_LIMIT
+    terminfo = W3TermInfo()
+    out = [_BLOCK_MAGIC]
+    dumps = pickle.dumps
+    for first in range(0, total, blocklimit):
+        block_ids = ids[first:first + blocklimit]
+        block_weights = weights[first:first + blocklimit]
+        n = len(block_ids)
+        top = max(block_weights)
+        block = _Block(block_ids, block_weights, top if top > 0 else 0)
+        if fieldlengths is not None:
+            present = bytes(map(fieldlengths.__getitem__, block_ids)).replace(b"\0", b"")
+            if present:
+                block.minlength = byte_to_length(min(present))
+                block.maxlength = byte_to_length(max(present))
+        terminfo.add_block(block)
+        # What W3PostingsWriter._write_block writes, from C-speed pieces.
+        deltas = [block_ids[0]]
+        deltas.extend(map(sub, block_ids[1:], block_ids))
+        if block_weights.count(1.0) == n:
+            mini_weights = None
+        elif block_weights.count(block_weights[0]) == n:
+            mini_weights = block_weights[0]
+        else:
+            mini_weights = tuple(block_weights)
+        if fixedsize is None or fixedsize < 0:
+            mini_values = tuple(values[first:first + blocklimit])
+        elif fixedsize == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(values[first:first + blocklimit])
+        databytes = dumps((tuple(deltas), mini_weights, mini_values), 2)
+        if compression:
+            databytes = zlib.compress(databytes, compression)
+        infobytes = dumps((n, block_ids[-1], block.maxweight, compression,
+                           length_to_byte(block.minlength), length_to_byte(block.maxlength)), 2)
+        blocklength = len(infobytes) + len(databytes)
+        if first + blocklimit >= total:
+            blocklength = -blocklength  # the last block
+        out.append(_BLOCK_LENGTH.pack(blocklength))
+        out.append(infobytes)
+        out.append(databytes)
+    data = b"".join(out)
+    terminfo.set_extent(start, len(data))
+    return data, terminfo.to_bytes()
+
+
+def shift_term_info(terminfo: bytes, shift: int) -> bytes:
+    """Term info bytes whose postings moved ``shift`` bytes further in the postings file."""
+    cut = -_EXTENT.size
+    offset, length = _EXTENT.unpack_from(terminfo, len(terminfo) + cut)
+    return terminfo[:cut] + _EXTENT.pack(offset + shift, length)
+
+
+def postings_output(fieldwriter):
+    """(postings file, add(term bytes, term info bytes)) of a segment's field writer, for
+    postings written outside it: ``add`` files a term info under the field started last."""
+    tindex = fieldwriter._tindex
+
+    def add(btext: bytes, terminfo: bytes) -> None:
+        tindex.add(_FIELD_ID.pack(fieldwriter._fieldid) + btext, terminfo)
+
+    return fieldwriter._postfile, add
+
+
+def codec_compression(codec) -> int:
+    """The zlib level whoosh's codec compresses posting blocks with (0: none)."""
+    return codec._compression
+
+
+class _Block:
+    """A block's statistics, as W3TermInfo.add_block reads them from a posting writer."""
+
+    __slots__ = ("_ids", "_weights", "maxweight", "minlength", "maxlength")
+
+    def __init__(self, ids, weights, maxweight):
+        self._ids = ids
+        self._weights = weights
+        self.maxweight = maxweight
+        self.minlength = None
+        self.maxlength = 0
+
+    def __len__(self):
+        return len(self._ids)
+
+    def min_id(self):
+        return self._ids[0]
+
+    def max_id(self):
+        return self._ids[-1]
+
+    def min_length(self):
+        return self.minlength
+
+    def max_length(self):
+        return self.maxlength
+
+    def max_weight(self):
+        return self.maxweight
