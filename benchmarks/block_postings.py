@@ -42,6 +42,8 @@ def main() -> int:
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--count", type=int, default=100, help="queries of each set (default 100)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each set; the best is shown (default 3)")
+    parser.add_argument("--postings", choices=("flat", "blocks", "both"), default="both",
+                        help="which postings to read (default both, flat first)")
     args = parser.parse_args()
 
     from searcher.search import SearchSession
@@ -49,7 +51,7 @@ def main() -> int:
     sets = json.loads(args.queries.read_text())
     print("| postings | set | queries | CPU s (best) | ms/query |")
     print("|---|---|---|---|---|")
-    for mode in ("flat", "blocks"):
+    for mode in ("flat", "blocks") if args.postings == "both" else (args.postings,):
         if mode == "blocks":
             _hide_flat_postings()
         with SearchSession(args.index) as session:

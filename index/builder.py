@@ -213,14 +213,14 @@ class SegmentBuilder:
 
 def _segment_writer(ix, pool_mb: int, previous=None):
     from searcher.index.fastwrite import FastSegmentWriter
-    from searcher.index.whoosh_private import FileIndex, SegmentWriter
+    from searcher.index.whoosh_private import FileIndex, UnlockedSegmentWriter
 
     private = FileIndex(private_storage(ix.storage.folder, ix.indexname), indexname=ix.indexname)
     # No whoosh lock: the parent holds the run lock and is the only one to commit.
     if FastSegmentWriter.supports(private.schema):
         follows = previous if isinstance(previous, FastSegmentWriter) else None
         return FastSegmentWriter(private, limitmb=pool_mb, follows=follows)
-    return SegmentWriter(private, _lk=False, limitmb=pool_mb)
+    return UnlockedSegmentWriter(private, limitmb=pool_mb)
 
 
 def private_storage(folder: str, indexname: str):

@@ -28,7 +28,7 @@ from array import array
 from pickle import dumps
 
 from searcher.index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
-from searcher.index.whoosh_private import (Positions, SegmentWriter, add_block, block_limit, byte_to_length,
+from searcher.index.whoosh_private import (Positions, UnlockedSegmentWriter, add_block, block_limit, byte_to_length,
                                            length_to_byte, pack_uint, start_term)
 
 # Rough bytes of memory per posting kept (array slots, a small bytes object, its
@@ -46,11 +46,11 @@ _SELF_CHECK_TEXT = (
 )
 
 
-class FastSegmentWriter(SegmentWriter):
+class FastSegmentWriter(UnlockedSegmentWriter):
     def __init__(self, ix, limitmb: int = 128, follows: "FastSegmentWriter | None" = None):
         """``follows``: the previous writer of the same worker, whose analyzers (and
         their caches of stems) this one reuses instead of unpickling new ones."""
-        super().__init__(ix, _lk=False, limitmb=limitmb)
+        super().__init__(ix, limitmb=limitmb)
         if follows is not None:
             self.schema = follows.schema
         # fieldname -> btext -> [docnums, weights, values]

@@ -229,7 +229,8 @@ def merge_flat(dbfile, terms_reader, sources, doc_count: int) -> bool:
         for fieldname in FLAT_FIELDS:
             merged = _field_items(terms_reader, fieldname)
             merged_text, _, merged_info = next(merged, (None, 0, None))
-            streams = [_field_items(segment_terms(reader), fieldname, number) for number, (reader, _, _) in enumerate(sources)]
+            streams = [_field_items(segment_terms(reader), fieldname, number)
+                       for number, (reader, _, _) in enumerate(sources)]
             for btext, group in groupby(heapq.merge(*streams, key=itemgetter(0, 1)), key=itemgetter(0)):
                 while merged_text is not None and merged_text < btext:
                     merged_text, _, merged_info = next(merged, (None, 0, None))

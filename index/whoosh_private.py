@@ -22,9 +22,13 @@ What is here:
   once, explicitly, before an index is opened (compound files read in place,
   a faster ``skip_to``, unpickling through index/safepickle.py);
 - the posting-block decoder (``decode_ids_weights``, ``decode_ids``,
-  ``decode_values``, ``decode_block``, ``position_lists``) and block directories;
-- helpers for the writer's and the columns' privates;
-- ``reader_cache``: what searcher keeps with an open reader.
+  ``decode_values``, ``decode_block``, ``position_lists``) and block directories
+  (``term_blocks``), read by ranking, phrases and merges;
+- helpers for the writer's and the columns' privates (fastwrite, builder, writer,
+  rankstats, flatpostings);
+- what a merge reads and writes below whoosh's API (``SegmentSource``,
+  ``write_per_document``, ``encode_term``): index/merge.py keeps the policy and the walk;
+- ``reader_cache``: what searcher keeps with an open reader, in one place.
 """
 
 from __future__ import annotations
@@ -86,11 +90,11 @@ __all__ = [
     "columns", "LENGTHS_COLUMN", "W3Codec", "W3LeafMatcher", "W3Segment", "W3TermInfo", "CompoundStorage",
     "FileStorage", "StorageError", "BufferFile", "StructFile", "Positions", "TOC", "FileIndex", "clean_files",
     "ListMatcher", "NullMatcher", "ReadTooFar", "WrappingMatcher", "FieldnameNode", "GroupNode",
-    "SegmentReader", "SegmentWriter", "damerau_levenshtein", "edit_distance", "pack_uint", "random_name",
-    "byte_to_length", "length_to_byte",
+    "SegmentReader", "SegmentWriter", "UnlockedSegmentWriter", "damerau_levenshtein", "edit_distance",
+    "pack_uint", "random_name", "byte_to_length", "length_to_byte",
     # helpers
     "length_column_name", "length_bytes", "open_file_index", "pickled_classes",
-    "leaf_matcher", "block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
+    "leaf_matcher", "block_matcher", "is_block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
@@ -105,6 +109,19 @@ def __getattr__(name):
         from whoosh.writing import SegmentWriter
 
         return SegmentWriter
+    if name == "UnlockedSegmentWriter":
+        from whoosh.writing import SegmentWriter
+
+        class UnlockedSegmentWriter(SegmentWriter):
+            """whoosh's SegmentWriter without whoosh's lock: searcher's run lock
+            (index/lock.py) makes the indexing run the index's only writer, and only
+            the run commits, with a table of contents of its own."""
+
+            def __init__(self, ix, limitmb: int = 128):
+                super().__init__(ix, _lk=False, limitmb=limitmb)
+
+        globals()[name] = UnlockedSegmentWriter
+        return UnlockedSegmentWriter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -116,9 +133,15 @@ def reader_cache(reader) -> dict:
     directories (``term_blocks``). It lives in the reader, so it goes with it. An object
     that cannot take attributes gets a new, empty dict each time: nothing is kept for it."""
     try:
-        return vars(reader).setdefault("_searcher_cache", {})
-    except TypeError:
-        return {}
+        return reader._searcher_cache
+    except AttributeError:
+        pass
+    cache = {}
+    try:
+        reader._searcher_cache = cache
+    except AttributeError:  # no attributes (slots, a builtin)
+        pass
+    return cache
 
 
 # ---------------------------------------------------------------- patches

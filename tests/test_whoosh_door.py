@@ -110,7 +110,8 @@ def test_the_door_is_where_those_privates_are():
     ("from whoosh import qparser\nqparser.syntax.GroupNode", ["whoosh.qparser.syntax"]),
     ("from whoosh import index as wi\nwi.TOC.read(s, 'MAIN')\nwi.open_dir('x')", ["whoosh.index.TOC"]),
     ("from whoosh import query as wq\nwq._private", ["whoosh.query._private"]),
-    ("def f():\n    from whoosh.util.numeric import byte_to_length", ["from whoosh.util.numeric import byte_to_length"]),
+    ("def f():\n    from whoosh.util.numeric import byte_to_length",
+     ["from whoosh.util.numeric import byte_to_length"]),
     ("from whoosh import query as wq, qparser\nwq.Term('body', 'x')\nqparser.OrGroup", []),
     ("from whoosh.fields import ID, TEXT\nfrom whoosh.analysis import Filter", []),
     ("from whoosh.index import open_dir, EmptyIndexError", []),
@@ -139,7 +140,8 @@ def test_another_whoosh_version_is_one_line_and_exit_2(corpus, index_location):
     from searcher.index.writer import build_index
 
     build_index([corpus], index_location, jobs=1)
-    for argv in (["query", "--index", str(index_location), "rice"], ["index", "--index", str(index_location), str(corpus)]):
+    for argv in (["query", "--index", str(index_location), "rice"],
+                 ["index", "--index", str(index_location), str(corpus)]):
         done = _run_with_whoosh_version((2, 7, 5), argv)
         assert done.returncode == 2, (argv, done.stdout, done.stderr)
         assert done.stdout == ""
