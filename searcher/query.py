@@ -60,9 +60,9 @@ class _FieldsPlugin(qparser.FieldsPlugin):
 
     class FieldnameTagger(qparser.FieldsPlugin.FieldnameTagger):
         def create(self, parser, match):
-            from whoosh.qparser import syntax
+            from searcher.index.whoosh_private import FieldnameNode
 
-            return syntax.FieldnameNode(match.group("text").lower(), match.group(0))
+            return FieldnameNode(match.group("text").lower(), match.group(0))
 
     def __init__(self):
         super().__init__(expr=rf"(?<![\w:])(?P<text>(?i:{FIELD_NAMES})):", remove_unknown=True)
@@ -72,11 +72,11 @@ class _PlusMinusPlugin(qparser.PlusMinusPlugin):
     """whoosh sorts +/- words only in the outermost group; ``(-rice) x`` then fails. Sort every group."""
 
     def do_plusminus(self, parser, group):
-        from whoosh.qparser import syntax
+        from searcher.index.whoosh_private import GroupNode
 
         nested = group.empty_copy()
         for node in group:
-            nested.append(self.do_plusminus(parser, node) if isinstance(node, syntax.GroupNode) else node)
+            nested.append(self.do_plusminus(parser, node) if isinstance(node, GroupNode) else node)
         return super().do_plusminus(parser, nested)
 
 
@@ -112,21 +112,20 @@ class NearPhrase(wq.Phrase):
     ordered = False
 
     def matcher(self, searcher, context=None):
-        from whoosh import matching
-        from whoosh.query.spans import SpanNear2
+        from searcher.index.whoosh_private import NullMatcher, WrappingMatcher
 
         if self.fieldname not in searcher.schema:
-            return matching.NullMatcher()
+            return NullMatcher()
         fieldobj = searcher.schema[self.fieldname]
         reader = searcher.reader()
         terms = []
         for word in self.words:
             btext = fieldobj.to_bytes(word)
             if (self.fieldname, btext) not in reader:
-                return matching.NullMatcher()
+                return NullMatcher()
             terms.append(wq.Term(self.fieldname, btext))
-        m = SpanNear2(terms, slop=self.slop, ordered=False, mindist=1).matcher(searcher, context)
-        return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
+        m = wq.SpanNear2(terms, slop=self.slop, ordered=False, mindist=1).matcher(searcher, context)
+        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class ExpansionBudget:
@@ -201,15 +200,15 @@ class _BoundedExpansion:
         btexts = list(self._btexts(reader))
         if len(btexts) <= SCORED_EXPANSION:
             return super().matcher(searcher, context)
-        from whoosh import matching
+        from searcher.index.whoosh_private import ListMatcher, NullMatcher
 
         docs = set()
         for btext in btexts:
             if (self.fieldname, btext) in reader:
                 docs.update(reader.postings(self.fieldname, btext).all_ids())
         if not docs:
-            return matching.NullMatcher()
-        return matching.ListMatcher(sorted(docs), all_weights=self.boost)
+            return NullMatcher()
+        return ListMatcher(sorted(docs), all_weights=self.boost)
 
 
 class BoundedPrefix(_BoundedExpansion, wq.Prefix):
@@ -230,7 +229,7 @@ class BoundedFuzzy(_BoundedExpansion, wq.FuzzyTerm):
         # A scan of the words sharing the first letters, with a cheap length test first:
         # whoosh's automaton grows with the word and the distance (1.5 GB for a 12-letter
         # word at a huge distance).
-        from whoosh.support.levenshtein import distance
+        from searcher.index.whoosh_private import edit_distance as distance
 
         text, maxdist = self.text, self.maxdist
         shortest, longest = len(text) - maxdist, len(text) + maxdist
