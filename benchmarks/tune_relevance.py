@@ -89,8 +89,9 @@ class Prepared:
         from searcher import ranking
 
         reader = self.session.searcher.reader()
-        if hasattr(reader, "_searcher_statistics"):
-            del reader._searcher_statistics  # K1 / B / WEIGHTING may have changed
+        from searcher.index.whoosh_private import reader_cache
+
+        reader_cache(reader).pop("statistics", None)  # K1 / B / WEIGHTING may have changed
         stats = ranking.statistics(reader)
         run = {}
         for query_id, plan in self.plans:

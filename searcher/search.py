@@ -257,7 +257,11 @@ class SearchSession:
         self.closed = True
 
     def parse(self, text: str) -> ParsedQuery:
-        return parse_query(text, self.schema, self.meta.language)
+        from searcher.query import expand_patterns
+
+        parsed = parse_query(text, self.schema, self.meta.language)
+        expand_patterns(parsed.query, self.searcher.reader())
+        return parsed
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
