@@ -162,6 +162,17 @@ def _field_terms(q, reader) -> dict | None:
     return {name: (weights[name], words) for name, words in fields.items() if words}
 
 
+def _passages_holding(segments, fieldname: str, key, found: set[int] | None = None) -> set[int]:
+    """Global docnums of the passages of ``segments`` holding ``key`` (bytes, a phrase's
+    tuple or a ranking.AnyOf), added to ``found``."""
+    found = set() if found is None else found
+    for seg in segments:
+        offset = seg.offset
+        for ids, _ in ranking._postings(seg, fieldname, key):
+            found.update(map(add, ids, repeat(offset)) if offset else ids)
+    return found
+
+
 def _matching_passages(q, searcher) -> set[int]:
     """Global docnums of the passages ``q`` matches (deleted ones too: the engine's postings
     leave those out). Words, phrases, proximity and patterns joined by AND, OR, NOT, +, -
@@ -175,12 +186,7 @@ def _matching_passages(q, searcher) -> set[int]:
     segments = statistics(reader).segments
 
     def postings(fieldname: str, key) -> set[int]:
-        found: set[int] = set()
-        for seg in segments:
-            offset = seg.offset
-            for ids, _ in ranking._postings(seg, fieldname, key):
-                found.update(map(add, ids, repeat(offset)) if offset else ids)
-        return found
+        return _passages_holding(segments, fieldname, key)
 
     def match(node) -> set[int]:
         kind = type(node)
@@ -431,13 +437,9 @@ class SearchSession:
         if not excluded:
             return None
         found: set[int] = set()
-        schema = reader.schema
-        for seg in statistics(reader).segments:
-            offset = seg.offset
-            for fieldname, key in excluded:
-                key = key if type(key) is tuple else schema[fieldname].to_bytes(key)
-                for ids, _ in ranking._postings(seg, fieldname, key):
-                    found.update(map(add, ids, repeat(offset)) if offset else ids)
+        segments = statistics(reader).segments
+        for fieldname, key in excluded:
+            _passages_holding(segments, fieldname, ranking.term_key(reader.schema[fieldname], key), found)
         return found
 
     def _filtered_out(self, reader, filters) -> set[int]:
