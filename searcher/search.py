@@ -500,10 +500,11 @@ class SearchSession:
         if parsed.filters:
             exclude = (exclude or set()) | self._filtered_out(reader, parsed.filters)
         ranked = total = used = None
+        from searcher.expansion import rank
 
         def best(n: int) -> list[tuple[int, float]]:
             nonlocal ranked, total, used
-            ranked, total, used = ranking.rank(reader, loose, n, per_file, expansion=expansion,
+            ranked, total, used = rank(reader, loose, n, per_file, expansion=expansion,
                                             stopwords=self._stopwords() if expansion else frozenset(),
                                             exclude=exclude, lazy_total=True)
             return [(r.docnum, r.score) for r in ranked]
