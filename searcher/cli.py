@@ -39,8 +39,7 @@ class SearcherGroup(click.Group):
             raise _escaped(exc) from None
 
     def invoke(self, ctx):
-        from searcher.index.errors import IndexingError
-        from searcher.errors import QueryError
+        from searcher.index.errors import SearcherError
 
         try:
             return super().invoke(ctx)
@@ -48,7 +47,7 @@ class SearcherGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise _escaped(exc) from None
-        except (IndexingError, QueryError) as exc:
+        except SearcherError as exc:
             if ctx.params.get("debug"):
                 raise
             raise UserError(str(exc)) from None
@@ -513,7 +512,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
     from searcher import output
     from searcher.reading import literal_text, phrase_text
-    from searcher.search import SearchSession
+    from searcher.session import Session
 
     console = console_for(color_mode)
     links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
@@ -547,21 +546,22 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
         session = MultiSession(chosen)
     else:
-        session = SearchSession(index_dir)
+        session = Session(index_dir)
     result = session.search(text, **run)
-    suggestion = _suggestion(index_dir, session, result, run) if isinstance(session, SearchSession) else None
+    suggestion = _suggestion(session, result, run) if isinstance(session, Session) else None
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     from searcher.freshness import check_hits, check_hits_of_indexes, hit_check_message
 
-    if isinstance(session, SearchSession):
+    if isinstance(session, Session):
         result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
     else:
         result.hits, checked = check_hits_of_indexes(session.sessions, result.hits)
     stale_message = hit_check_message(checked)
     if explain:
-        for line in output.explanation(result.query, index_dir, typed, how) + output.expansion_lines(result, expand):
+        explainer = session if isinstance(session, Session) else session.sessions[0][1]
+        for line in explainer.explain(result.query, typed=typed, how=how) + output.expansion_lines(result, expand):
             console.info(escape_line(line))
 
     if plain and console.is_tty:
@@ -589,7 +589,8 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     if stale_message:
         console.info(stale_message)
     if not result.hits:
-        for line in output.nothing_found(index_dir, result, offset):
+        passages = session.passages if isinstance(session, Session) else sum(s.passages for _, s in session.sessions)
+        for line in output.nothing_found(index_dir, result, offset, passages):
             console.info(escape_line(line))
         if not offset:
             for line in output.unquoted_hint(session, result):
@@ -638,15 +639,15 @@ def _option_filters(changed_within):
         raise click.BadParameter(str(exc).removeprefix("--changed-within: "), param_hint="--changed-within") from None
 
 
-def _suggestion(index_dir, session, result, run):
+def _suggestion(session, result, run):
     """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
-    from searcher.suggest import FEW_HITS, did_you_mean, has_unknown_words
+    from searcher.suggest import FEW_HITS, has_unknown_words
 
     shown = len(result.hits)
     few = run["offset"] == 0 and shown <= FEW_HITS and shown < run["limit"]
     if not few and not has_unknown_words(session.searcher.reader(), result.query):
         return None
-    return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
+    return session.suggest(result, per_file=run["per_file"])
 
 
 @cli.command("pick")
@@ -690,7 +691,8 @@ def pick_command(ctx, words, index_dir, limit, per_file):
         ctx.exit(int(ExitStatus.NOTHING_FOUND))
     status, chosen = pick.choose(fzf, index_dir, words, lines)
     if chosen is None:
-        ctx.exit(130 if status == 130 else int(ExitStatus.NOTHING_FOUND))  # Esc / Ctrl-C, or no choice
+        interrupted = status == ExitStatus.INTERRUPTED  # fzf's own status for Esc / Ctrl-C
+        ctx.exit(int(ExitStatus.INTERRUPTED if interrupted else ExitStatus.NOTHING_FOUND))  # or no choice
     hit = result.hits[chosen]
     if hit.page is not None and hit.path.lower().endswith(".pdf"):
         console.info(f"searcher: {escape_line(hit.path)} is a PDF: page {hit.page}")
@@ -737,11 +739,12 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show 'manual.pdf#page=30' security
     """
     from searcher.output import format_lines
-    from searcher.show import show
+    from searcher.session import Session
 
     end_on_closed_output()
     console = console_for(color_mode)
-    shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
+    with Session(resolve_index_dir(index_dir)) as session:
+        shown = session.show(location, " ".join(words), context)
     for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
 

@@ -6,8 +6,9 @@ engine (searcher/ranking.py) each index's statistics get the passage and file co
 all of them, length norms over the average lengths of all of them, and, for each query
 term, its passage and file frequencies summed over all of them (a first walk of the
 term's postings, which the scoring walk then reuses). For queries whoosh scores
-(``+word``, fields, patterns) each index's searcher gets an idf and average field lengths
-over all the readers. Query expansion is off: each index would add words of its own,
+(structured queries the engine cannot score) each index's searcher gets an idf and average field lengths
+over all the readers (when one index cannot give the query to the ranking engine, whoosh
+scores it in all of them). Query expansion is off: each index would add words of its own,
 and the scores would no longer compare. Near-duplicates (``collapse``) are grouped within
 each index, not across them.
 """
@@ -17,14 +18,15 @@ from __future__ import annotations
 import math
 from heapq import merge
 
-from searcher.search import SearchResult, SearchSession
+from searcher.search import SearchResult
+from searcher.session import Session
 
 
 class MultiSession:
     """Opened indexes, searched together; ``search`` as SearchSession's."""
 
     def __init__(self, named_dirs: list[tuple[str, str]]):
-        self.sessions = [(name, SearchSession(folder)) for name, folder in named_dirs]
+        self.sessions = [(name, Session(folder)) for name, folder in named_dirs]
         self.index_dir = self.sessions[0][1].index_dir
         self.meta = self.sessions[0][1].meta
 
@@ -39,9 +41,12 @@ class MultiSession:
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,
                filters=(), sort: str = "score", collapse: bool = True) -> SearchResult:
         plans = [(session, session.parse(text)) for _, session in self.sessions]
-        loose = [session._plan(parsed) for session, parsed in plans]
-        if all(plan is not None for plan in loose):
-            self._share_engine_statistics([(session, plan) for (session, _), plan in zip(plans, loose)])
+        scored = [session.engine_terms(parsed) for session, parsed in plans]
+        engine = all(fields is not None for fields in scored)
+        for session, _ in plans:  # else whoosh scores the query in every index, so that the scores compare
+            session.whoosh_scores = not engine
+        if engine:
+            self._share_engine_statistics([(session, fields) for (session, _), fields in zip(plans, scored)])
         else:
             self._share_whoosh_statistics()
         results = []
@@ -77,14 +82,14 @@ class MultiSession:
         from searcher import ranking
         from searcher.statistics import Statistics, statistics
 
-        own = [(session, plan, session.searcher.reader()) for session, plan in planned]
+        own = [(session, fields, session.searcher.reader()) for session, fields in planned]
         datas = [statistics(reader)._data for _, _, reader in own]
         passages = sum(d.passages for d in datas) or 1
         files = sum(d.live_files for d in datas) or 1
         avg_passage = {f: sum(d.avg_passage_length[f] * d.passages for d in datas) / passages for f in FIELDS}
         avg_file = {f: sum(d.avg_file_length[f] * d.live_files for d in datas) / files for f in FIELDS}
         shared: dict = {}
-        for (session, plan, reader), data in zip(own, datas):
+        for (session, fields, reader), data in zip(own, datas):
             common = RankStats()
             common.__dict__.update(data.__dict__)
             common.avg_passage_length = {f: avg_passage[f] or 1.0 for f in FIELDS}
@@ -94,15 +99,14 @@ class MultiSession:
             stats.passages, stats.file_count = passages, files
             stats.walks, stats.shared_counts = {}, shared
             reader._searcher_statistics = stats  # what the engine's statistics(reader) returns
-            terms = ranking.question_terms(plan.terms) if plan.question else plan.terms
-            for fieldname, _ in ranking.FIELDS:
+            for fieldname, (_, terms) in fields.items():
                 if fieldname not in reader.schema:
                     continue
-                to_bytes = reader.schema[fieldname].to_bytes
+                fieldobj = reader.schema[fieldname]
                 for key, weight in terms.items():
                     if weight <= 0:
                         continue
-                    key = key if type(key) is tuple else to_bytes(key)
+                    key = ranking.term_key(fieldobj, key)
                     _, df, file_tf = ranking.term_walk(stats, fieldname, key)
                     before = shared.get((fieldname, key), (0, 0))
                     shared[(fieldname, key)] = (before[0] + df, before[1] + len(file_tf))

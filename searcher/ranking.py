@@ -11,10 +11,11 @@ what they say as a whole; ``P`` picks and orders the passages inside a file.
 Both come from one walk over the passage postings, so the index needs no
 whole-file records and a commit stays one atomic step.
 
-Loose words and exact phrases (OR-ed, with ``-word`` exclusions: the common
-case) take the fast path here: term-at-a-time accumulation over the postings, no
-whoosh matcher tree. Anything else structured (+word, AND, fields, patterns,
-proximity) is matched by whoosh in searcher/search.py.
+Every query is scored here, term-at-a-time over the postings, no whoosh matcher
+tree. Loose words and exact phrases (OR-ed, with ``-word`` exclusions: the common
+case) are all there is to it; a structured query (+word, AND, fields, patterns,
+proximity) has its passages chosen by its operators (searcher/search.py) and is
+scored by its words here (``rank_fields``), so operators never change the scoring.
 
 Questions are expanded with feedback from their first pass (searcher/expansion.py).
 
@@ -120,6 +121,31 @@ def _leaf_matcher(seg: _Segment, fieldname: str, btext: bytes):
             else reader.postings(fieldname, btext))
 
 
+class AnyOf(frozenset):
+    """The words a pattern matches (``list*``), scored as one word: a passage's tf is the sum
+    of theirs and its df the number of passages holding any (a passage with "list",
+    "lists" and "listed" does not count three times what one of them says)."""
+
+    __slots__ = ()
+
+
+def term_key(fieldobj, key):
+    """What ``_postings`` reads for a stem (its bytes), a phrase (tuple) or an AnyOf (as is)."""
+    return key if type(key) is tuple or type(key) is AnyOf else fieldobj.to_bytes(key)
+
+
+def _any_of_postings(seg: _Segment, fieldname: str, btexts: AnyOf):
+    tf_of: dict[int, float] = {}
+    get = tf_of.get
+    for btext in sorted(btexts):  # (sorted: the same sums in every run)
+        for ids, tfs in _postings(seg, fieldname, btext):
+            for i, tf in zip(ids, tfs):
+                tf_of[i] = get(i, 0) + tf
+    if tf_of:
+        ids = sorted(tf_of)
+        yield ids, list(map(tf_of.__getitem__, ids))
+
+
 def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
     """(ids, term frequencies) blocks of a term in one segment, deleted passages included.
 
@@ -128,6 +154,9 @@ def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
     ``wanted(first, last)`` (optional) says whether a block holding ids in
     first..last is needed; blocks that are not are skipped without decoding.
     """
+    if type(btext) is AnyOf:
+        yield from _any_of_postings(seg, fieldname, btext)
+        return
     if type(btext) is tuple:
         from searcher.phrases import phrase_postings
 
@@ -306,8 +335,9 @@ class _Scores:
     keep their D.
     """
 
-    def __init__(self, stats: Statistics, exclude=None):
+    def __init__(self, stats: Statistics, exclude=None, include=None):
         self.stats = stats
+        self.include = include  # None, or the only global docnums that may be returned
         self.file: dict[int, float] | _DenseFiles = {}
         self.fixed: dict[int, float] = {}  # P given outright (the expansion's rescoring)
         self.terms: list[_Term] = []
@@ -325,12 +355,14 @@ class _Scores:
                 for offset, ids, _ in term.blocks:
                     matched.update(map(add, ids, repeat(offset)) if offset else ids)
             matched.difference_update(self.exclude)
+            if self.include is not None:
+                matched.intersection_update(self.include)
             self._matched = matched
         return self._matched
 
     def match_count(self) -> int:
         """len(self.matched()), without making the set of global docnums when it can."""
-        if self._matched is not None or self.exclude or self.fixed:
+        if self._matched is not None or self.exclude or self.fixed or self.include is not None:
             return len(self.matched())
         if len(self.terms) == 1:
             return self.terms[0].df
@@ -368,7 +400,9 @@ class _Scores:
                     found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
             for g in wanted:
                 known[g] = get(g)
-        exclude = self.exclude
+        exclude, include = self.exclude, self.include
+        if include is not None:
+            return {g: known[g] for g in docnums if known[g] is not None and g in include and g not in exclude}
         return {g: known[g] for g in docnums if known[g] is not None and g not in exclude}
 
     def passage_bound(self) -> float:
@@ -457,19 +491,24 @@ def term_walk(stats: Statistics, fieldname: str, key):
 
 def score_terms(reader, terms: dict, scores: _Scores | None = None) -> _Scores:
     """Passage and file scores of weighted stems and phrases (OR semantics), added to ``scores``."""
+    return score_fields(reader, {fieldname: (field_weight, terms) for fieldname, field_weight in FIELDS}, scores)
+
+
+def score_fields(reader, fields: dict, scores: _Scores | None = None) -> _Scores:
+    """``score_terms`` with each field's own terms: {fieldname: (field weight, {key: weight})}."""
     stats = statistics(reader)
     scores = _Scores(stats) if scores is None else scores
     schema = reader.schema
-    for fieldname, field_weight in FIELDS:
+    for fieldname, (field_weight, terms) in fields.items():
         if fieldname not in schema:
             continue
         fieldobj = schema[fieldname]
         for key, weight in terms.items():
-            if weight > 0:  # a phrase (tuple of stems) goes to _postings as it is
-                if type(key) is tuple:
-                    _add_term(stats, scores, fieldname, field_weight, key, weight)
-                else:
+            if weight > 0:  # a phrase (tuple of stems) or an AnyOf goes to _postings as it is
+                if type(key) is str:
                     _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key), weight, key)
+                else:
+                    _add_term(stats, scores, fieldname, field_weight, key, weight)
     return scores
 
 
@@ -575,6 +614,23 @@ def _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_to
     return top_passages(scores, count, per_file, statistics(reader)), matched, terms
 
 
+def rank_fields(reader, fields: dict, count: int, per_file: int | None, *, include: set[int],
+                exclude=None):
+    """(best passages, number of matching passages) of a structured query: ``include``
+    (global docnums) are the passages its operators let through (whoosh matched them),
+    scored like loose words by their ``fields`` (see ``score_fields``), so that an operator
+    changes which passages are shown, not how they are scored."""
+    with _gc_paused():
+        stats = statistics(reader)
+        scores = score_fields(reader, fields, _Scores(stats, exclude, include))
+        if scores.file:  # only the files with a passage let through can be ranked
+            file_of = stats.file_of
+            allowed = set(map(file_of.__getitem__, scores.matched()))
+            scores.file = {number: d for number, d in scores.file.items() if number in allowed}
+            scores._top_count = 0
+        return top_passages(scores, count, per_file, stats), len(scores.matched())
+
+
 @contextmanager
 def _gc_paused():
     """Scoring makes hundreds of thousands of short-lived lists and no reference cycles:
@@ -613,6 +669,8 @@ def loose_terms(q, phrase_stopwords: frozenset[str] | None = None, *,
             stack.extend(node.subqueries)
         elif type(node) is wq.Term and node.fieldname in fields:
             words = fields[node.fieldname]
+            if node.fieldname == "title" and node.text in words:
+                return None  # a word's title term typed apart from it ("x title:x^5"): a field query
             words[node.text] = words.get(node.text, 0.0) + node.boost
         elif type(node) is wq.Phrase and node.slop == 1 and node.fieldname in fields:
             words = fields[node.fieldname]
@@ -627,7 +685,15 @@ def loose_terms(q, phrase_stopwords: frozenset[str] | None = None, *,
                 return None
         else:
             return None
-    # A loose word searches both fields; a word in one of them only is a field filter.
-    if not fields["body"] or fields["title"].keys() != fields["body"].keys():
+    # A loose word searches both fields (the parser gives its title term the title's boost,
+    # or none for a quoted word): a word in one of them only, or with a boost of its own in
+    # one (title:x^5 body:x), is a field query.
+    from searcher.query import FIELD_BOOSTS
+
+    boosts = (FIELD_BOOSTS["title"] / FIELD_BOOSTS["body"], 1.0)
+    body = fields["body"]
+    if not body or fields["title"].keys() != body.keys() or any(
+            not any(math.isclose(weight, ratio * body[key]) for ratio in boosts)
+            for key, weight in fields["title"].items()):
         return None
     return {stem: weight for stem, weight in fields["body"].items() if weight > 0} or None

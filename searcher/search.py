@@ -105,6 +105,112 @@ def _excluded_terms(q) -> list | None:
     return found
 
 
+def _field_terms(q, reader) -> dict | None:
+    """{fieldname: (field weight, {stem or tuple of stems: weight})} of the words a
+    structured query looks for (not those it excludes), for the ranking engine to score
+    as it scores loose words; None when ``q`` holds something it cannot score.
+
+    A title term's boost is relative to the parser's title boost, so that ``+word`` weighs
+    as ``word`` does, and ``title:x^5`` five times a plain ``title:x``.
+    """
+    from whoosh import query as wq
+
+    from searcher.query import FIELD_BOOSTS
+
+    fields: dict[str, dict] = {"body": {}, "title": {}}
+    scale = {"body": 1.0 / FIELD_BOOSTS["body"], "title": 1.0 / FIELD_BOOSTS["title"]}
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, wq.Not):
+            continue
+        if isinstance(node, wq.AndNot):
+            stack.append(node.a)
+            continue
+        if not node.is_leaf():
+            stack.extend(node.children())
+            continue
+        fieldname = getattr(node, "fieldname", None)
+        if fieldname not in fields:
+            return None
+        words, boost = fields[fieldname], node.boost * scale[fieldname]
+        if isinstance(node, wq.Phrase):
+            if node.slop == 1 and getattr(node, "ordered", True) and len(node.words) > 1:
+                keys = [tuple(node.words)]
+            else:  # proximity: its words
+                keys = list(node.words)
+        elif type(node) is wq.Term:
+            keys = [node.text]
+        elif isinstance(node, wq.MultiTerm):
+            try:  # (_btexts: the words a pattern matches, whoosh's hook for its subclasses)
+                btexts = [text if isinstance(text, bytes) else text.encode("utf-8") for text in node._btexts(reader)]
+            except Exception:  # a pattern whoosh cannot expand here
+                return None
+            # (At most the query's expansion budget of words: searcher/query.py.)
+            if len(btexts) == 1:
+                keys = [btexts[0].decode("utf-8")]
+            else:  # the pattern's words are one word to the engine
+                keys = [ranking.AnyOf(btexts)] if btexts else []
+        else:
+            return None
+        for key in keys:
+            words[key] = words.get(key, 0.0) + boost
+    from searcher.ranking import FIELDS
+
+    weights = dict(FIELDS)
+    # (Nothing to score: the query's words are not in this index, and it matches nothing.)
+    return {name: (weights[name], words) for name, words in fields.items() if words}
+
+
+def _matching_passages(q, searcher) -> set[int]:
+    """Global docnums of the passages ``q`` matches (deleted ones too: the engine's postings
+    leave those out). Words, phrases and patterns joined by AND, OR, NOT, +, - are set
+    algebra over the engine's postings, much faster than whoosh's matcher tree; anything
+    else is left to whoosh."""
+    from whoosh import query as wq
+
+    reader = searcher.reader()
+    segments = statistics(reader).segments
+
+    def postings(fieldname: str, key) -> set[int]:
+        found: set[int] = set()
+        for seg in segments:
+            offset = seg.offset
+            for ids, _ in ranking._postings(seg, fieldname, key):
+                found.update(map(add, ids, repeat(offset)) if offset else ids)
+        return found
+
+    def match(node) -> set[int]:
+        kind = type(node)
+        if kind is wq.Or:
+            return set().union(*map(match, node.subqueries))
+        if kind is wq.And:
+            first, *rest = node.subqueries
+            return match(first).intersection(*map(match, rest))
+        if kind is wq.AndNot:
+            return match(node.a) - match(node.b)
+        if kind is wq.Require:
+            return match(node.a) & match(node.b)
+        if kind is wq.AndMaybe:
+            return match(node.a)
+        fieldname = getattr(node, "fieldname", None)
+        if fieldname in reader.schema:
+            if kind is wq.Term:
+                return postings(fieldname, reader.schema[fieldname].to_bytes(node.text))
+            if kind is wq.Phrase and node.slop == 1 and node.words:
+                return postings(fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0])
+            if isinstance(node, wq.MultiTerm):
+                found: set[int] = set()
+                for seg in segments:  # (the pattern's words in each segment, within its budget)
+                    btexts = ranking.AnyOf(node._btexts(seg.reader))
+                    for ids, _ in ranking._postings(seg, fieldname, btexts) if btexts else ():
+                        found.update(map(add, ids, repeat(seg.offset)) if seg.offset else ids)
+                return found
+        return set(searcher.docs_for_query(node))
+
+    return match(q)
+
+
 def make_weighting():
     from whoosh import scoring
 
@@ -126,6 +232,9 @@ class SearchSession:
         self.schema = self.ix.schema
         self._searcher = None
         self.closed = False
+        # True: every query is scored by whoosh's BM25F, not the ranking engine (searcher/multi.py,
+        # when another index searched with this one cannot give the query to the engine).
+        self.whoosh_scores = False
 
     def __enter__(self):
         return self
@@ -180,9 +289,15 @@ class SearchSession:
         parsed = self.parse(text)
         if filters:
             parsed.filters = tuple(parsed.filters) + tuple(filters)
-        plan = self._plan(parsed)
+        plan = None if self.whoosh_scores else self._plan(parsed)
         if plan is not None:  # ``expand``: on, off, or None for natural-language questions only
             result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand, collapse)
+            if exact_total:
+                result.total  # noqa: B018 - counted now, while the session is open
+            return result
+        result = None if self.whoosh_scores else self._search_structured(parsed, limit, offset, per_file,
+                                                                          highlight, collapse)
+        if result is not None:
             if exact_total:
                 result.total  # noqa: B018 - counted now, while the session is open
             return result
@@ -301,6 +416,15 @@ class SearchSession:
         terms = ranking.loose_terms(q, phrases=True)
         return _Plan(terms, False, excluded) if terms is not None else None
 
+    def engine_terms(self, parsed: ParsedQuery) -> dict | None:
+        """{fieldname: (field weight, {key: weight})} the ranking engine scores ``parsed``
+        by (without expansion); None when whoosh scores it."""
+        plan = self._plan(parsed)
+        if plan is not None:
+            terms = ranking.question_terms(plan.terms) if plan.question else plan.terms
+            return {fieldname: (weight, terms) for fieldname, weight in ranking.FIELDS}
+        return _field_terms(parsed.query, self.searcher.reader())
+
     def _excluded_passages(self, reader, excluded) -> set[int] | None:
         """Global docnums of the passages holding any of the ``excluded`` terms."""
         if not excluded:
@@ -337,6 +461,29 @@ class SearchSession:
                 hit.title_spans = highlight_spans(hit.title, "title", self.schema["title"].analyzer, terms)
                 hit.fragments = fragments(hit.text, hit.spans)
         return SearchResult(result.query, hits, result.total, ranked=result.ranked)
+
+    def _search_structured(self, parsed, limit, offset, per_file, highlight, collapse) -> SearchResult | None:
+        """Operators, fields and patterns: whoosh finds the passages they let through, and
+        the ranking engine scores those by the words looked for, as it scores loose words
+        (``japan +security`` ranks its passages as ``japan security`` does). None when the
+        query holds something the engine cannot score (whoosh then scores it)."""
+        searcher = self.searcher
+        reader = searcher.reader()
+        fields = _field_terms(parsed.query, reader)
+        if fields is None:
+            return None
+        include = _matching_passages(parsed.query, searcher)
+        exclude = self._filtered_out(reader, parsed.filters) if parsed.filters else None
+        total = None
+
+        def best(n: int) -> list[tuple[int, float]]:
+            nonlocal total
+            ranked, total = ranking.rank_fields(reader, fields, n, per_file, include=include, exclude=exclude)
+            return [(r.docnum, r.score) for r in ranked]
+
+        terms = match_terms(parsed.query, reader) if highlight else None
+        hits = self._hits(best, offset, limit, collapse, terms)
+        return SearchResult(parsed, hits, total, ranked=len(hits))
 
     def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand,
                       collapse=False) -> SearchResult:
