@@ -178,30 +178,31 @@ class SegmentBuilder:
         return done
 
     def cancel(self):
+        from searcher.index.whoosh_private import discard_segment
+
         writer, self.writer = self.writer, None
         if writer is not None:
-            try:
-                writer._close_segment()
-            finally:
-                writer._tempstorage.destroy()
+            discard_segment(writer)
 
     def _finish_writer(self):
+        from searcher.index.whoosh_private import discard_segment, finish_segment
+
         writer, self.writer = self.writer, None
         if writer is None:
             return
         save_new_stems(self.ix.storage.folder, writer.schema)  # so queries need not import nltk
         try:
-            if not writer._added or len(self.abandoned) == writer.docnum:
+            if len(self.abandoned) == writer.docnum:
                 # Nothing, or only the passages of an abandoned file: no segment to write.
-                writer._close_segment()
+                discard_segment(writer)
             else:
-                segment = writer._finalize_segment()
-                for docnum in self.abandoned:
-                    segment.delete_document(docnum)
-                self.done.append(segment)
+                segment = finish_segment(writer)
+                if segment is not None:
+                    for docnum in self.abandoned:
+                        segment.delete_document(docnum)
+                    self.done.append(segment)
         finally:
             self.abandoned = []
-            writer._tempstorage.destroy()
 
     def _writer(self):
         if self.writer is None:
@@ -211,17 +212,15 @@ class SegmentBuilder:
 
 
 def _segment_writer(ix, pool_mb: int, previous=None):
-    from whoosh.index import FileIndex
-    from whoosh.writing import SegmentWriter
-
     from searcher.index.fastwrite import FastSegmentWriter
+    from searcher.index.whoosh_private import FileIndex, UnlockedSegmentWriter
 
     private = FileIndex(private_storage(ix.storage.folder, ix.indexname), indexname=ix.indexname)
     # No whoosh lock: the parent holds the run lock and is the only one to commit.
     if FastSegmentWriter.supports(private.schema):
         follows = previous if isinstance(previous, FastSegmentWriter) else None
         return FastSegmentWriter(private, limitmb=pool_mb, follows=follows)
-    return SegmentWriter(private, _lk=False, limitmb=pool_mb)
+    return UnlockedSegmentWriter(private, limitmb=pool_mb)
 
 
 def private_storage(folder: str, indexname: str):
@@ -231,7 +230,7 @@ def private_storage(folder: str, indexname: str):
     and deletes it when done: concurrent writers need their own
     ("<name>.<random>.tmp", which index/store.py's clean-up knows).
     """
-    from whoosh.util import random_name
+    from searcher.index.whoosh_private import random_name
 
     storage = _scratch_storage_class()(folder)
     storage.scratch = f"{indexname}.{random_name()}.tmp"
@@ -239,7 +238,7 @@ def private_storage(folder: str, indexname: str):
 
 
 def _scratch_storage_class():
-    from whoosh.filedb.filestore import FileStorage
+    from searcher.index.whoosh_private import FileStorage
 
     class PrivateScratchStorage(FileStorage):
         scratch = "private.tmp"

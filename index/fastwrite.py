@@ -27,12 +27,9 @@ from __future__ import annotations
 from array import array
 from pickle import dumps
 
-from whoosh.formats import Positions
-from whoosh.system import pack_uint
-from whoosh.util.numeric import byte_to_length, length_to_byte
-from whoosh.writing import SegmentWriter
-
 from searcher.index.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
+from searcher.index.whoosh_private import (Positions, UnlockedSegmentWriter, add_block, block_limit, byte_to_length,
+                                           length_to_byte, pack_uint, start_term)
 
 # Rough bytes of memory per posting kept (array slots, a small bytes object, its
 # positions for the flat postings) and per distinct term (key, four containers).
@@ -49,11 +46,11 @@ _SELF_CHECK_TEXT = (
 )
 
 
-class FastSegmentWriter(SegmentWriter):
+class FastSegmentWriter(UnlockedSegmentWriter):
     def __init__(self, ix, limitmb: int = 128, follows: "FastSegmentWriter | None" = None):
         """``follows``: the previous writer of the same worker, whose analyzers (and
         their caches of stems) this one reuses instead of unpickling new ones."""
-        super().__init__(ix, _lk=False, limitmb=limitmb)
+        super().__init__(ix, limitmb=limitmb)
         if follows is not None:
             self.schema = follows.schema
         # fieldname -> btext -> [docnums, weights, values]
@@ -187,30 +184,20 @@ def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
         fieldwriter.start_field(fieldname, fieldobj)
         for btext in sorted(terms):
             docs, weights, values = terms[btext][:3]
-            fieldwriter.start_term(btext)
-            writer = fieldwriter._postwriter
+            offset = start_term(fieldwriter, btext)
             if flat_field:
-                flat.add(writer._startoffset, docs, array("I", map(int, weights)), terms[btext][3])
-            limit = writer._blocklimit
+                flat.add(offset, docs, array("I", map(int, weights)), terms[btext][3])
+            limit = block_limit(fieldwriter)
             count = len(docs)
             for start in range(0, count, limit):
-                if start:
-                    writer._write_block()
                 end = start + limit
                 block_docs = docs[start:end]
                 block_weights = weights[start:end]
-                writer._ids = block_docs
-                writer._weights = array("f", block_weights)
-                writer._values = [v for v in values[start:end] if v]
                 top = max(block_weights)
-                writer._maxweight = top if top > 0 else 0
                 block_lengths = [fieldlengths[d] for d in block_docs if d < known and fieldlengths[d]]
-                if block_lengths:
-                    writer._minlength = min(block_lengths)
-                    writer._maxlength = max(block_lengths)
-                else:
-                    writer._minlength = None
-                    writer._maxlength = 0
+                add_block(fieldwriter, block_docs, array("f", block_weights), [v for v in values[start:end] if v],
+                          top if top > 0 else 0, min(block_lengths) if block_lengths else None,
+                          max(block_lengths) if block_lengths else 0)
             fieldwriter.finish_term()
         fieldwriter.finish_field()
 

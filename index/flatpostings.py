@@ -27,13 +27,15 @@ record's offset (``Q``).
 from __future__ import annotations
 
 import heapq
-import weakref
 from array import array
 from bisect import bisect_left
 from itertools import accumulate, chain, compress, groupby, repeat
 from operator import add, and_, itemgetter, rshift
 import struct
 from struct import Struct
+
+from searcher.index.whoosh_private import (postings_offset, reader_cache, segment_storage, segment_terms,
+                                           term_info)
 
 FLAT_EXT = ".flat"
 # The fields whose postings are kept flat: the ones queries rank and match phrases in.
@@ -148,7 +150,7 @@ class FlatPostings:
     def term(self, terminfo) -> FlatTerm | None:
         """The flat postings of the term with whoosh's ``terminfo`` (W3TermInfo), or
         None when this file does not hold them as whoosh does."""
-        offset = getattr(terminfo, "_offset", None)
+        offset = postings_offset(terminfo)
         if offset is None:
             return None
         offsets = self._offsets
@@ -184,21 +186,14 @@ class FlatPostings:
         return FlatTerm(ids, tfs, checkpoints, positions)
 
 
-_opened: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def flat_postings(reader) -> FlatPostings | None:
     """The flat postings of a whoosh SegmentReader's segment, or None (no such file,
     or not a valid one). Kept for as long as the reader lives."""
-    try:
-        return _opened[reader]
-    except KeyError:
-        pass
-    except TypeError:  # not weak-referenceable
-        return None
+    cache = reader_cache(reader)
+    if "flat postings" in cache:
+        return cache["flat postings"]
     found = None
-    storage = getattr(reader, "_storage", None)
-    segment = getattr(reader, "_segment", None)
+    storage, segment = segment_storage(reader)
     if storage is not None and segment is not None:
         name = segment.make_filename(FLAT_EXT)
         try:
@@ -206,19 +201,8 @@ def flat_postings(reader) -> FlatPostings | None:
                 found = FlatPostings(storage.open_file(name), storage.file_length(name), segment.doc_count_all())
         except (OSError, ValueError, KeyError):
             found = None
-    _opened[reader] = found
+    cache["flat postings"] = found
     return found
-
-
-def term_info(reader, fieldname: str, btext: bytes):
-    """whoosh's term info of a term in a SegmentReader, or None."""
-    terms = getattr(reader, "_terms", None)
-    if terms is None:
-        return None
-    try:
-        return terms.term_info(fieldname, btext)
-    except Exception:  # TermNotFound, or a codec without term infos
-        return None
 
 
 def flat_term(reader, fieldname: str, btext: bytes) -> FlatTerm | None:
@@ -245,7 +229,8 @@ def merge_flat(dbfile, terms_reader, sources, doc_count: int) -> bool:
         for fieldname in FLAT_FIELDS:
             merged = _field_items(terms_reader, fieldname)
             merged_text, _, merged_info = next(merged, (None, 0, None))
-            streams = [_field_items(reader._terms, fieldname, number) for number, (reader, _, _) in enumerate(sources)]
+            streams = [_field_items(segment_terms(reader), fieldname, number)
+                       for number, (reader, _, _) in enumerate(sources)]
             for btext, group in groupby(heapq.merge(*streams, key=itemgetter(0, 1)), key=itemgetter(0)):
                 while merged_text is not None and merged_text < btext:
                     merged_text, _, merged_info = next(merged, (None, 0, None))
@@ -255,7 +240,7 @@ def merge_flat(dbfile, terms_reader, sources, doc_count: int) -> bool:
                 if postings is None:
                     return False
                 if postings[0]:
-                    writer.add(merged_info._offset, *postings)
+                    writer.add(postings_offset(merged_info), *postings)
     except ValueError:  # out of order: not whoosh's layout as expected
         return False
     finally:

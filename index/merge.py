@@ -27,19 +27,14 @@ merged segments by it (index/writer.py), so an interrupted merge leaves only orp
 from __future__ import annotations
 
 import heapq
-import mmap
 import os
 import pickle
 import shutil
 import signal
-import struct
-import zlib
 from array import array
-from collections import defaultdict
-from itertools import accumulate, compress, count, repeat
-from operator import sub
 
-from searcher.index import safepickle
+from searcher.index.whoosh_private import (MergeUnsupported, SegmentSource, codec_compression, encode_term,
+                                           postings_output, shift_term_info, write_per_document)
 
 # The policy is a log-structured merge (as Lucene's LogMergePolicy): segments fall into
 # size levels, LEVEL_FLOOR passages and under the lowest, each level 10 times the one
@@ -57,15 +52,6 @@ LARGE_SEGMENT = 20_000
 # A segment with this share of its passages deleted is rewritten to drop them.
 EXPUNGE_SHARE = 0.3
 
-_BLOCK_MAGIC = b"W3Bl"
-_BLOCK_LIMIT = 128  # postings per block, as W3Codec writes them
-_INT = struct.Struct("!i")
-_FIELD_ID = struct.Struct("!H")
-_EXTENT = struct.Struct("!qi")  # a term info's pointer into the posting file: offset, length
-
-
-class MergeUnsupported(Exception):
-    """Segments this merge cannot combine (another codec, term vectors, inlined postings)."""
 
 
 def segments_to_merge(segments) -> list:
@@ -112,10 +98,8 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     ``close_fds``: descriptors a forked merging process must not keep (the run lock).
     Raises MergeUnsupported for segments it cannot merge (nothing is written then).
     """
-    from whoosh.codec.whoosh3 import W3Codec, W3Segment
-
     from searcher.index.builder import private_storage
-    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.whoosh_private import W3Codec, W3Segment, use_searcher_readers
 
     for name, field in schema.items():
         if field.vector:
@@ -123,23 +107,23 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     for segment in segments:
         if type(segment) is not W3Segment or type(segment.codec()) is not W3Codec:
             raise MergeUnsupported(f"segment {segment!r} is not of whoosh's default codec")
-    use_mapped_segments()  # read the segments in place, not copied into memory (index/mapped.py)
+    use_searcher_readers()  # read the segments in place, not copied into memory
     storage = private_storage(index_dir, indexname)
     codec = W3Codec()
     merged = codec.new_segment(storage, indexname)
     sources, base = [], 0
     try:
         for segment in segments:
-            source = _Source(storage, schema, segment, base)
+            source = SegmentSource(storage, schema, segment, base)
             sources.append(source)
             base += source.live_count
         if not base:
             return None  # every document was deleted: the segments just go
         perdoc = codec.per_document_writer(storage, merged)
-        lengths = _write_per_document(perdoc, sources, schema, base)
+        lengths = write_per_document(perdoc, sources, schema, base)
         perdoc.close()
         fields = codec.field_writer(storage, merged)
-        _write_postings(fields, sources, schema, lengths, codec._compression,
+        _write_postings(fields, sources, schema, lengths, codec_compression(codec),
                         os.path.join(index_dir, merged.segment_id()), workers, close_fds)
         fields.close()
         _write_flat(storage, codec, merged, sources, base)
@@ -173,180 +157,6 @@ def _write_flat(storage, codec, merged, sources, doc_count: int) -> None:
         storage.delete_file(merged.make_filename(FLAT_EXT))
 
 
-class _Source:
-    """One segment being merged: its reader, and where its live documents go."""
-
-    def __init__(self, storage, schema, segment, base: int):
-        from whoosh.reading import SegmentReader
-
-        self.reader = SegmentReader(storage, schema, segment)
-        self.perdoc = self.reader._perdoc
-        self.terms = self.reader._terms
-        self.postfile = self.terms._postfile
-        self.count = count_all = segment.doc_count_all()
-        self.base = base
-        deleted = set(segment.deleted_docs())
-        deleted = {d for d in deleted if 0 <= d < count_all}
-        self.live_count = count_all - len(deleted)
-        if deleted:
-            # live[d]: 1 if document d stays; docmap[d]: its new number, -1 if deleted.
-            self.live = bytes(0 if d in deleted else 1 for d in range(count_all))
-            self.docmap = [-1] * count_all
-            for new, old in enumerate(compress(range(count_all), self.live), base):
-                self.docmap[old] = new
-        else:
-            self.live = None
-            self.docmap = None
-
-    def keep(self, values):
-        """The values of live documents, from one value per document."""
-        return values if self.live is None else compress(values, self.live)
-
-    def length_bytes(self, fieldname: str) -> bytes:
-        """Each document's length byte for the field (0: none), live documents only."""
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-        column = self.perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if column is None:
-            raw = b""
-        else:
-            raw = column._dbfile.get(column._basepos, min(self.count, column._count))
-        raw = bytes(raw) + bytes(self.count - len(raw))
-        return raw if self.live is None else bytes(compress(raw, self.live))
-
-    def postings(self, valbytes: bytes, fixedsize):
-        """(docnums, weights, values) of one term, renumbered, deleted documents dropped."""
-        if valbytes[0]:
-            raise MergeUnsupported("inlined postings")
-        offset, length = _EXTENT.unpack_from(valbytes, len(valbytes) - _EXTENT.size)
-        raw = self.postfile.get(offset, length)
-        if raw[:4] != _BLOCK_MAGIC:
-            raise MergeUnsupported(f"posting list without a block header at {offset}")
-        ids: list[int] = []
-        weights = array("f")
-        values = None if fixedsize == 0 else []
-        pos, end = 4, len(raw)
-        view = memoryview(raw)
-        while pos < end:
-            (blocklength,) = _INT.unpack_from(raw, pos)
-            pos += 4
-            blocklength = abs(blocklength)
-            info, used = safepickle.loads_prefix(view[pos:pos + blocklength])
-            data = view[pos + used:pos + blocklength]
-            pos += blocklength
-            n, compressed = info[0], info[3]
-            deltas, block_weights, block_values = safepickle.loads(zlib.decompress(data) if compressed else data)
-            ids.extend(accumulate(deltas))
-            if block_weights is None:
-                weights.extend(repeat(1.0, n))
-            elif isinstance(block_weights, float):
-                weights.extend(repeat(block_weights, n))
-            else:
-                weights.extend(block_weights)
-            if values is not None:
-                if fixedsize is None or fixedsize < 0:
-                    if len(block_values) != n:
-                        raise MergeUnsupported("a posting block with empty values")
-                    values.extend(block_values)
-                else:
-                    values.extend(block_values[i:i + fixedsize] for i in range(0, len(block_values), fixedsize))
-        if self.docmap is None:
-            base = self.base
-            if base:
-                ids = list(map(base.__add__, ids))
-            return ids, weights, values
-        mapped = list(map(self.docmap.__getitem__, ids))
-        if -1 not in mapped:
-            return mapped, weights, values
-        keep = [d >= 0 for d in mapped]
-        return (list(compress(mapped, keep)), array("f", compress(weights, keep)),
-                None if values is None else list(compress(values, keep)))
-
-    def field_terms(self, fieldname: str, number: int, low: bytes = b"", high: bytes | None = None):
-        """(term bytes, source number, term info bytes) of the field's terms from
-        ``low`` up to, not including, ``high`` (None: to the end), in term order."""
-        fieldid = self.terms._fieldmap.get(fieldname)
-        if fieldid is None:
-            return
-        prefix = _FIELD_ID.pack(fieldid)
-        for key, value in self.terms._tindex.items_from(prefix + low):
-            if key[:2] != prefix:
-                return
-            text = key[2:]
-            if high is not None and text >= high:
-                return
-            yield text, number, value
-
-    def posting_bytes(self):
-        """((field name, term bytes), bytes of its posting list) of every term, in term order."""
-        names = {number: name for name, number in self.terms._fieldmap.items()}
-        for key, value in self.terms._tindex.items():
-            yield (names[_FIELD_ID.unpack_from(key)[0]], key[2:]), _EXTENT.unpack_from(value, len(value) - 12)[1]
-
-    def close(self):
-        self.reader.close()
-
-
-def _write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, bytes]:
-    """Stored fields, columns and field lengths of the live documents, one after another.
-
-    Returns each indexed field's length bytes by new document number (what the
-    posting blocks' length bounds are computed from).
-    """
-    from whoosh import columns
-    from whoosh.codec.whoosh3 import _lenfield
-    from whoosh.util.numeric import byte_to_length
-
-    perdoc._doccount = doccount
-    # Stored fields: the compressed pickles as they are (no unpickling).
-    stored = perdoc._get_column("_stored")._child
-    raw_writer = columns.VarBytesColumn.Writer.add
-    for source in sources:
-        if not source.live_count:
-            continue
-        colfile, offset, length = source.perdoc._get_column_file("_stored")
-        reader = columns.VarBytesColumn.Reader(colfile, offset, length, source.count)
-        for docnum, value in zip(count(source.base), source.keep(iter(reader))):
-            raw_writer(stored, docnum, value)
-        colfile.close()
-    # Sortable columns, value by value as whoosh's merge copies them.
-    for name, field in sorted(schema.items()):
-        column = field.column_type
-        if not column:
-            continue
-        for source in sources:
-            if not source.live_count or not source.perdoc.has_column(name):
-                continue
-            if not perdoc._has_column(name):
-                perdoc._create_column(name, column)
-            writer = perdoc._get_column(name)
-            reader = source.perdoc.column_reader(name, column)
-            for docnum, value in zip(count(source.base), source.keep(iter(reader))):
-                writer.add(docnum, value)
-    # Field lengths: one byte per document; the column ends at the last non-zero byte.
-    lengths: dict[str, bytes] = {}
-    totals = defaultdict(int)
-    for name, field in sorted(schema.items()):
-        if not field.indexed:
-            continue
-        merged = b"".join(source.length_bytes(name) for source in sources)
-        if not merged.strip(b"\0"):
-            continue
-        lengths[name] = merged
-        perdoc._cols.create_file(_lenfield(name)).write(merged.rstrip(b"\0"))
-        perdoc._colwriters[_lenfield(name)] = _WrittenColumn()
-        totals[name] = sum(byte_to_length(b) * merged.count(b) for b in set(merged) if b)
-    perdoc._fieldlengths = totals
-    return lengths
-
-
-class _WrittenColumn:
-    """A column already written in full: nothing to finish."""
-
-    def finish(self, doccount):
-        pass
-
-
 def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], compression: int,
                     part_prefix: str, workers: int, close_fds=()):
     """Every term of every field, its postings the sources' ones after another.
@@ -356,14 +166,11 @@ def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], com
     (``<segment id>.pst1``) and their term infos to another (``.trm1``); they are
     appended once this process has written the first half.
     """
-    from whoosh.codec.whoosh3 import W3TermInfo
-
     names = set()
     for source in sources:
-        names.update(source.terms._fieldmap)
+        names.update(source.field_names())
     names = sorted(n for n in names if n in schema)
-    postfile = fieldwriter._postfile
-    tindex = fieldwriter._tindex
+    postfile, add_term = postings_output(fieldwriter)
     started = set()
 
     def publish(fieldname, btext, terminfo: bytes):
@@ -372,17 +179,15 @@ def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], com
                 fieldwriter.finish_field()
             fieldwriter.start_field(fieldname, schema[fieldname])
             started.add(fieldname)
-        tindex.add(_FIELD_ID.pack(fieldwriter._fieldid) + btext, terminfo)
+        add_term(btext, terminfo)
 
     split = _split_key(sources) if workers > 1 else None
     if split is None:
-        _merge_terms(sources, schema, names, lengths, compression, None, None, postfile, publish, W3TermInfo)
+        _merge_terms(sources, schema, names, lengths, compression, None, None, postfile, publish)
     else:
-        child = _start_part(sources, schema, names, lengths, compression, split, part_prefix, close_fds,
-                            W3TermInfo)
+        child = _start_part(sources, schema, names, lengths, compression, split, part_prefix, close_fds)
         try:
-            _merge_terms(sources, schema, names, lengths, compression, None, split, postfile, publish,
-                         W3TermInfo)
+            _merge_terms(sources, schema, names, lengths, compression, None, split, postfile, publish)
             _append_part(child, part_prefix, postfile, publish)
         finally:
             _stop_part(child, part_prefix)
@@ -397,7 +202,7 @@ PARALLEL_BYTES = 32 * 1024 * 1024
 def _split_key(sources):
     """The (field name, term) halving the biggest source's posting bytes, or None
     for a merge too small to split."""
-    total = sum(source.postfile._length for source in sources if hasattr(source.postfile, "_length"))
+    total = sum(source.posting_bytes_total() or 0 for source in sources)
     if total < PARALLEL_BYTES:
         return None
     biggest = max(sources, key=lambda source: source.live_count)
@@ -410,7 +215,7 @@ def _split_key(sources):
     return None
 
 
-def _merge_terms(sources, schema, names, lengths, compression, start, end, postfile, publish, W3TermInfo):
+def _merge_terms(sources, schema, names, lengths, compression, start, end, postfile, publish):
     """Merge the terms from ``start`` up to ``end`` ((field name, term); None: no bound):
     postings to ``postfile``, each term's info to ``publish(field name, term, info bytes)``."""
     for fieldname in names:
@@ -426,27 +231,18 @@ def _merge_terms(sources, schema, names, lengths, compression, start, end, postf
             if btext != current:
                 if parts:
                     _flush_term(fieldname, current, parts, fixedsize, fieldlengths, compression,
-                                postfile, publish, W3TermInfo)
+                                postfile, publish)
                 current, parts = btext, []
                 if not terms % 8192:
-                    _release_pages(sources)
+                    for source in sources:
+                        source.release_pages()
             parts.append(sources[number].postings(valbytes, fixedsize))
         if parts:
             _flush_term(fieldname, current, parts, fixedsize, fieldlengths, compression,
-                        postfile, publish, W3TermInfo)
+                        postfile, publish)
 
 
-def _release_pages(sources):
-    """Unmap the pages of the segments read so far (they stay in the page cache): the
-    segments are read once, and mapped pages would count in this process's RSS."""
-    for source in sources:
-        for dbfile in (source.postfile, source.terms._tindex.dbfile):
-            mapped = getattr(dbfile, "file", None)
-            if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-                mapped.madvise(mmap.MADV_DONTNEED)
-
-
-def _start_part(sources, schema, names, lengths, compression, split, prefix, close_fds, W3TermInfo) -> int:
+def _start_part(sources, schema, names, lengths, compression, split, prefix, close_fds) -> int:
     """Fork a process merging the terms from ``split`` on; returns its pid."""
     pid = os.fork()
     if pid:
@@ -466,8 +262,7 @@ def _start_part(sources, schema, names, lengths, compression, split, prefix, clo
                     infos.clear()
                     if os.getppid() != parent:
                         os._exit(1)  # the parent is gone: stop
-            _merge_terms(sources, schema, names, lengths, compression, split, None, postfile, publish,
-                         W3TermInfo)
+            _merge_terms(sources, schema, names, lengths, compression, split, None, postfile, publish)
             pickle.dump(infos, termfile, 4)
         status = 0
     except BaseException as exc:
@@ -495,8 +290,6 @@ def _append_part(pid: int, prefix: str, postfile, publish):
     shift = postfile.tell()
     with open(prefix + ".pst1", "rb") as part:
         shutil.copyfileobj(part, postfile, 1024 * 1024)
-    extent = _EXTENT
-    cut = -extent.size
     with open(prefix + ".trm1", "rb") as termfile:
         while True:
             try:
@@ -504,8 +297,7 @@ def _append_part(pid: int, prefix: str, postfile, publish):
             except EOFError:
                 break
             for fieldname, btext, terminfo in infos:
-                offset, length = extent.unpack_from(terminfo, len(terminfo) + cut)
-                publish(fieldname, btext, terminfo[:cut] + extent.pack(offset + shift, length))
+                publish(fieldname, btext, shift_term_info(terminfo, shift))
 
 
 def _stop_part(pid: int, prefix: str):
@@ -522,11 +314,8 @@ def _stop_part(pid: int, prefix: str):
             pass
 
 
-def _flush_term(fieldname, btext, parts, fixedsize, fieldlengths, compression, postfile, publish,
-                W3TermInfo):
+def _flush_term(fieldname, btext, parts, fixedsize, fieldlengths, compression, postfile, publish):
     """Write one term's merged postings in blocks, then publish its term info."""
-    from whoosh.util.numeric import byte_to_length, length_to_byte
-
     if len(parts) == 1:
         ids, weights, values = parts[0]
     else:
@@ -536,84 +325,8 @@ def _flush_term(fieldname, btext, parts, fixedsize, fieldlengths, compression, p
             weights.extend(part_weights)
             if values is not None:
                 values.extend(part_values)
-    total = len(ids)
-    if not total:
+    if not ids:
         return  # every posting was of a deleted document: whoosh drops the term
-    blocklimit = _BLOCK_LIMIT
-    terminfo = W3TermInfo()
-    start = postfile.tell()
-    out = [_BLOCK_MAGIC]
-    dumps = pickle.dumps
-    for first in range(0, total, blocklimit):
-        block_ids = ids[first:first + blocklimit]
-        block_weights = weights[first:first + blocklimit]
-        n = len(block_ids)
-        top = max(block_weights)
-        block = _Block(block_ids, block_weights, top if top > 0 else 0)
-        if fieldlengths is not None:
-            present = bytes(map(fieldlengths.__getitem__, block_ids)).replace(b"\0", b"")
-            if present:
-                block.minlength = byte_to_length(min(present))
-                block.maxlength = byte_to_length(max(present))
-        terminfo.add_block(block)
-        # What W3PostingsWriter._write_block writes, from C-speed pieces.
-        deltas = [block_ids[0]]
-        deltas.extend(map(sub, block_ids[1:], block_ids))
-        if block_weights.count(1.0) == n:
-            mini_weights = None
-        elif block_weights.count(block_weights[0]) == n:
-            mini_weights = block_weights[0]
-        else:
-            mini_weights = tuple(block_weights)
-        if fixedsize is None or fixedsize < 0:
-            mini_values = tuple(values[first:first + blocklimit])
-        elif fixedsize == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(values[first:first + blocklimit])
-        databytes = dumps((tuple(deltas), mini_weights, mini_values), 2)
-        if compression:
-            databytes = zlib.compress(databytes, compression)
-        infobytes = dumps((n, block_ids[-1], block.maxweight, compression,
-                           length_to_byte(block.minlength), length_to_byte(block.maxlength)), 2)
-        blocklength = len(infobytes) + len(databytes)
-        if first + blocklimit >= total:
-            blocklength = -blocklength  # the last block
-        out.append(_INT.pack(blocklength))
-        out.append(infobytes)
-        out.append(databytes)
-    data = b"".join(out)
+    data, terminfo = encode_term(ids, weights, values, fixedsize, fieldlengths, compression, postfile.tell())
     postfile.write(data)
-    terminfo.set_extent(start, len(data))
-    publish(fieldname, btext, terminfo.to_bytes())
-
-
-class _Block:
-    """A block's statistics, as W3TermInfo.add_block reads them from a posting writer."""
-
-    __slots__ = ("_ids", "_weights", "maxweight", "minlength", "maxlength")
-
-    def __init__(self, ids, weights, maxweight):
-        self._ids = ids
-        self._weights = weights
-        self.maxweight = maxweight
-        self.minlength = None
-        self.maxlength = 0
-
-    def __len__(self):
-        return len(self._ids)
-
-    def min_id(self):
-        return self._ids[0]
-
-    def max_id(self):
-        return self._ids[-1]
-
-    def min_length(self):
-        return self.minlength
-
-    def max_length(self):
-        return self.maxlength
-
-    def max_weight(self):
-        return self.maxweight
+    publish(fieldname, btext, terminfo)

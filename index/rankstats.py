@@ -172,7 +172,7 @@ class RankStats:
 
 
 def _set_norms(stats: RankStats) -> None:
-    from whoosh.util.numeric import byte_to_length
+    from searcher.index.whoosh_private import byte_to_length
 
     k1, b = stats.k1, stats.b
     decoded = [byte_to_length(i) for i in range(256)]
@@ -217,7 +217,7 @@ def _deleted(sub, count: int) -> frozenset:
 
 def compute(reader, k1: float = NORM_K1, b: float = NORM_B) -> RankStats:
     """The statistics of ``reader``, from whoosh's columns."""
-    from whoosh.util.numeric import byte_to_length
+    from searcher.index.whoosh_private import byte_to_length
 
     stats = RankStats()
     stats.k1, stats.b = k1, b
@@ -313,24 +313,13 @@ def compute(reader, k1: float = NORM_K1, b: float = NORM_B) -> RankStats:
 
 def _file_column(reader, count: int):
     """(per-passage index into uniques, unique file keys) from the ``file`` column."""
-    from operator import add
+    from searcher.index.whoosh_private import file_column_arrays
 
     column = reader.column_reader("file", translate=False)
-    uniques = getattr(column, "_uniques", None)
-    if uniques is not None and hasattr(column, "_typecode"):
-        # whoosh's RefBytes column: an array of references into a list of unique values
-        raw = column._dbfile.get(column._basepos, count * column._itemsize)
-        refs = array(column._typecode, raw)
-        if _LITTLE:
-            refs.byteswap()  # stored big-endian
-        return refs, uniques
-    offsets, lengths = getattr(column, "_offsets", None), getattr(column, "_lengths", None)
-    if offsets is not None and lengths is not None and len(offsets) == len(lengths) == count and count:
-        # whoosh's VarBytes column: the values one after another; read them in one go.
-        data = column._dbfile.get(column._basepos, max(map(add, offsets, lengths)))
-        values = list(map(data.__getitem__, map(slice, offsets, map(add, offsets, lengths))))
-    else:
-        values = list(column)
+    found = file_column_arrays(column, count)
+    if found is not None and found[1] is not None:
+        return found
+    values = found[0] if found is not None else list(column)
     uniques = list(dict.fromkeys(values))
     position = {value: i for i, value in enumerate(uniques)}
     return list(map(position.__getitem__, values)), uniques
@@ -338,18 +327,13 @@ def _file_column(reader, count: int):
 
 def _length_bytes(reader, fieldname: str, count: int) -> bytes:
     """Each passage's field length as whoosh stores it: one byte (see byte_to_length)."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.util.numeric import length_to_byte
+    from searcher.index.whoosh_private import length_bytes, length_to_byte
 
     perdoc = getattr(reader, "_perdoc", None)
-    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) if perdoc is not None else None
-    if column is None:
+    raw = length_bytes(perdoc, fieldname, count) if perdoc is not None else None
+    if raw is None:
         return bytes(length_to_byte(reader.doc_field_length(d, fieldname) or 0) for d in range(count))
-    try:
-        raw = column._dbfile.get(column._basepos, min(count, column._count))
-    except AttributeError:
-        raw = bytes(column)
-    return bytes(raw) + bytes(count - len(raw))
+    return raw
 
 
 # --- the file ------------------------------------------------------------------------
@@ -517,9 +501,9 @@ def load(reader) -> RankStats | None:
 
 def _location(sub):
     """(folder, index name) of a segment reader's index; (None, None) if not on disk."""
-    storage = getattr(sub, "_storage", None)
-    storage = getattr(storage, "b", storage)  # whoosh's OverlayStorage over a compound file
-    folder = getattr(storage, "folder", None)
+    from searcher.index.whoosh_private import reader_folder
+
+    folder = reader_folder(sub)
     indexname = getattr(sub.segment(), "indexname", None)
     if not isinstance(folder, str) or not isinstance(indexname, str) or not _INDEXNAME.fullmatch(indexname):
         return None, None
@@ -530,13 +514,12 @@ def save(index_dir, indexname: str) -> bool:
     """Write the statistics of the index's latest generation, unless that is done, and
     remove those of other generations. For the indexing run, which holds the index's
     lock. Best effort: False if they could not be written (queries then compute them)."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.index import FileIndex
+    from searcher.index.whoosh_private import open_file_index
 
     index_dir = os.fspath(index_dir)
     keep = tmp = None
     try:
-        reader = FileIndex(FileStorage(index_dir), indexname=indexname).reader()
+        reader = open_file_index(index_dir, indexname).reader()
         try:
             if leaves(reader):
                 keep = file_name(indexname, reader.generation())

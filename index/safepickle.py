@@ -15,8 +15,8 @@ written (``index.analysis``); the table maps that old path, and the classes'
 present one, to the classes themselves, so the package can move and old
 indexes keep opening.
 
-``use_safe_unpickling()`` makes whoosh's readers use ``loads``/``load``; it is
-called wherever searcher opens an index (index/mapped.py), before any read.
+index/whoosh_private.py's ``use_searcher_readers()`` makes whoosh's readers use
+``loads``/``load``; it is called wherever searcher opens an index, before any read.
 """
 
 from __future__ import annotations
@@ -60,11 +60,7 @@ def allowed() -> dict[tuple[str, str], object]:
         import _codecs
         import collections
 
-        from whoosh import columns, fields, formats
-        from whoosh.analysis import analyzers, filters, tokenizers
-        from whoosh.codec import whoosh3
-
-        from searcher.index import analysis
+        from searcher.index import analysis, whoosh_private
 
         table: dict[tuple[str, str], object] = {}
 
@@ -78,21 +74,7 @@ def allowed() -> dict[tuple[str, str], object]:
         add(("_codecs",), (_codecs.encode,))
         add(("builtins", "__builtin__"), (int, float, str, bytes, set, frozenset, list, dict, tuple, bool))
         add(("collections",), (collections.defaultdict,))
-        add(("whoosh.fields",), (fields.Schema, fields.TEXT, fields.ID, fields.STORED, fields.KEYWORD,
-                                 fields.NUMERIC, fields.DATETIME, fields.BOOLEAN, fields.NGRAM,
-                                 fields.NGRAMWORDS))
-        add(("whoosh.analysis.analyzers",), (analyzers.CompositeAnalyzer,))
-        add(("whoosh.analysis.tokenizers",), (tokenizers.IDTokenizer, tokenizers.RegexTokenizer,
-                                              tokenizers.SpaceSeparatedTokenizer))
-        add(("whoosh.analysis.filters",), (filters.LowercaseFilter, filters.StopFilter))
-        add(("whoosh.formats",), (formats.Existence, formats.Frequency, formats.Positions,
-                                  formats.Characters, formats.PositionBoosts, formats.CharacterBoosts))
-        add(("whoosh.columns",), tuple(
-            getattr(columns, name) for name in (
-                "VarBytesColumn", "FixedBytesColumn", "RefBytesColumn", "NumericColumn",
-                "BitColumn", "CompressedBytesColumn", "StructColumn", "PickleColumn",
-            )))
-        add(("whoosh.codec.whoosh3",), (whoosh3.W3Codec, whoosh3.W3Segment))
+        table.update(whoosh_private.pickled_classes())
         # searcher's analysis classes: under the module path indexes were written
         # with ("index.analysis", before the package moved) and where they live now.
         add(tuple(dict.fromkeys(("index.analysis", analysis.WordTokenizer.__module__))),
@@ -180,23 +162,3 @@ def loads_prefix(data) -> tuple[object, int]:
 def load(file):
     """``pickle.load`` for a file of an index: only ``allowed()`` names."""
     return _Restricted(file).load()
-
-
-class _PickleModule:
-    """What whoosh.index uses of the pickle module, with ``loads`` restricted."""
-
-    loads = staticmethod(loads)
-    dumps = staticmethod(pickle.dumps)
-    PicklingError = pickle.PicklingError
-
-
-def use_safe_unpickling() -> None:
-    """Make whoosh unpickle what it reads from an index with ``loads``/``load`` (idempotent)."""
-    from whoosh import columns, formats
-    from whoosh import index as whoosh_index
-    from whoosh.codec import whoosh3
-    from whoosh.filedb import structfile
-
-    whoosh3.loads = columns.loads = formats.loads = loads
-    structfile.load_pickle = load
-    whoosh_index.pickle = _PickleModule

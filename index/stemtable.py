@@ -144,7 +144,7 @@ def with_stem_tables(ix, index_dir: str | os.PathLike):
     ``ix.schema`` (and so would drop the tables); a schema given to FileIndex is
     used as it is. If anything goes wrong, ``ix`` is returned unchanged.
     """
-    from whoosh.index import FileIndex
+    from searcher.index.whoosh_private import FileIndex
 
     try:
         schema = ix.schema

@@ -118,10 +118,10 @@ def open_index(index_dir: str | os.PathLike, meta: IndexMeta | None = None):
 def open_whoosh(index_dir: str | os.PathLike, indexname: str):
     from whoosh import index as whoosh_index
 
-    from searcher.index.mapped import use_mapped_segments
     from searcher.index.safepickle import UnsafeIndex
+    from searcher.index.whoosh_private import use_searcher_readers
 
-    use_mapped_segments()  # read segments in place, unpickle only what an index holds (index/mapped.py)
+    use_searcher_readers()  # read segments in place, unpickle only what an index holds
 
     try:
         return whoosh_index.open_dir(str(index_dir), indexname=indexname)

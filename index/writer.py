@@ -377,7 +377,7 @@ class _Run:
             self.lock.publish_state(state.line())
 
     def _clean_leftovers(self):
-        from whoosh.index import TOC, clean_files
+        from searcher.index.whoosh_private import TOC, clean_files
 
         # Under the lock nobody else writes here: files of killed runs can go.
         remove_temp_dirs(self.index_dir)
@@ -436,7 +436,7 @@ class _Run:
             self.report.passages += result.passages
 
     def _finish(self):
-        from whoosh.index import TOC, clean_files
+        from searcher.index.whoosh_private import TOC, clean_files
 
         meta = self.meta
         now = _now()
@@ -469,7 +469,7 @@ class _Run:
 
     def discard_unpublished(self):
         """Delete the segment and scratch files that no published table of contents names."""
-        from whoosh.index import TOC, clean_files
+        from searcher.index.whoosh_private import TOC, clean_files
 
         try:
             toc = TOC.read(self.ix.storage, self.indexname)
@@ -491,8 +491,7 @@ class _Committer:
         self.first = True
 
     def commit(self, segments, results: list[FileResult], deletions: list[str]):
-        from whoosh.index import TOC
-        from whoosh.writing import SegmentWriter
+        from searcher.index.whoosh_private import TOC, SegmentWriter, close_segment, release_writer
 
         run = self.run
         run.progress("publishing")
@@ -506,7 +505,7 @@ class _Committer:
                 with writer.searcher() as searcher:
                     for path in to_delete:
                         writer.delete_by_term("file", path, searcher=searcher)
-            writer._close_segment()
+            close_segment(writer)
             # Not writer._commit_toc(): its clean-up would delete the files of
             # segments that workers are writing right now. _Run._finish cleans.
             TOC(writer.schema, list(writer.segments) + list(segments), writer.generation).write(
@@ -517,7 +516,7 @@ class _Committer:
             except Exception:
                 pass
             raise
-        writer._finish()
+        release_writer(writer)
         upserts, removals = [], list(deletions)
         for r in results:
             if r.skip_reason is not None and r.transient:
@@ -535,7 +534,7 @@ class _Committer:
         interrupted before that, the index is as it was and the next run deletes the
         merge's files (``_clean_leftovers``).
         """
-        from whoosh.index import TOC
+        from searcher.index.whoosh_private import TOC
 
         from searcher.index.merge import MergeUnsupported, merge_segments, segments_to_merge
 
@@ -961,12 +960,12 @@ def _worker_main(w, jobs, results, index_dir, indexname, max_bytes, pool_mb, par
 def _create_whoosh(index_dir: Path, indexname: str, language: str):
     from whoosh import index as whoosh_index
 
-    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.whoosh_private import use_searcher_readers
 
     # As open_whoosh does: this process reads the segments later (deletions, merges,
     # ranking statistics), and whoosh's own reading copies each into memory (at 1M
     # passages, 2.1 GB of RSS at the end of the first run).
-    use_mapped_segments()
+    use_searcher_readers()
     remove_index_files(index_dir, indexname)
     return whoosh_index.create_in(str(index_dir), make_schema(language), indexname=indexname)
 

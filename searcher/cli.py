@@ -497,45 +497,34 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     """
     import time
 
+    from searcher.request import OptionError, query_request
+
     started = time.perf_counter()
     end_on_closed_output()
-    if sum((as_json, files_only, vimgrep)) > 1:
-        raise click.UsageError("choose one of --json, -l/--files and --vimgrep")
-    if literal and phrase:
-        raise click.UsageError("choose one of --literal and --phrase")
-    if null and not files_only:
-        raise click.UsageError("-0/--null goes with -l/--files")
-    if page is not None and offset is not None:
-        raise click.UsageError("choose one of --page and --offset")
-    if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
-        raise click.UsageError("choose one of --index, -I/--indexes and --all")
+    console = console_for(color_mode)
+    try:
+        request = query_request(
+            words, is_tty=console.is_tty, index_dir=index_dir, limit=limit, page=page, offset=offset,
+            per_file=per_file, context=context, files_only=files_only, null=null, vimgrep=vimgrep,
+            as_json=as_json, literal=literal, phrase=phrase, expand=expand, refresh=refresh, sort=sort,
+            index_names=index_names, all_indexes=all_indexes, show_copies=show_copies,
+            filters=_option_filters(changed_within))
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
 
     from searcher import output
-    from searcher.reading import literal_text, phrase_text
     from searcher.session import Session
 
-    console = console_for(color_mode)
-    links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
+    links = _links(hyperlink_format, console) if request.output in ("plain", "files") else None
     chosen = None
-    if index_names is not None or all_indexes:
+    if request.several_indexes:
         from searcher.indexes import select
 
         chosen = select(index_names, all_indexes)
         index_dir = chosen[0][1]
     index_dir = resolve_index_dir(index_dir)
-    typed = text = " ".join(words)
-    how = "--literal" if literal else "--phrase" if phrase else ""
-    if literal or phrase:
-        text = (literal_text if literal else phrase_text)(text) or text
-    if files_only:
-        limit, per_file = limit or 10**9, 1
-    limit = limit or 10
-    offset = (page - 1) * limit if page else offset or 0
-    plain = not (as_json or files_only or vimgrep)
-    run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
-               exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
-               filters=_option_filters(changed_within), sort=sort,
-               collapse=not (show_copies or files_only))  # -l: every matching file
+    run = request.search_options()
+    text, typed, how, offset = request.text, request.typed, request.how, request.offset
 
     if refresh:
         if chosen is not None and len(chosen) > 1:
@@ -564,27 +553,27 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
         for line in explainer.explain(result.query, typed=typed, how=how) + output.expansion_lines(result, expand):
             console.info(escape_line(line))
 
-    if plain and console.is_tty:
+    if request.output == "plain" and console.is_tty:
         header = output.results_header(result.total, offset + 1, len(result.hits), time.perf_counter() - started)
         console.print(console.style(header, dim=True) + "\n")
     for number, hit in enumerate(result.hits):
-        if as_json:
+        if request.output == "json":
             console.print(output.hit_json(hit))
-        elif files_only:
-            if links is not None and not null:
+        elif request.output == "files":
+            if links is not None and not request.null:
                 console.print(links.wrap(output.shown_path(hit.path), hit.path))
             else:
-                output.print_file(console, hit.path, null)
-        elif vimgrep:
+                output.print_file(console, hit.path, request.null)
+        elif request.output == "vimgrep":
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
         else:
             if number:
                 console.print()
-            if context is None:
+            if request.context is None:
                 console.print(output.format_hit(console, hit, links))
             else:
-                console.print(output.format_hit_with_context(console, hit, context, links))
+                console.print(output.format_hit_with_context(console, hit, request.context, links))
 
     if stale_message:
         console.info(stale_message)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from heapq import merge
 
+from searcher.index.whoosh_private import reader_cache
 from searcher.search import SearchResult
 from searcher.session import Session
 
@@ -98,7 +99,7 @@ class MultiSession:
             stats = Statistics(reader, common)
             stats.passages, stats.file_count = passages, files
             stats.walks, stats.shared_counts = {}, shared
-            reader._searcher_statistics = stats  # what the engine's statistics(reader) returns
+            reader_cache(reader)["statistics"] = stats  # what the engine's statistics(reader) returns
             for fieldname, (_, terms) in fields.items():
                 if fieldname not in reader.schema:
                     continue

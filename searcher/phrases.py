@@ -19,41 +19,22 @@ passages holding the two rarest words, and a candidate keeps the phrase starts
 its words allow so far: it is dropped as soon as none is left, so the common
 words of a phrase ("the", "of") are read only where the rarer words stand in
 the right places. Of a block's positions, only as many are unpickled as reach
-the last candidate in it (``_values_up_to``).
+the last candidate in it (index/whoosh_private.py's ``decode_values``).
 """
 
 from __future__ import annotations
 
-import weakref
-import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from itertools import accumulate, chain, repeat
-from operator import add, getitem, lshift, rshift
-from pickle import dumps
-from struct import Struct
+from itertools import chain, repeat
+from operator import add, lshift, rshift
 
 from searcher.index.flatpostings import FlatTerm, flat_term
-from searcher.index.safepickle import loads
+from searcher.index.whoosh_private import (block_matcher, decode_ids, decode_values, is_block_matcher,
+                                           position_lists, term_blocks)
 
-_BLOCK_LENGTH = Struct("!i")  # a block's byte length; negative for a term's last block
-# Enough bytes for a block's length and its pickled info tuple
-# (count, last id, max weight, compression, min length, max length).
-_HEAD_BYTES = 64
-
-# In a block's pickled (ids, weights, values): the end of the ids (TUPLE, BINPUT 0) and
-# the start of the values (MARK, GLOBAL _codecs.encode).
-_IDS_END = b"tq\x00"
-_VALUES_START = b"(c_codecs\nencode\n"
-
-# A pickled list (protocol 2: PROTO 2, EMPTY_LIST), as positions are stored.
-_LIST_PICKLE = b"\x80\x02]"
 # A phrase start as one number: docnum << _SHIFT | position (see match_phrase).
 _SHIFT = 40
-
-# Block directories of the terms read most recently, per segment reader.
-_DIRECTORY_CACHE_SIZE = 512
-_directories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def phrase_postings(reader, fieldname: str, words, wanted=None):
@@ -120,14 +101,10 @@ def _term_postings(reader, fieldname: str, btext: bytes, fmt):
     flat = flat_term(reader, fieldname, btext)
     if flat is not None:
         return _FlatPostings(flat)
-    terms = getattr(reader, "_terms", None)
-    if terms is not None:
-        info = terms.term_info(fieldname, btext)
-        matcher = terms._codec.postings_reader(terms._postfile, info, fmt)
-        if hasattr(matcher, "_goto") and hasattr(matcher, "_nextoffset"):
-            return _BlockPostings(reader, fieldname, btext, matcher, info.doc_frequency())
-        return _ListPostings(matcher, info.doc_frequency())
-    return _ListPostings(reader.postings(fieldname, btext), reader.doc_frequency(fieldname, btext))
+    matcher, df = block_matcher(reader, fieldname, btext, fmt)
+    if is_block_matcher(matcher):
+        return _BlockPostings(reader, fieldname, btext, matcher, df)
+    return _ListPostings(matcher, df)
 
 
 def _start_keys(docnums, position_lists, offsets) -> set[int]:
@@ -210,57 +187,27 @@ class _FlatPostings:
 
 
 class _BlockPostings:
-    """A term's postings in whoosh3's block format, read block by block."""
+    """A term's postings in whoosh3's block format, read block by block
+    (index/whoosh_private.py decodes them)."""
 
     def __init__(self, reader, fieldname: str, btext: bytes, matcher, df: int):
         self.df = df
-        self.postfile = matcher._postfile
-        self.blocks = _directory(reader, fieldname, btext, matcher)
+        self.blocks = term_blocks(reader, fieldname, btext, matcher)
         self.lasts = self.blocks.lasts
-        self.read: dict[int, list] = {}  # block -> [ids, pickled data so far, inflater or None]
+        self.read: dict[int, list] = {}  # block -> what decode_ids left for decode_values
 
     def _ids(self, block: int) -> list[int]:
-        """A block's ids. They come first in its pickled data, a tuple of at most 5 bytes
-        an id, closed by TUPLE, BINPUT 0: only that much of a compressed block is
-        inflated and unpickled, the rest (weights, positions) when asked for."""
+        """A block's ids; the rest of the block (weights, positions) is decoded when asked for."""
         found = self.read.get(block)
         if found is not None:
             return found[0]
         blocks = self.blocks
-        count = blocks.counts[block]
-        data = self.postfile.get(blocks.data_starts[block], blocks.data_lengths[block])
-        inflate = None
-        if blocks.compressed[block]:
-            inflate = zlib.decompressobj()
-            data = inflate.decompress(data, 5 * count + 16)
-        end = data.find(_IDS_END, 2)
-        ids = None
-        if end > 0:
-            try:
-                ids = loads(data[:end + len(_IDS_END)] + b".")
-            except Exception:
-                pass
-        if type(ids) is not tuple or len(ids) != count:  # not as expected: unpickle it all
-            if inflate is not None:
-                data += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
-                inflate = None
-            ids = loads(data)[0]
-        ids = list(accumulate(ids))
-        self.read[block] = [ids, data, inflate]
+        ids, self.read[block] = decode_ids(blocks.data(block), blocks.compressed[block], blocks.counts[block])
         return ids
 
     def _values(self, block: int, last: int) -> tuple:
         """A block's encoded positions, at least up to index ``last`` (after ``_ids``)."""
-        entry = self.read[block]
-        ids, data, inflate = entry
-        if inflate is not None:
-            data = entry[1] = data + inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
-            entry[2] = None
-        if last < len(ids) * 3 // 4:
-            values = _values_up_to(data, last)
-            if values is not None:
-                return values
-        return loads(data)[2]
+        return decode_values(self.read[block], last)
 
     def _blocks_holding(self, candidates: list[int]):
         """(block, the candidates in its id range), for the blocks whose range holds any."""
@@ -299,120 +246,9 @@ class _BlockPostings:
             ids = self._ids(block)
             where = list(map(bisect_left, repeat(ids), inside))
             chosen.extend(map(self._values(block, where[-1]).__getitem__, where))
-        return _start_keys(candidates, _position_lists(chosen), offsets)
+        return _start_keys(candidates, position_lists(chosen), offsets)
 
 
 def _contains(ids: list[int], docnum: int) -> bool:
     i = bisect_left(ids, docnum)
     return i < len(ids) and ids[i] == docnum
-
-
-def _values_up_to(data: bytes, last: int) -> tuple | None:
-    """The encoded positions of a block's pickled data up to index ``last`` at least, or None.
-
-    Only as much of the pickle is unpickled as holds them: whoosh pickles each value
-    (bytes) as a call of _codecs.encode, memoised after the first as BINGET <memo>,
-    BINUNICODE, so every value not seen before in the block starts with those 3 bytes.
-    The data is cut before the (last + 1)-th of them, after which no value up to
-    ``last`` can be, and closed (TUPLE, TUPLE3, STOP). A cut anywhere else (were the
-    3 bytes ever inside a value) fails to unpickle, or does not give bytes: None then.
-    """
-    start = data.find(_VALUES_START)
-    memo = start + len(_VALUES_START)
-    if start < 0 or data[memo:memo + 1] != b"q":
-        return None
-    pieces = data.split(b"h" + data[memo + 1:memo + 2] + b"X", last + 1)
-    if len(pieces) <= last + 1:
-        return None
-    try:
-        values = loads(data[:len(data) - len(pieces[-1]) - 3] + b"t\x87.")[2]
-    except Exception:
-        return None
-    if type(values) is not tuple or len(values) <= last or set(map(type, values)) != {bytes}:
-        return None
-    return values
-
-
-def _position_lists(values: list[bytes]) -> list[list[int]]:
-    """Positions from whoosh's Positions encoding (see Positions.decode_positions):
-    4 bytes of frequency, then the position deltas as a protocol 2 pickle of a list.
-
-    The lists' pickles are unpickled in one go, as one tuple (the memo entry each list
-    puts is overwritten by the next, and read by none).
-    """
-    if (all(map(bytes.startswith, values, repeat(_LIST_PICKLE), repeat(4)))
-            and all(map(bytes.endswith, values, repeat(b".")))):
-        lists = loads(b"".join((b"\x80\x02(", *map(getitem, values, repeat(slice(6, -1))), b"t.")))
-        if len(lists) == len(values):
-            return list(map(list, map(accumulate, lists)))
-    return [list(accumulate(loads(value[4:] if value.endswith(b".") else value[4:] + b"."))) for value in values]
-
-
-class _Directory:
-    """Where a term's posting blocks are and what they hold, from the blocks' headers."""
-
-    __slots__ = ("lasts", "data_starts", "data_lengths", "compressed", "counts")
-
-    def __init__(self):
-        self.lasts: list[int] = []  # the last id in each block
-        self.data_starts: list[int] = []  # where its pickled data starts, and how long it is
-        self.data_lengths: list[int] = []
-        self.compressed: list[int] = []
-        self.counts: list[int] = []  # postings in it
-
-    def add(self, info: tuple, data_start: int, data_length: int) -> None:
-        count, last, _, compression = info[:4]
-        self.lasts.append(last)
-        self.data_starts.append(data_start)
-        self.data_lengths.append(data_length)
-        self.compressed.append(compression)
-        self.counts.append(count)
-
-
-def _directory(reader, fieldname: str, btext: bytes, matcher) -> _Directory:
-    """A term's block directory, kept for the terms read most recently: a phrase's
-    common words ("the", "of") come back in query after query."""
-    cache = _directories.get(reader)
-    if cache is None:
-        cache = _directories[reader] = {}
-    key = (fieldname, btext)
-    found = cache.pop(key, None)
-    if found is None:
-        found = _walk_blocks(matcher)
-    cache[key] = found  # the most recent last
-    if len(cache) > _DIRECTORY_CACHE_SIZE:
-        del cache[next(iter(cache))]
-    return found
-
-
-def _walk_blocks(matcher) -> _Directory:
-    """Each block starts with its byte length and its pickled info (count, last id, ...,
-    compression): read those, not the blocks. The info is pickled by whoosh with
-    ``dumps(info, 2)``, which gives its length; checked, else whoosh reads the headers."""
-    directory = _Directory()
-    get = matcher._postfile.get
-    unpack = _BLOCK_LENGTH.unpack_from
-    position = matcher._baseoffset
-    try:
-        while True:
-            head = get(position, _HEAD_BYTES)
-            length = unpack(head)[0]
-            info = loads(head[4:])
-            pickled = dumps(info, 2)
-            if not head.startswith(pickled, 4):
-                raise ValueError("not whoosh's block header")
-            data_start = position + 4 + len(pickled)
-            directory.add(info, data_start, abs(length) - len(pickled))
-            if length < 0:
-                return directory
-            position += 4 + length
-    except Exception:  # not the layout expected: let whoosh read the headers
-        directory = _Directory()
-        position = matcher._baseoffset
-        while True:
-            matcher._goto(position)
-            info = (matcher._blocklength, matcher._maxid, None, matcher._compression)
-            directory.add(info, matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-            if matcher._lastblock:
-                return directory
-            position = matcher._nextoffset

@@ -60,9 +60,9 @@ class _FieldsPlugin(qparser.FieldsPlugin):
 
     class FieldnameTagger(qparser.FieldsPlugin.FieldnameTagger):
         def create(self, parser, match):
-            from whoosh.qparser import syntax
+            from searcher.index.whoosh_private import FieldnameNode
 
-            return syntax.FieldnameNode(match.group("text").lower(), match.group(0))
+            return FieldnameNode(match.group("text").lower(), match.group(0))
 
     def __init__(self):
         super().__init__(expr=rf"(?<![\w:])(?P<text>(?i:{FIELD_NAMES})):", remove_unknown=True)
@@ -72,11 +72,11 @@ class _PlusMinusPlugin(qparser.PlusMinusPlugin):
     """whoosh sorts +/- words only in the outermost group; ``(-rice) x`` then fails. Sort every group."""
 
     def do_plusminus(self, parser, group):
-        from whoosh.qparser import syntax
+        from searcher.index.whoosh_private import GroupNode
 
         nested = group.empty_copy()
         for node in group:
-            nested.append(self.do_plusminus(parser, node) if isinstance(node, syntax.GroupNode) else node)
+            nested.append(self.do_plusminus(parser, node) if isinstance(node, GroupNode) else node)
         return super().do_plusminus(parser, nested)
 
 
@@ -112,21 +112,20 @@ class NearPhrase(wq.Phrase):
     ordered = False
 
     def matcher(self, searcher, context=None):
-        from whoosh import matching
-        from whoosh.query.spans import SpanNear2
+        from searcher.index.whoosh_private import NullMatcher, WrappingMatcher
 
         if self.fieldname not in searcher.schema:
-            return matching.NullMatcher()
+            return NullMatcher()
         fieldobj = searcher.schema[self.fieldname]
         reader = searcher.reader()
         terms = []
         for word in self.words:
             btext = fieldobj.to_bytes(word)
             if (self.fieldname, btext) not in reader:
-                return matching.NullMatcher()
+                return NullMatcher()
             terms.append(wq.Term(self.fieldname, btext))
-        m = SpanNear2(terms, slop=self.slop, ordered=False, mindist=1).matcher(searcher, context)
-        return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
+        m = wq.SpanNear2(terms, slop=self.slop, ordered=False, mindist=1).matcher(searcher, context)
+        return WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
 class ExpansionBudget:
@@ -157,10 +156,22 @@ class _BoundedExpansion:
     def _candidates(self, ixreader):
         return super()._btexts(ixreader)
 
+    def expand_over(self, ixreader) -> None:
+        """Find the pattern's words once over the whole index (``ixreader``: the top-level
+        reader). whoosh matches segment by segment: without this, each segment would
+        expand the pattern again, from what the budget has left, and a segment after the
+        first could find no word at all."""
+        self._btexts(ixreader)
+        self._whole = self._expanded
+
     def _btexts(self, ixreader):
         cached = self.__dict__.get("_expanded")
         if cached is not None and cached[0] is ixreader:
             return iter(cached[1])
+        whole = self.__dict__.get("_whole")
+        if whole is not None:  # a segment of the index: its share of the words found over all of it
+            fieldname = self.fieldname
+            return iter([btext for btext in whole[1] if (fieldname, btext) in ixreader])
         budget = self.budget if self.budget is not None else ExpansionBudget()
         found = []
         deadline = budget.start()
@@ -189,15 +200,15 @@ class _BoundedExpansion:
         btexts = list(self._btexts(reader))
         if len(btexts) <= SCORED_EXPANSION:
             return super().matcher(searcher, context)
-        from whoosh import matching
+        from searcher.index.whoosh_private import ListMatcher, NullMatcher
 
         docs = set()
         for btext in btexts:
             if (self.fieldname, btext) in reader:
                 docs.update(reader.postings(self.fieldname, btext).all_ids())
         if not docs:
-            return matching.NullMatcher()
-        return matching.ListMatcher(sorted(docs), all_weights=self.boost)
+            return NullMatcher()
+        return ListMatcher(sorted(docs), all_weights=self.boost)
 
 
 class BoundedPrefix(_BoundedExpansion, wq.Prefix):
@@ -218,7 +229,7 @@ class BoundedFuzzy(_BoundedExpansion, wq.FuzzyTerm):
         # A scan of the words sharing the first letters, with a cheap length test first:
         # whoosh's automaton grows with the word and the distance (1.5 GB for a 12-letter
         # word at a huge distance).
-        from whoosh.support.levenshtein import distance
+        from searcher.index.whoosh_private import edit_distance as distance
 
         text, maxdist = self.text, self.maxdist
         shortest, longest = len(text) - maxdist, len(text) + maxdist
@@ -253,6 +264,13 @@ class StemPrefix(_BoundedExpansion, wq.Prefix):
             if btext not in seen and (self.fieldname, btext) in ixreader:
                 seen.add(btext)
                 yield btext
+
+
+def expand_patterns(q, ixreader) -> None:
+    """Expand the patterns of a parsed query over the whole index (see ``expand_over``)."""
+    for node in leaves(q):
+        if isinstance(node, _BoundedExpansion) and node.fieldname in ixreader.schema:
+            node.expand_over(ixreader)
 
 
 def _bound_patterns(q, notes: list[str]):

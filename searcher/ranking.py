@@ -34,16 +34,15 @@ from __future__ import annotations
 import gc
 import heapq
 import math
-import zlib
 from bisect import bisect_left, bisect_right
-from collections import _count_elements, deque
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
+from itertools import compress, repeat
 from operator import add, ge, ne
 
 from searcher.index.flatpostings import flat_term
-from searcher.index.safepickle import loads
+from searcher.index.whoosh_private import decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks
 from searcher.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
 # The title is usually also the body's first line, so it is counted there already:
@@ -76,50 +75,6 @@ def idf(n: int, df: int) -> float:
 
 
 # ---------------------------------------------------------------- postings
-
-# whoosh3 pickles a block as (delta-coded ids, weights, values) with protocol 2, where
-# each value (a passage's positions) is a bytes object pickled as a call of
-# _codecs.encode. Ranking needs no positions: the block is unpickled up to where the
-# values start, which is most of the decoding time. The marker is the values tuple's
-# MARK and the first GLOBAL; ids and weights (K/M/J ints, G floats) never hold 17
-# bytes in a row that are not opcodes, so it cannot occur before the values.
-_VALUES_START = b"(c_codecs\nencode\n"
-_NO_VALUES_END = b"N\x87."  # None as the values, TUPLE3, STOP
-# The most bytes a posting takes before the values: 5 for its id (BININT), 9 for its weight (BINFLOAT).
-_PREFIX_BYTES = 14
-
-
-def _decode_block(raw: bytes, compressed: bool, count: int):
-    """(ids, term frequencies) of one posting block's pickled data."""
-    if compressed:
-        # Inflate only the ids and weights, which come first: the positions are most of a block.
-        inflate = zlib.decompressobj()
-        data = inflate.decompress(raw, _PREFIX_BYTES * count + 32)
-        cut = data.find(_VALUES_START)
-        if cut < 0 and not inflate.eof:
-            data += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
-            cut = data.find(_VALUES_START)
-        raw = data
-    else:
-        cut = raw.find(_VALUES_START)
-    data = loads(raw[:cut] + _NO_VALUES_END if cut > 0 else raw)
-    ids = list(accumulate(data[0]))
-    weights = data[1]
-    if weights is None:
-        weights = [1.0] * count
-    elif isinstance(weights, float):
-        weights = [weights] * count
-    return ids, weights
-
-
-def _leaf_matcher(seg: _Segment, fieldname: str, btext: bytes):
-    reader = seg.reader
-    if (fieldname, btext) not in reader:
-        return None
-    terms = getattr(reader, "_terms", None)
-    return (terms.matcher(fieldname, btext, reader.schema[fieldname].format) if terms is not None
-            else reader.postings(fieldname, btext))
-
 
 class AnyOf(frozenset):
     """The words a pattern matches (``list*``), scored as one word: a passage's tf is the sum
@@ -166,21 +121,21 @@ def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
     if flat is not None:  # the same postings as plain arrays (index/flatpostings.py): no decoding
         yield flat.ids, flat.tfs
         return
-    matcher = _leaf_matcher(seg, fieldname, btext)
+    reader = seg.reader
+    matcher = leaf_matcher(reader, fieldname, btext)
     if matcher is None:
         return
-    if hasattr(matcher, "_goto") and hasattr(matcher, "_nextoffset"):
-        # whoosh3's leaf matcher: raw blocks, decoded here without the positions.
-        get = matcher._postfile.get
+    if is_block_matcher(matcher):
+        # whoosh3's blocks, read raw and decoded without the positions.
+        blocks = term_blocks(reader, fieldname, btext, matcher)
+        get = blocks.postfile.get
         first = 0
-        while True:
-            if wanted is None or wanted(first, matcher._maxid):
-                raw = get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-                yield _decode_block(raw, matcher._compression, matcher._blocklength)
-            if matcher._lastblock:
-                return
-            first = matcher._maxid + 1
-            matcher._goto(matcher._nextoffset)
+        for last, start, length, compressed, count in zip(
+                blocks.lasts, blocks.data_starts, blocks.data_lengths, blocks.compressed, blocks.counts):
+            if wanted is None or wanted(first, last):
+                yield decode_ids_weights(get(start, length), compressed, count)
+            first = last + 1
+        return
     ids, weights = [], []
     while matcher.is_active():
         ids.append(matcher.id())
@@ -456,8 +411,9 @@ def term_walk(stats: Statistics, fieldname: str, key):
         return walks[(fieldname, key)]
     blocks = []  # live postings: (offset, ids, tfs)
     df = 0
-    file_tf: dict[int, float] = {}
     title = fieldname == "title"
+    # Counter.update(iterable) counts at C speed; the title's dict takes each file's tf once.
+    file_tf: dict[int, float] = {} if title else Counter()
     for seg in stats.segments:
         offset, deleted = seg.offset, seg.deleted
         number_of = seg.file_of.__getitem__
@@ -475,9 +431,9 @@ def term_walk(stats: Statistics, fieldname: str, key):
                 continue
             numbers = list(map(number_of, ids))
             if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
-                _count_elements(file_tf, numbers)
+                file_tf.update(numbers)
             elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
-                _count_elements(file_tf, numbers)
+                file_tf.update(numbers)
                 for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
                     file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)
             else:  # fractional weights (not made by searcher's indexer): sum them as they come

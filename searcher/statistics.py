@@ -15,6 +15,7 @@ slice like lists (``seq[i]``, ``map(seq.__getitem__, ids)``, ``len``, iteration)
 from __future__ import annotations
 
 from searcher.index import rankstats
+from searcher.index.whoosh_private import reader_cache
 
 # BM25's term-frequency saturation and length normalisation.
 K1 = 1.2
@@ -109,9 +110,9 @@ class Statistics:
 
 def statistics(reader) -> Statistics:
     """The reader's Statistics, loaded or built on first use and kept with the reader."""
-    stats = getattr(reader, "_searcher_statistics", None)
+    cache = reader_cache(reader)
+    stats = cache.get("statistics")
     if stats is None:
-        stats = Statistics(reader)
-        reader._searcher_statistics = stats
+        stats = cache["statistics"] = Statistics(reader)
     return stats
 

@@ -188,7 +188,7 @@ def _stemmer(analyzer):
 def correct_word(reader, typed: str, stem: str, fields, frequency: int,
                  stopwords=frozenset()) -> Correction | None:
     """The best replacement for one typed word, or None."""
-    from whoosh.support.levenshtein import damerau_levenshtein
+    from searcher.index.whoosh_private import damerau_levenshtein
 
     text_fields = [f for f in _ordered(fields) if f in reader.schema.names()]
     if not text_fields:

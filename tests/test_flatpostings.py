@@ -119,10 +119,10 @@ def test_out_of_order_terms_are_refused():
 def _segment_readers(index_dir):
     from whoosh import index as whoosh_index
 
-    from searcher.index.mapped import use_mapped_segments
+    from searcher.index.whoosh_private import use_searcher_readers
     from searcher.index.store import read_meta
 
-    use_mapped_segments()
+    use_searcher_readers()
     ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir).indexname)
     reader = ix.reader()
     return reader, [sub for sub, _ in reader.leaf_readers()]

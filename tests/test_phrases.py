@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from searcher.index import whoosh_private
 from searcher.index.schema import make_schema
 from searcher import phrases as phrases_module
 from searcher.phrases import match_phrase
@@ -86,7 +87,7 @@ def test_same_matches_and_frequencies_as_whoosh(segments, deleted, phrases, thro
     ix = build_index(segments, deleted, monkeypatch)
     monkeypatch.undo()  # one monkeypatch for all the examples
     if headers_by_whoosh:  # too few bytes for a block header: whoosh's matcher reads them
-        monkeypatch.setattr(phrases_module, "_HEAD_BYTES", 3)
+        monkeypatch.setattr(whoosh_private, "_HEAD_BYTES", 3)
     if through_matcher:  # the reading for codecs other than whoosh3's block format
         monkeypatch.setattr(phrases_module, "_BlockPostings",
                             lambda reader, fieldname, btext, matcher, df: phrases_module._ListPostings(matcher, df))

@@ -283,10 +283,11 @@ def test_passages_of_a_file_and_file_lengths(session):
 
 def test_many_blocks_deletions_and_mapped_segments(tmp_path):
     """Postings over several whoosh blocks (128 postings each), with deleted passages, read
-    through index/mapped.py: the fast paths agree with whoosh's own reading."""
+    in place (index/whoosh_private.py): the fast paths agree with whoosh's own reading."""
     from whoosh.filedb.compound import CompoundStorage
 
-    from searcher.index.mapped import MappedCompoundStorage
+    from searcher.index import whoosh_private
+    from searcher.index.whoosh_private import MappedCompoundStorage
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -315,15 +316,13 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path):
             ranked, total, _ = ranking.rank(reader, {stem: 1.0}, 1000, None)
             assert total == len(expected)
             assert [r.docnum for r in ranked] == sorted(expected, key=lambda d: (-expected[d], d))
-        from searcher.index import mapped
-
         for seg in stats.segments:  # skip_to with a binary search lands where whoosh's does
             for stem in (b"alpha", b"beta", b"delta", b"gamma"):
                 if ("body", stem) not in seg.reader:
                     continue
                 for target in range(0, seg.count + 3, 7):
                     places = []
-                    for skip in (mapped.whoosh_skip_to, mapped._skip_to):
+                    for skip in (whoosh_private.whoosh_skip_to, whoosh_private._skip_to):
                         m = seg.reader._terms.matcher("body", stem, seg.reader.schema["body"].format)
                         skip(m, target // 2)
                         if m.is_active():
@@ -538,6 +537,8 @@ def test_block_decoding_of_whoosh_style_blocks(deltas, weights, positions, compr
     import pickle
     import zlib
 
+    from searcher.index import whoosh_private
+
     count = len(deltas)
     tfs = {"ones": [1.0] * count, "same": [2.0] * count, "varied": [float(1 + i % 4) for i in range(count)]}[weights]
     pickled_weights = None if weights == "ones" else (tfs[0] if weights == "same" else tuple(tfs))
@@ -545,8 +546,8 @@ def test_block_decoding_of_whoosh_style_blocks(deltas, weights, positions, compr
     raw = pickle.dumps((tuple(deltas), pickled_weights, values), 2)
     raw = zlib.compress(raw, 3) if compressed else raw
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ranking, "_PREFIX_BYTES", prefix_bytes)  # 0, 1: the ids and weights come in late
-        ids, got = ranking._decode_block(raw, compressed, count)
+        patch.setattr(whoosh_private, "_PREFIX_BYTES", prefix_bytes)  # 0, 1: the ids and weights come in late
+        ids, got = whoosh_private.decode_ids_weights(raw, compressed, count)
     assert ids == list(itertools.accumulate(deltas)) and list(got) == tfs
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from whoosh.fields import Schema
 
-from searcher.index import safepickle
+from searcher.index import safepickle, whoosh_private
 from searcher.console import ExitStatus
 
 FIXTURE = Path(__file__).parent / "data" / "index-schema2"
@@ -46,7 +46,7 @@ def _write_toc(index_dir: Path, schema=None, segments=None) -> None:
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
 
-    safepickle.use_safe_unpickling()
+    whoosh_private.use_searcher_readers()
     storage = FileStorage(str(index_dir))
     toc = TOC.read(storage, "MAIN")
     storage.delete_file(f"_MAIN_{toc.generation}.toc")
