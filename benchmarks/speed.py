@@ -17,6 +17,7 @@ Usage:
     python benchmarks/speed.py --docs 5000           # quick run on a built corpus
     python benchmarks/speed.py                       # 100,000 documents, ~85 MB
     python benchmarks/speed.py --corpus /work/shared/corpus/seeds --engines searcher
+    python benchmarks/speed.py --collections --index-only  # the test collections, 114,270 files
 """
 
 from __future__ import annotations
@@ -576,7 +577,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100_000, help="build/use a synthetic corpus of N documents")
     parser.add_argument("--corpus", "--folder", dest="corpus", type=Path, metavar="PATH",
-                        help="benchmark this folder (its .txt and .md files) instead of a synthetic corpus")
+                        help="benchmark this folder instead of a synthetic corpus (stock whoosh reads its .txt and .md files)")
     parser.add_argument("--collections", nargs="?", const=",".join(COLLECTION_NAMES), metavar="NAMES",
                         help="benchmark the test collections of ../shared/eval (default: all of them; or a "
                              "comma-separated list), one file per document, replicated --replicas times")
