@@ -1,7 +1,11 @@
 """Exceptions raised by the indexing side; the CLI turns them into one-line errors."""
 
 
-class IndexingError(Exception):
+class SearcherError(Exception):
+    """Every error a user can cause, on either side; ``str(exc)`` is its one-line message."""
+
+
+class IndexingError(SearcherError):
     """Base class for every error the indexing side reports to the user."""
 
 

@@ -39,8 +39,7 @@ class SearcherGroup(click.Group):
             raise _escaped(exc) from None
 
     def invoke(self, ctx):
-        from searcher.index.errors import IndexingError
-        from searcher.errors import QueryError
+        from searcher.index.errors import SearcherError
 
         try:
             return super().invoke(ctx)
@@ -48,7 +47,7 @@ class SearcherGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise _escaped(exc) from None
-        except (IndexingError, QueryError) as exc:
+        except SearcherError as exc:
             if ctx.params.get("debug"):
                 raise
             raise UserError(str(exc)) from None
@@ -498,45 +497,34 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     """
     import time
 
+    from searcher.request import OptionError, query_request
+
     started = time.perf_counter()
     end_on_closed_output()
-    if sum((as_json, files_only, vimgrep)) > 1:
-        raise click.UsageError("choose one of --json, -l/--files and --vimgrep")
-    if literal and phrase:
-        raise click.UsageError("choose one of --literal and --phrase")
-    if null and not files_only:
-        raise click.UsageError("-0/--null goes with -l/--files")
-    if page is not None and offset is not None:
-        raise click.UsageError("choose one of --page and --offset")
-    if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
-        raise click.UsageError("choose one of --index, -I/--indexes and --all")
+    console = console_for(color_mode)
+    try:
+        request = query_request(
+            words, is_tty=console.is_tty, index_dir=index_dir, limit=limit, page=page, offset=offset,
+            per_file=per_file, context=context, files_only=files_only, null=null, vimgrep=vimgrep,
+            as_json=as_json, literal=literal, phrase=phrase, expand=expand, refresh=refresh, sort=sort,
+            index_names=index_names, all_indexes=all_indexes, show_copies=show_copies,
+            filters=_option_filters(changed_within))
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
 
     from searcher import output
-    from searcher.reading import literal_text, phrase_text
-    from searcher.search import SearchSession
+    from searcher.session import Session
 
-    console = console_for(color_mode)
-    links = _links(hyperlink_format, console) if not (as_json or vimgrep) else None
+    links = _links(hyperlink_format, console) if request.output in ("plain", "files") else None
     chosen = None
-    if index_names is not None or all_indexes:
+    if request.several_indexes:
         from searcher.indexes import select
 
         chosen = select(index_names, all_indexes)
         index_dir = chosen[0][1]
     index_dir = resolve_index_dir(index_dir)
-    typed = text = " ".join(words)
-    how = "--literal" if literal else "--phrase" if phrase else ""
-    if literal or phrase:
-        text = (literal_text if literal else phrase_text)(text) or text
-    if files_only:
-        limit, per_file = limit or 10**9, 1
-    limit = limit or 10
-    offset = (page - 1) * limit if page else offset or 0
-    plain = not (as_json or files_only or vimgrep)
-    run = dict(limit=limit, offset=offset, per_file=per_file or None, highlight=not files_only,
-               exact_total=(plain and console.is_tty) or offset > 0, expand=expand,
-               filters=_option_filters(changed_within), sort=sort,
-               collapse=not (show_copies or files_only))  # -l: every matching file
+    run = request.search_options()
+    text, typed, how, offset = request.text, request.typed, request.how, request.offset
 
     if refresh:
         if chosen is not None and len(chosen) > 1:
@@ -547,49 +535,51 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
         session = MultiSession(chosen)
     else:
-        session = SearchSession(index_dir)
+        session = Session(index_dir)
     result = session.search(text, **run)
-    suggestion = _suggestion(index_dir, session, result, run) if isinstance(session, SearchSession) else None
+    suggestion = _suggestion(session, result, run) if isinstance(session, Session) else None
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
     from searcher.freshness import check_hits, check_hits_of_indexes, hit_check_message
 
-    if isinstance(session, SearchSession):
+    if isinstance(session, Session):
         result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
     else:
         result.hits, checked = check_hits_of_indexes(session.sessions, result.hits)
     stale_message = hit_check_message(checked)
     if explain:
-        for line in output.explanation(result.query, index_dir, typed, how) + output.expansion_lines(result, expand):
+        explainer = session if isinstance(session, Session) else session.sessions[0][1]
+        for line in explainer.explain(result.query, typed=typed, how=how) + output.expansion_lines(result, expand):
             console.info(escape_line(line))
 
-    if plain and console.is_tty:
+    if request.output == "plain" and console.is_tty:
         header = output.results_header(result.total, offset + 1, len(result.hits), time.perf_counter() - started)
         console.print(console.style(header, dim=True) + "\n")
     for number, hit in enumerate(result.hits):
-        if as_json:
+        if request.output == "json":
             console.print(output.hit_json(hit))
-        elif files_only:
-            if links is not None and not null:
+        elif request.output == "files":
+            if links is not None and not request.null:
                 console.print(links.wrap(output.shown_path(hit.path), hit.path))
             else:
-                output.print_file(console, hit.path, null)
-        elif vimgrep:
+                output.print_file(console, hit.path, request.null)
+        elif request.output == "vimgrep":
             for line in output.vimgrep_lines(console, hit):
                 console.print(line)
         else:
             if number:
                 console.print()
-            if context is None:
+            if request.context is None:
                 console.print(output.format_hit(console, hit, links))
             else:
-                console.print(output.format_hit_with_context(console, hit, context, links))
+                console.print(output.format_hit_with_context(console, hit, request.context, links))
 
     if stale_message:
         console.info(stale_message)
     if not result.hits:
-        for line in output.nothing_found(index_dir, result, offset):
+        passages = session.passages if isinstance(session, Session) else sum(s.passages for _, s in session.sessions)
+        for line in output.nothing_found(index_dir, result, offset, passages):
             console.info(escape_line(line))
         if not offset:
             for line in output.unquoted_hint(session, result):
@@ -638,15 +628,15 @@ def _option_filters(changed_within):
         raise click.BadParameter(str(exc).removeprefix("--changed-within: "), param_hint="--changed-within") from None
 
 
-def _suggestion(index_dir, session, result, run):
+def _suggestion(session, result, run):
     """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
-    from searcher.suggest import FEW_HITS, did_you_mean, has_unknown_words
+    from searcher.suggest import FEW_HITS, has_unknown_words
 
     shown = len(result.hits)
     few = run["offset"] == 0 and shown <= FEW_HITS and shown < run["limit"]
     if not few and not has_unknown_words(session.searcher.reader(), result.query):
         return None
-    return did_you_mean(index_dir, result.query, shown, per_file=run["per_file"])
+    return session.suggest(result, per_file=run["per_file"])
 
 
 @cli.command("pick")
@@ -690,7 +680,8 @@ def pick_command(ctx, words, index_dir, limit, per_file):
         ctx.exit(int(ExitStatus.NOTHING_FOUND))
     status, chosen = pick.choose(fzf, index_dir, words, lines)
     if chosen is None:
-        ctx.exit(130 if status == 130 else int(ExitStatus.NOTHING_FOUND))  # Esc / Ctrl-C, or no choice
+        interrupted = status == ExitStatus.INTERRUPTED  # fzf's own status for Esc / Ctrl-C
+        ctx.exit(int(ExitStatus.INTERRUPTED if interrupted else ExitStatus.NOTHING_FOUND))  # or no choice
     hit = result.hits[chosen]
     if hit.page is not None and hit.path.lower().endswith(".pdf"):
         console.info(f"searcher: {escape_line(hit.path)} is a PDF: page {hit.page}")
@@ -737,11 +728,12 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show 'manual.pdf#page=30' security
     """
     from searcher.output import format_lines
-    from searcher.show import show
+    from searcher.session import Session
 
     end_on_closed_output()
     console = console_for(color_mode)
-    shown = show(resolve_index_dir(index_dir), location, " ".join(words), context)
+    with Session(resolve_index_dir(index_dir)) as session:
+        shown = session.show(location, " ".join(words), context)
     for line in format_lines(console, shown.lines, shown.page_starts):
         console.print(line)
 

@@ -19,14 +19,15 @@ import math
 from heapq import merge
 
 from searcher.index.whoosh_private import reader_cache
-from searcher.search import SearchResult, SearchSession
+from searcher.search import SearchResult
+from searcher.session import Session
 
 
 class MultiSession:
     """Opened indexes, searched together; ``search`` as SearchSession's."""
 
     def __init__(self, named_dirs: list[tuple[str, str]]):
-        self.sessions = [(name, SearchSession(folder)) for name, folder in named_dirs]
+        self.sessions = [(name, Session(folder)) for name, folder in named_dirs]
         self.index_dir = self.sessions[0][1].index_dir
         self.meta = self.sessions[0][1].meta
 

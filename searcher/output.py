@@ -247,16 +247,6 @@ def results_header(total: int, first: int, shown: int, seconds: float) -> str:
     return f"{total} {noun} · {showing} · {seconds:.2f} s"
 
 
-def explanation(parsed, index_dir, typed: str | None = None, how: str = "") -> list[str]:
-    """``--explain`` lines for ``parsed``, with pattern expansions from the index."""
-    from searcher.index.store import open_index
-    from searcher.explain import explain
-
-    ix = open_index(index_dir)
-    with ix.reader() as reader:
-        return explain(parsed, ix.schema, reader, typed=typed, how=how)
-
-
 def expansion_lines(result, asked) -> list[str]:
     """``--explain``: whether query expansion ran, and the words it added."""
     expansion = getattr(result, "expansion", None)  # (results merged over indexes do not say)
@@ -274,14 +264,13 @@ def expansion_lines(result, asked) -> list[str]:
     return [f"expansion: ran ({why}), added: {', '.join(expansion)}"]
 
 
-def nothing_found(index_dir, result, offset: int) -> list[str]:
-    """Why there is nothing to show, when it is not simply that nothing matched (that is silent, as grep)."""
-    from searcher.index.store import open_index
-
+def nothing_found(index_dir, result, offset: int, passages: int) -> list[str]:
+    """Why there is nothing to show, when it is not simply that nothing matched (that is silent,
+    as grep); ``passages``: how many the index holds."""
     if offset and result.total:  # (total is exact when there is an offset)
         matches = "1 passage matches" if result.total == 1 else f"{result.total} passages match"
         return [f"searcher: nothing on this page: {matches}, and --offset/--page skipped {offset}"]
-    if open_index(index_dir).doc_count() == 0:
+    if passages == 0:
         from searcher.index.writer import being_built
 
         building = being_built(index_dir)

@@ -156,10 +156,22 @@ class _BoundedExpansion:
     def _candidates(self, ixreader):
         return super()._btexts(ixreader)
 
+    def expand_over(self, ixreader) -> None:
+        """Find the pattern's words once over the whole index (``ixreader``: the top-level
+        reader). whoosh matches segment by segment: without this, each segment would
+        expand the pattern again, from what the budget has left, and a segment after the
+        first could find no word at all."""
+        self._btexts(ixreader)
+        self._whole = self._expanded
+
     def _btexts(self, ixreader):
         cached = self.__dict__.get("_expanded")
         if cached is not None and cached[0] is ixreader:
             return iter(cached[1])
+        whole = self.__dict__.get("_whole")
+        if whole is not None:  # a segment of the index: its share of the words found over all of it
+            fieldname = self.fieldname
+            return iter([btext for btext in whole[1] if (fieldname, btext) in ixreader])
         budget = self.budget if self.budget is not None else ExpansionBudget()
         found = []
         deadline = budget.start()
@@ -252,6 +264,13 @@ class StemPrefix(_BoundedExpansion, wq.Prefix):
             if btext not in seen and (self.fieldname, btext) in ixreader:
                 seen.add(btext)
                 yield btext
+
+
+def expand_patterns(q, ixreader) -> None:
+    """Expand the patterns of a parsed query over the whole index (see ``expand_over``)."""
+    for node in leaves(q):
+        if isinstance(node, _BoundedExpansion) and node.fieldname in ixreader.schema:
+            node.expand_over(ixreader)
 
 
 def _bound_patterns(q, notes: list[str]):

@@ -222,7 +222,7 @@ class SearchSession:
 
     The metadata, the schema (with its stem tables) and one whoosh searcher are
     read once, instead of on every query. Use it as a context manager, or call
-    ``close()``; ``refresh()`` picks up what an indexing run committed since.
+    ``close()``.
     """
 
     def __init__(self, index_dir):
@@ -250,19 +250,6 @@ class SearchSession:
             self._searcher = self.ix.searcher(weighting=make_weighting())
         return self._searcher
 
-    def refresh(self) -> None:
-        """See the latest commit of the index (a new whoosh index after a --rebuild)."""
-        meta = read_meta(self.index_dir)
-        if meta.indexname != self.meta.indexname or meta.language != self.meta.language:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
-            self.meta = meta
-            self.ix = open_index(self.index_dir, meta)
-            self.schema = self.ix.schema
-        elif self._searcher is not None and not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
-
     def close(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
@@ -270,7 +257,11 @@ class SearchSession:
         self.closed = True
 
     def parse(self, text: str) -> ParsedQuery:
-        return parse_query(text, self.schema, self.meta.language)
+        from searcher.query import expand_patterns
+
+        parsed = parse_query(text, self.schema, self.meta.language)
+        expand_patterns(parsed.query, self.searcher.reader())
+        return parsed
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
                highlight: bool = True, exact_total: bool = False, expand: bool | None = None,

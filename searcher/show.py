@@ -92,37 +92,30 @@ def _passages(searcher, path: str) -> list[tuple[int, int]]:
     return []
 
 
-def _highlights(ix, language: str, searcher, text: str, words: str) -> list[tuple[int, int]]:
-    from searcher.query import parse_query
+def _highlights(session, text: str, words: str) -> list[tuple[int, int]]:
     from searcher.snippets import highlight_spans, match_terms
 
-    parsed = parse_query(words, ix.schema, language)
-    terms = match_terms(parsed.query, searcher.reader())
-    return highlight_spans(text, "body", ix.schema["body"].analyzer, terms)
+    terms = match_terms(session.parse(words).query, session.searcher.reader())
+    return highlight_spans(text, "body", session.schema["body"].analyzer, terms)
 
 
-def show(index_dir, location: str, words: str = "", context: int = 0) -> Shown:
+def show(session, location: str, words: str = "", context: int = 0) -> Shown:
     """The lines to print for ``location``: the passage holding LINE (plus ``context`` lines),
-    a PDF's page, or every line. QueryError for a file the index does not hold, a line or a
-    page it does not have."""
-    from searcher.index.store import open_index, read_meta
-
+    a PDF's page, or every line (``session``: the open index, a searcher.search.SearchSession).
+    QueryError for a file the index does not hold, a line or a page it does not have."""
     where = parse_location(location)
     path = where.path
     if os.path.isdir(path):
         raise QueryError(f"cannot show {path}: it is a folder")
     if os.path.exists(path) and not os.path.isfile(path):
         raise QueryError(f"cannot show {path}: not a regular file")  # a FIFO or device: never opened
-    meta = read_meta(index_dir)
-    ix = open_index(index_dir, meta)
-    with ix.searcher() as searcher:
-        passages = _passages(searcher, path)
-        if not passages:
-            raise QueryError(f"{path} is not in the index at {index_dir}: "
-                             f"add it with 'searcher index {path}'")
-        document = _read(path)
-        source = Source(document.text)
-        spans = _highlights(ix, meta.language, searcher, source.text, words) if words.strip() else []
+    passages = _passages(session.searcher, path)
+    if not passages:
+        raise QueryError(f"{path} is not in the index at {session.index_dir}: "
+                         f"add it with 'searcher index {path}'")
+    document = _read(path)
+    source = Source(document.text)
+    spans = _highlights(session, source.text, words) if words.strip() else []
     shown = Shown(path, [], document.page_starts)
     count = source.line_count()
     first, last = 1, count

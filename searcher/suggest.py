@@ -241,32 +241,30 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
     return replace(best, unknown=not frequency)
 
 
-def suggest(index_dir, parsed: ParsedQuery, hits: int) -> Suggestion | None:
-    """A corrected query when a word is not in the index, or when there are very few ``hits``."""
-    from searcher.index.store import open_index, read_meta
-
+def suggest(session, parsed: ParsedQuery, hits: int) -> Suggestion | None:
+    """A corrected query when a word is not in the index, or when there are very few ``hits``
+    (``session``: the open index, a searcher.search.SearchSession)."""
     words = query_words(parsed)
     excluded = _in_excluded(parsed)
-    stopwords = stopwords_for(read_meta(index_dir).language)
-    ix = open_index(index_dir)
-    analyzer = ix.schema["body"].analyzer
+    stopwords = stopwords_for(session.meta.language)
+    analyzer = session.schema["body"].analyzer
     corrections: dict[str, Correction] = {}
-    with ix.reader() as reader:
-        for match in WORD_PATTERN.finditer(parsed.text):
-            typed = match.group()
-            if (typed in OPERATORS or fold(typed) in stopwords or typed in corrections
-                    or len(fold(typed)) < MIN_LENGTH):
-                continue
-            stems = [t.text for t in analyzer(typed)]
-            if len(stems) != 1 or stems[0] not in words or stems[0] in excluded:
-                continue
-            fields = words[stems[0]]
-            frequency = _frequency(reader, fields, stems[0])
-            if frequency and hits > FEW_HITS:
-                continue
-            correction = correct_word(reader, typed, stems[0], fields, frequency, stopwords)
-            if correction is not None:
-                corrections[typed] = correction
+    reader = session.searcher.reader()
+    for match in WORD_PATTERN.finditer(parsed.text):
+        typed = match.group()
+        if (typed in OPERATORS or fold(typed) in stopwords or typed in corrections
+                or len(fold(typed)) < MIN_LENGTH):
+            continue
+        stems = [t.text for t in analyzer(typed)]
+        if len(stems) != 1 or stems[0] not in words or stems[0] in excluded:
+            continue
+        fields = words[stems[0]]
+        frequency = _frequency(reader, fields, stems[0])
+        if frequency and hits > FEW_HITS:
+            continue
+        correction = correct_word(reader, typed, stems[0], fields, frequency, stopwords)
+        if correction is not None:
+            corrections[typed] = correction
     if not corrections:
         return None
     text = WORD_PATTERN.sub(
@@ -274,20 +272,19 @@ def suggest(index_dir, parsed: ParsedQuery, hits: int) -> Suggestion | None:
     return Suggestion(text, tuple(corrections.values()))
 
 
-def did_you_mean(index_dir, parsed: ParsedQuery, hits: int, per_file: int | None = None) -> Suggestion | None:
+def did_you_mean(session, parsed: ParsedQuery, hits: int, per_file: int | None = None) -> Suggestion | None:
     """``suggest``, kept only when the corrected query finds more than the ``hits`` passages shown.
 
     Replacing a word the index lacks is worth showing even when, the other
     words being OR-ed, it finds no more passages; replacing a rare word must.
     """
     from searcher.errors import QueryError
-    from searcher.search import search
 
-    suggestion = suggest(index_dir, parsed, hits)
+    suggestion = suggest(session, parsed, hits)
     if suggestion is None:
         return None
     try:
-        found = len(search(index_dir, suggestion.text, limit=hits + 1, per_file=per_file, highlight=False).hits)
+        found = len(session.search(suggestion.text, limit=hits + 1, per_file=per_file, highlight=False).hits)
     except QueryError:
         return None
     if found == 0 or (found <= hits and not all(c.unknown for c in suggestion.corrections)):

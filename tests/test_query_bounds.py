@@ -111,7 +111,9 @@ def test_an_expansion_stops_at_its_deadline(session, monkeypatch):
 
 
 def test_an_expansion_is_read_once_per_reader(session, monkeypatch):
-    parsed = session.parse("flow*")
+    from searcher.query import parse_query
+
+    parsed = parse_query("flow*", session.schema)  # (session.parse expands it at once)
     reader = session.searcher.reader()
     leaf = next(leaf for leaf in leaves(parsed.query) if hasattr(leaf, "truncated") and leaf.fieldname == "body")
     calls = []
@@ -205,3 +207,24 @@ def test_the_cli_answers_as_the_library_does(session, run, text):
         lines = [line for line in result.output.splitlines() if line.startswith("{")]
         assert [json.loads(line)["path"] for line in lines] == library
         assert result.exit_code == (0 if library else 1)
+
+
+def test_a_pattern_is_expanded_over_the_whole_index_not_per_segment(tmp_path, run):
+    # Two runs make two segments. The first holds 1,000 words starting with "pq": expanded
+    # segment by segment, the first segment alone spent the query's budget of words and
+    # the second segment's "pa" was never searched.
+    import itertools
+    import string
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    words = ["pq" + "".join(t) for t in itertools.islice(itertools.product(string.ascii_lowercase, repeat=3), 1000)]
+    (first / "many.txt").write_text("Many words\n\n" + " ".join(words) + "\n", encoding="utf-8")
+    (second / "one.txt").write_text("One word\n\nThe word pa is here.\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert run("index", "--index", index, first).exit_code == 0
+    assert run("index", "--index", index, second).exit_code == 0
+    result = run("query", "--index", index, "p*", "-l")
+    assert result.exit_code == 0, result.output
+    assert "one.txt" in result.stdout
