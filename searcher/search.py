@@ -164,10 +164,12 @@ def _field_terms(q, reader) -> dict | None:
 
 def _matching_passages(q, searcher) -> set[int]:
     """Global docnums of the passages ``q`` matches (deleted ones too: the engine's postings
-    leave those out). Words, phrases and patterns joined by AND, OR, NOT, +, - are set
-    algebra over the engine's postings, much faster than whoosh's matcher tree; anything
-    else is left to whoosh."""
+    leave those out). Words, phrases, proximity and patterns joined by AND, OR, NOT, +, -
+    are set algebra over the engine's postings, much faster than whoosh's matcher tree;
+    anything else is left to whoosh."""
     from whoosh import query as wq
+
+    from searcher.query import NearPhrase
 
     reader = searcher.reader()
     segments = statistics(reader).segments
@@ -199,6 +201,14 @@ def _matching_passages(q, searcher) -> set[int]:
                 return postings(fieldname, reader.schema[fieldname].to_bytes(node.text))
             if kind is wq.Phrase and node.slop == 1 and node.words:
                 return postings(fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0])
+            if kind is NearPhrase and node.words:
+                from searcher.phrases import match_near
+
+                found = set()
+                for seg in segments:
+                    ids = match_near(seg.reader, fieldname, node.words, node.slop)
+                    found.update(map(add, ids, repeat(seg.offset)) if seg.offset else ids)
+                return found
             if isinstance(node, wq.MultiTerm):
                 found: set[int] = set()
                 for seg in segments:  # (the pattern's words in each segment, within its budget)
