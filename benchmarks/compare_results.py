@@ -116,7 +116,7 @@ def _old_engine(old_checkout: Path):
 
 def engine(args) -> int:
     """Rank every engine query with the old and the new ranking module, alternately."""
-    from searcher import ranking
+    from searcher import expansion, ranking
     from searcher.search import SearchSession
 
     old_rank = _old_engine(args.old.resolve())
@@ -138,7 +138,7 @@ def engine(args) -> int:
                               exclude=session._excluded_passages(reader, plan.excluded))
                 found = {}
                 for label in (("old", "new") if i % 2 else ("new", "old")):
-                    function = old_rank if label == "old" else ranking.rank
+                    function = old_rank if label == "old" else expansion.rank
                     started = time.process_time()
                     ranked, total, used = function(reader, terms, args.limit, 3, **kwargs)
                     cpu[label].append((time.process_time() - started) * 1000)

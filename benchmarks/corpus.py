@@ -376,6 +376,67 @@ def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAU
     return wanted
 
 
+# ---------------------------------------------------------------------------
+# The replicated test collections: many short real documents, one file each
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
+COLLECTIONS = ("cranfield", "med", "npl", "scifact")
+COLLECTIONS_VERSION = 1  # bump when the files written change
+
+
+def collection_texts(name: str, eval_dir: Path = EVAL_DIR) -> list[tuple[str, str]]:
+    """(document id, file text) of a test collection in ../shared/eval: the title line, a
+    blank line, the abstract (no title line when it has none), as the relevance benchmark
+    writes them."""
+    repo = str(Path(__file__).resolve().parents[1])
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    from benchmarks.relevance import load_directory
+
+    texts = []
+    for document in load_directory(eval_dir / name).documents:
+        title = " ".join(document.title.split())
+        texts.append((document.doc_id, f"{title}\n\n{document.abstract}\n" if title else f"{document.abstract}\n"))
+    return texts
+
+
+def build_collections(out_dir: Path, replicas: int, names=COLLECTIONS, eval_dir: Path = EVAL_DIR,
+                      progress=None) -> dict:
+    """Write every document of the named collections ``replicas`` times, one file each:
+    OUT_DIR/docs/rNN/COLLECTION/ID.txt, then OUT_DIR/queries.json and, last,
+    OUT_DIR/manifest.json; a second build with the same parameters does nothing."""
+    wanted = {"collections_version": COLLECTIONS_VERSION, "replicas": replicas, "collections": list(names)}
+    try:
+        existing = json.loads((out_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        existing = None
+    if existing and all(existing.get(k) == v for k, v in wanted.items()):
+        return existing
+    docs_dir = out_dir / "docs"
+    if docs_dir.exists() and any(docs_dir.iterdir()):
+        raise SystemExit(f"error: {docs_dir} exists from another build; remove it or pick another OUT_DIR")
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    started, files, total, sample = time.perf_counter(), 0, 0, []
+    for name in names:
+        texts = collection_texts(name, eval_dir)
+        sample.extend(text for _, text in texts[:: max(1, len(texts) // 250)])
+        for replica in range(replicas):
+            folder = docs_dir / f"r{replica:02d}" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for doc_id, text in texts:
+                data = text.encode("utf-8")
+                (folder / f"{doc_id}.txt").write_bytes(data)
+                files += 1
+                total += len(data)
+        if progress:
+            progress(f"{name}: {len(texts)} documents x {replicas}; {files} files, {total / 1e6:.1f} MB so far")
+    queries = make_queries(sample, read_cranfield_questions())
+    (out_dir / "queries.json").write_text(json.dumps(queries, indent=1) + "\n")
+    wanted.update(files=files, total_bytes=total, build_seconds=round(time.perf_counter() - started, 2))
+    (out_dir / "manifest.json").write_text(json.dumps(wanted, indent=1) + "\n")
+    return wanted
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -5,7 +5,7 @@
 
 Each configuration (one value per --grid axis; their product is tried) is run on every
 collection of ../shared/eval through the ranking engine the CLI uses (the query as
-``SearchSession`` parses and plans it, ``ranking.rank`` with one passage per file).
+``SearchSession`` parses and plans it, ``expansion.rank`` with one passage per file).
 It prints, per configuration, MAP and nDCG@10 per collection and the mean over
 collections of the ratio to the best baseline (``benchmarks/relevance.py``'s
 whoosh and bm25, measured in the same run). Then leave-one-collection-out: for each
@@ -86,11 +86,10 @@ class Prepared:
     def run(self, depth: int, expand: bool = True) -> Dict[str, float]:
         from pathlib import Path as P
 
-        from searcher import ranking
-
-        reader = self.session.searcher.reader()
+        from searcher import expansion, ranking
         from searcher.index.whoosh_private import reader_cache
 
+        reader = self.session.searcher.reader()
         reader_cache(reader).pop("statistics", None)  # K1 / B / WEIGHTING may have changed
         stats = ranking.statistics(reader)
         run = {}
@@ -101,7 +100,7 @@ class Prepared:
                     (self.file_ids[str(P(hit.path).resolve())], hit.score) for hit in hits)
                 continue
             loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
-            ranked, _, _ = ranking.rank(reader, loose, depth, 1, expansion=plan.question and expand,
+            ranked, _, _ = expansion.rank(reader, loose, depth, 1, expansion=plan.question and expand,
                                         stopwords=self.session._stopwords() if plan.question else frozenset(),
                                         exclude=self.session._excluded_passages(reader, plan.excluded))
             run[query_id] = metrics.rank_by_score(

@@ -36,13 +36,39 @@ class Passage:
     position: int  # 0-based order of the passage in its document
 
 
+# Punkt decides each candidate break from a short context (the word before, the
+# punctuation, the word after) alone; those contexts repeat across files ("al. (",
+# "pressure. The"), and deciding one is half of Punkt's time. Decisions are kept for
+# contexts up to this long, and forgotten all at once past this many.
+_CONTEXT_CHARS = 100
+_CONTEXTS = 200_000
+
+
 @lru_cache(maxsize=1)
 def _sentence_splitter():
     from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+    class RememberingPunkt(PunktSentenceTokenizer):
+        """Punkt, remembering its decision for each context it has seen (a pure function
+        of the context's text, for fixed parameters)."""
+
+        def __init__(self, params):
+            super().__init__(params)
+            self.decisions: dict[str, bool] = {}
+
+        def text_contains_sentbreak(self, text: str) -> bool:
+            decision = self.decisions.get(text)
+            if decision is None:
+                decision = super().text_contains_sentbreak(text)
+                if len(text) <= _CONTEXT_CHARS:
+                    if len(self.decisions) >= _CONTEXTS:
+                        self.decisions.clear()
+                    self.decisions[text] = decision
+            return decision
+
     params = PunktParameters()
     params.abbrev_types = set(_ABBREVIATIONS)
-    return PunktSentenceTokenizer(params)
+    return RememberingPunkt(params)
 
 
 # Punkt's cost grows faster than linearly on one huge paragraph, and nltk (3.10+)

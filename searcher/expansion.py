@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from searcher.ranking import FIELDS, _Scores, term_factor, top_files
+from searcher import ranking
+from searcher.ranking import FIELDS, _Scores, score_terms, term_factor, top_files
 from searcher.statistics import Statistics, statistics
 
 FEEDBACK_FILES = 5
@@ -220,3 +221,23 @@ def _files_with(df: int, stats: Statistics) -> float:
     per_file = stats.passages / stats.file_count
     share = min(1.0, df / stats.passages)
     return max(1.0, min(df, stats.file_count * (1.0 - (1.0 - share) ** per_file)))
+
+
+def rank(reader, terms: dict, count: int, per_file: int | None, *, expansion: bool = False,
+         stopwords: frozenset[str] = frozenset(), exclude=None, lazy_total: bool = False):
+    """``ranking.rank``, expanded with feedback from the first pass when ``expansion``
+    (``stopwords``: stems never added)."""
+
+    def feedback(reader, scores, terms, count, exclude):
+        candidates = max(count, EXPANSION_CANDIDATES)
+        candidates = candidate_count(statistics(reader), top_files(scores, candidates), count)
+        texts = PassageTerms(reader)
+        mixed = expand(reader, scores, terms, stopwords, texts)
+        if len(scores.file) > candidates:
+            scores = rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
+        else:  # few files match: score them all
+            scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
+        return scores, mixed
+
+    return ranking.rank(reader, terms, count, per_file, exclude=exclude, lazy_total=lazy_total,
+                        feedback=feedback if expansion else None)

@@ -95,6 +95,39 @@ def match_phrase(reader, fieldname: str, words, wanted=None) -> dict[int, int]:
     return {docnum: counts[docnum] for docnum in sorted(counts)}
 
 
+def match_near(reader, fieldname: str, words, slop: int, ordered: bool = False) -> list[int]:
+    """Docnums of one segment's ``reader`` whose ``fieldname`` holds ``words`` within ``slop``
+    positions of each other (``"a b"~N``), as whoosh's SpanNear2 matches them
+    (searcher.snippets.near_match): the passages holding every word, rarest first, then
+    their positions. whoosh's span matchers do the same in a tree of Python objects per
+    passage, several times slower on common words."""
+    if not words or fieldname not in reader.schema:
+        return []
+    field = reader.schema[fieldname]
+    if not field.format or not field.format.supports("positions"):
+        return []
+    from searcher.snippets import near_match
+
+    terms = {}
+    for word in words:
+        btext = word if isinstance(word, bytes) else field.to_bytes(word)
+        if btext not in terms:
+            postings = _term_postings(reader, fieldname, btext, field.format)
+            if postings is None:
+                return []
+            terms[btext] = postings
+    ordered_terms = sorted(terms.items(), key=lambda item: item[1].df)
+    candidates = ordered_terms[0][1].ids(None)
+    for _, postings in ordered_terms[1:]:
+        candidates = postings.intersect(candidates)
+        if not candidates:
+            return []
+    where = {btext: postings.position_lists(candidates) for btext, postings in ordered_terms}
+    keys = [word if isinstance(word, bytes) else field.to_bytes(word) for word in words]
+    return [docnum for i, docnum in enumerate(candidates)
+            if near_match({btext: lists[i] for btext, lists in where.items()}, keys, slop, ordered)]
+
+
 def _term_postings(reader, fieldname: str, btext: bytes, fmt):
     if (fieldname, btext) not in reader:
         return None
@@ -145,7 +178,10 @@ class _ListPostings:
         return [docnum for docnum in candidates if docnum in self.positions]
 
     def start_keys(self, candidates: list[int], offsets) -> set[int]:
-        return _start_keys(candidates, [self.positions[docnum] for docnum in candidates], offsets)
+        return _start_keys(candidates, self.position_lists(candidates), offsets)
+
+    def position_lists(self, candidates: list[int]) -> list[list[int]]:
+        return [self.positions[docnum] for docnum in candidates]
 
 
 class _FlatPostings:
@@ -182,8 +218,10 @@ class _FlatPostings:
             # of other passages go too when intersected with the keys of the phrase's other
             # words, which are at those passages only where the phrase is.
             return _starts(_position_keys(term.ids, term.tfs, term.positions), offsets)
-        indexes = list(map(bisect_left, repeat(term.ids), candidates))
-        return _start_keys(candidates, term.position_lists(indexes), offsets)
+        return _start_keys(candidates, self.position_lists(candidates), offsets)
+
+    def position_lists(self, candidates: list[int]) -> list[list[int]]:
+        return self.term.position_lists(list(map(bisect_left, repeat(self.term.ids), candidates)))
 
 
 class _BlockPostings:
@@ -241,12 +279,15 @@ class _BlockPostings:
         return found
 
     def start_keys(self, candidates: list[int], offsets) -> set[int]:
+        return _start_keys(candidates, self.position_lists(candidates), offsets)
+
+    def position_lists(self, candidates: list[int]) -> list[list[int]]:
         chosen: list[bytes] = []
         for block, inside in self._blocks_holding(candidates):
             ids = self._ids(block)
             where = list(map(bisect_left, repeat(ids), inside))
             chosen.extend(map(self._values(block, where[-1]).__getitem__, where))
-        return _start_keys(candidates, position_lists(chosen), offsets)
+        return position_lists(chosen)
 
 
 def _contains(ids: list[int], docnum: int) -> bool:

@@ -564,35 +564,22 @@ def question_terms(terms: dict[str, float]) -> dict[str, float]:
     return dict.fromkeys(terms, 1.0)
 
 
-def rank(reader, terms: dict, count: int, per_file: int | None, *,
-         expansion: bool = False, stopwords: frozenset[str] = frozenset(), exclude=None,
-         lazy_total: bool = False):
+def rank(reader, terms: dict, count: int, per_file: int | None, *, exclude=None, lazy_total: bool = False,
+         feedback=None):
     """(best passages, number of matching passages, the terms used) for loose words.
 
     ``exclude``: global docnums never returned nor counted (their files keep their scores).
     ``lazy_total``: give the number of matching passages as a function that counts them
     (a question's union of postings costs a tenth of its time, and is often not read).
+    ``feedback(reader, scores, terms, count, exclude)``: a second pass after the first, giving
+    (scores, terms) again (query expansion: searcher/expansion.py's ``rank``).
     """
     with _gc_paused():  # (what _rank made and does not return is freed before the collector is back)
-        return _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_total)
-
-
-def _rank(reader, terms, count, per_file, expansion, stopwords, exclude, lazy_total):
-    scores = score_terms(reader, terms, _Scores(statistics(reader), exclude))
-    matched = scores.match_count if lazy_total else scores.match_count()
-    if expansion and scores.file:
-        from searcher.expansion import EXPANSION_CANDIDATES, PassageTerms, candidate_count, expand, rescore_expanded
-
-        candidates = max(count, EXPANSION_CANDIDATES)
-        candidates = candidate_count(statistics(reader), top_files(scores, candidates), count)
-        texts = PassageTerms(reader)
-        mixed = expand(reader, scores, terms, stopwords, texts)
-        if len(scores.file) > candidates:
-            scores = rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
-        else:  # few files match: score them all
-            scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
-        terms = mixed
-    return top_passages(scores, count, per_file, statistics(reader)), matched, terms
+        scores = score_terms(reader, terms, _Scores(statistics(reader), exclude))
+        matched = scores.match_count if lazy_total else scores.match_count()
+        if feedback is not None and scores.file:
+            scores, terms = feedback(reader, scores, terms, count, exclude)
+        return top_passages(scores, count, per_file, statistics(reader)), matched, terms
 
 
 def rank_fields(reader, fields: dict, count: int, per_file: int | None, *, include: set[int],

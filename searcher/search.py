@@ -162,23 +162,31 @@ def _field_terms(q, reader) -> dict | None:
     return {name: (weights[name], words) for name, words in fields.items() if words}
 
 
+def _passages_holding(segments, fieldname: str, key, found: set[int] | None = None) -> set[int]:
+    """Global docnums of the passages of ``segments`` holding ``key`` (bytes, a phrase's
+    tuple or a ranking.AnyOf), added to ``found``."""
+    found = set() if found is None else found
+    for seg in segments:
+        offset = seg.offset
+        for ids, _ in ranking._postings(seg, fieldname, key):
+            found.update(map(add, ids, repeat(offset)) if offset else ids)
+    return found
+
+
 def _matching_passages(q, searcher) -> set[int]:
     """Global docnums of the passages ``q`` matches (deleted ones too: the engine's postings
-    leave those out). Words, phrases and patterns joined by AND, OR, NOT, +, - are set
-    algebra over the engine's postings, much faster than whoosh's matcher tree; anything
-    else is left to whoosh."""
+    leave those out). Words, phrases, proximity and patterns joined by AND, OR, NOT, +, -
+    are set algebra over the engine's postings, much faster than whoosh's matcher tree;
+    anything else is left to whoosh."""
     from whoosh import query as wq
+
+    from searcher.query import NearPhrase
 
     reader = searcher.reader()
     segments = statistics(reader).segments
 
     def postings(fieldname: str, key) -> set[int]:
-        found: set[int] = set()
-        for seg in segments:
-            offset = seg.offset
-            for ids, _ in ranking._postings(seg, fieldname, key):
-                found.update(map(add, ids, repeat(offset)) if offset else ids)
-        return found
+        return _passages_holding(segments, fieldname, key)
 
     def match(node) -> set[int]:
         kind = type(node)
@@ -199,6 +207,14 @@ def _matching_passages(q, searcher) -> set[int]:
                 return postings(fieldname, reader.schema[fieldname].to_bytes(node.text))
             if kind is wq.Phrase and node.slop == 1 and node.words:
                 return postings(fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0])
+            if kind is NearPhrase and node.words:
+                from searcher.phrases import match_near
+
+                found = set()
+                for seg in segments:
+                    ids = match_near(seg.reader, fieldname, node.words, node.slop)
+                    found.update(map(add, ids, repeat(seg.offset)) if seg.offset else ids)
+                return found
             if isinstance(node, wq.MultiTerm):
                 found: set[int] = set()
                 for seg in segments:  # (the pattern's words in each segment, within its budget)
@@ -421,13 +437,9 @@ class SearchSession:
         if not excluded:
             return None
         found: set[int] = set()
-        schema = reader.schema
-        for seg in statistics(reader).segments:
-            offset = seg.offset
-            for fieldname, key in excluded:
-                key = key if type(key) is tuple else schema[fieldname].to_bytes(key)
-                for ids, _ in ranking._postings(seg, fieldname, key):
-                    found.update(map(add, ids, repeat(offset)) if offset else ids)
+        segments = statistics(reader).segments
+        for fieldname, key in excluded:
+            _passages_holding(segments, fieldname, ranking.term_key(reader.schema[fieldname], key), found)
         return found
 
     def _filtered_out(self, reader, filters) -> set[int]:
@@ -488,10 +500,11 @@ class SearchSession:
         if parsed.filters:
             exclude = (exclude or set()) | self._filtered_out(reader, parsed.filters)
         ranked = total = used = None
+        from searcher.expansion import rank
 
         def best(n: int) -> list[tuple[int, float]]:
             nonlocal ranked, total, used
-            ranked, total, used = ranking.rank(reader, loose, n, per_file, expansion=expansion,
+            ranked, total, used = rank(reader, loose, n, per_file, expansion=expansion,
                                             stopwords=self._stopwords() if expansion else frozenset(),
                                             exclude=exclude, lazy_total=True)
             return [(r.docnum, r.score) for r in ranked]

@@ -121,6 +121,25 @@ def phrase_positions(tokens, words, slop: int, ordered: bool = True) -> set[int]
     return set().union(*(used for _, _, used in partial))
 
 
+def near_match(where: dict, words, slop: int, ordered: bool = False) -> bool:
+    """Whether the positions ``where`` ({word: its positions}) hold a match of ``words``,
+    grown as in ``phrase_positions`` (searcher/phrases.py's ``match_near``)."""
+    partial = {(pos, pos) for pos in where.get(words[0], ())}
+    for word in words[1:]:
+        positions = where.get(word, ())
+        grown = set()
+        for start, end in partial:
+            for pos in positions:
+                if end < pos <= end + slop:
+                    grown.add((start, pos))
+                elif not ordered and start - slop <= pos < start:
+                    grown.add((pos, end))
+        partial = set(list(grown)[:_MAX_PARTIAL_MATCHES]) if len(grown) > _MAX_PARTIAL_MATCHES else grown
+        if not partial:
+            return False
+    return True
+
+
 def _merge_adjacent(spans: list[Span], text: str) -> list[Span]:
     """Join spans separated only by spaces or hyphens, so a phrase shows as one mark."""
     merged: list[Span] = []

@@ -88,3 +88,22 @@ def test_rare_words_are_deterministic_and_distinct():
     words = [corpus.rare_word(i) for i in range(5000)]
     assert len(set(words)) == len(words)
     assert all(w.isalpha() for w in words)
+
+
+@pytest.mark.skipif(not (corpus.EVAL_DIR / "med" / "MED.ALL").exists(), reason="shared MED collection not available")
+def test_collections_corpus_writes_each_document_once_per_replica(tmp_path):
+    manifest = corpus.build_collections(tmp_path, 2, ["med"])
+    files = sorted((tmp_path / "docs").rglob("*.txt"))
+    assert manifest["files"] == len(files) == 2 * 1033
+    first, copy = tmp_path / "docs" / "r00" / "med", tmp_path / "docs" / "r01" / "med"
+    assert sorted(p.name for p in first.iterdir()) == sorted(p.name for p in copy.iterdir())
+    text = (first / "1.txt").read_text()
+    assert text == (copy / "1.txt").read_text() and text.endswith("\n") and len(text.split()) > 20
+    queries = json.loads((tmp_path / "queries.json").read_text())
+    assert queries["keywords"] and queries["phrases"] and queries["questions"]
+    # the same parameters again: nothing is rewritten
+    (first / "1.txt").write_text("changed")
+    assert corpus.build_collections(tmp_path, 2, ["med"]) == manifest
+    assert (first / "1.txt").read_text() == "changed"
+    with pytest.raises(SystemExit):  # other parameters over an existing build: refused, not mixed
+        corpus.build_collections(tmp_path, 3, ["med"])

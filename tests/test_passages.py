@@ -116,3 +116,30 @@ def test_line_numbers_of_a_known_text():
     assert passages[0].start_line == 1
     assert passages[-1].end_line == 7
     assert passages[-1].text.endswith("Last paragraph.")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(raw_documents(), min_size=1, max_size=4))
+def test_remembered_punkt_decisions_split_as_punkt_does(raws):
+    """The splitter remembers Punkt's decision per context: after any earlier texts
+    (whose contexts it remembers), it finds the sentences a fresh Punkt finds."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    from searcher.index.passages import _sentence_splitter
+
+    remembering = _sentence_splitter()
+    fresh = PunktSentenceTokenizer(remembering._params)
+    for raw in raws + raws:  # the second time round, every decision is a remembered one
+        for paragraph in re.split(r"\n\s*\n", raw.replace("\r", "\n")):
+            if paragraph.strip():
+                assert list(remembering.span_tokenize(paragraph)) == list(fresh.span_tokenize(paragraph))
+
+
+def test_punkt_decisions_are_remembered():
+    from searcher.index.passages import _sentence_splitter
+
+    splitter = _sentence_splitter()
+    text = "Wings stall at high angles. The flow separates, e.g. near the tip. Dr. Smith said so."
+    first = list(splitter.span_tokenize(text))
+    assert "angles. The" in splitter.decisions and "e.g. near" in splitter.decisions
+    assert list(splitter.span_tokenize(text)) == first and len(first) == 3

@@ -371,3 +371,17 @@ def test_a_question_with_an_excluded_word_leaves_out_its_passages(phrasebook, ru
     assert found and found == whoosh_matches(index_location, question)
     hits = hits_of(run("query", "--json", "--per-file", "0", "--limit", "1000", "--", question))
     assert len(hits) > len(found) and not any("cooker" in (h["title"] + h["text"]).lower() for h in hits)
+
+
+NEAR_WORDS = st.sampled_from(["rice", "law", "rule", "of", "the", "minister", "tokyo", "security", "cooking"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(NEAR_WORDS, min_size=2, max_size=4), slop=st.integers(2, 12))
+def test_proximity_matches_the_passages_whoosh_matches(phrasebook, index_location, words, slop):
+    # searcher/phrases.py's match_near against whoosh's own span matcher, on the same query.
+    from searcher.search import SearchSession, _matching_passages
+
+    with SearchSession(index_location) as session:
+        q = session.parse('"' + " ".join(words) + f'"~{slop}').query
+        assert _matching_passages(q, session.searcher) == set(session.searcher.docs_for_query(q))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from searcher.index.writer import build_index
 from searcher import expansion, ranking, statistics
+from searcher.expansion import rank as rank_expanded
 from searcher.index.whoosh_private import reader_cache
 from searcher.search import SearchSession
 
@@ -87,7 +88,7 @@ def test_questions_are_expanded_by_default_and_keywords_are_not():
 def test_expansion_adds_words_of_the_best_files(session):
     reader = session.searcher.reader()
     terms = {"heat": 1.0, "transfer": 1.0, "flat": 1.0, "plate": 1.0}
-    _, _, expanded = ranking.rank(reader, terms, 10, 1, expansion=True, stopwords=session._stopwords())
+    _, _, expanded = rank_expanded(reader, terms, 10, 1, expansion=True, stopwords=session._stopwords())
     assert set(terms) < set(expanded)
     assert not set(expanded) & session._stopwords()
 
@@ -261,7 +262,7 @@ def test_questions_on_a_larger_index_rerank_only_the_best_files(session, monkeyp
     monkeypatch.setattr(expansion, "EXPANSION_CANDIDATES", 2)
     reader = session.searcher.reader()
     terms = {"heat": 1.0, "transfer": 1.0, "plate": 1.0, "flow": 1.0}
-    ranked, total, expanded = ranking.rank(reader, terms, 2, 1, expansion=True, stopwords=session._stopwords())
+    ranked, total, expanded = rank_expanded(reader, terms, 2, 1, expansion=True, stopwords=session._stopwords())
     first = ranking.score_terms(reader, terms)
     assert total == len(first.passage)
     assert {r.file for r in ranked} <= set(ranking.top_files(first, 2))
@@ -411,7 +412,7 @@ QUERIES = [{"flow": 1.0}, {"heat": 1.0, "transfer": 2.0}, {"shock": 1.0, "wing":
 
 
 def _ranked(reader, terms, count, per_file, expansion, stopwords, exclude=None):
-    ranked, total, used = ranking.rank(reader, terms, count, per_file, expansion=expansion, stopwords=stopwords,
+    ranked, total, used = rank_expanded(reader, terms, count, per_file, expansion=expansion, stopwords=stopwords,
                                        exclude=exclude)
     return [(r.docnum, r.score, r.file) for r in ranked], total, used
 

@@ -155,6 +155,37 @@ def test_larger_than_max_bytes(tmp_path):
     assert read_document(path, max_bytes=2048).text == "x" * 2048
 
 
+def _fstat_saying(size):
+    real = os.fstat
+
+    def fstat(fd):
+        st = real(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
+                               size, st.st_atime, st.st_mtime, st.st_ctime))
+    return fstat
+
+
+@pytest.mark.parametrize("sniffed", [False, True])
+def test_file_that_grew_since_fstat_is_read_whole(tmp_path, monkeypatch, sniffed):
+    from searcher.index import reader
+
+    text = "".join(f"line {n} of a file still being written\n" for n in range(2000))  # 76 KB
+    path = tmp_path / ("grows" if sniffed else "grows.txt")
+    path.write_text(text)
+    monkeypatch.setattr(reader.os, "fstat", _fstat_saying(100))
+    assert read_document(path).text == text
+
+
+def test_file_that_grew_past_max_bytes_since_fstat_is_too_large(tmp_path, monkeypatch):
+    from searcher.index import reader
+
+    path = tmp_path / "grows.txt"
+    path.write_text("x" * 5000)
+    monkeypatch.setattr(reader.os, "fstat", _fstat_saying(10))
+    with pytest.raises(SkipFile, match="larger than"):
+        read_document(path, max_bytes=1000)
+
+
 def test_format_size():
     assert format_size(20 * 1024 * 1024) == "20 MiB"
     assert format_size(1536) == "1.5 KiB"
