@@ -66,10 +66,19 @@ class StemTable:
     every lookup then answers None, and the caller stems the word itself.
     """
 
+    # A process that looks up many words (a question's expansion reads thousands of
+    # passages) loads a small table whole: one scan instead of a query per word (78 ms
+    # against 300 ms for the 44,718 words of the Python docs' table). A large table stays
+    # on disk: loading it would cost more than the lookups it saves.
+    LOAD_AFTER = 1_000
+    LOAD_MAX_BYTES = 4 << 20
+
     def __init__(self, path: Path):
         self.path = path
         self._db = None
         self._usable = True
+        self._lookups = 0
+        self._all: dict[str, str] | None = None
 
     def _connection(self):
         if self._db is None and self._usable:
@@ -91,16 +100,23 @@ class StemTable:
         return self._db
 
     def get(self, word: str) -> str | None:
+        if self._all is not None:
+            return self._all.get(word)
         db = self._connection()
         if db is None:
             return None
         import sqlite3
 
+        self._lookups += 1
         try:
+            if self._lookups == self.LOAD_AFTER and self.path.stat().st_size <= self.LOAD_MAX_BYTES:
+                self._all = dict(db.execute("SELECT word, stem FROM stems"))
+                return self._all.get(word)
             row = db.execute("SELECT stem FROM stems WHERE word = ?", (word,)).fetchone()
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             self.close()
             self._usable = False
+            self._all = None
             return None
         return row[0] if row is not None else None
 

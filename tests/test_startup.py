@@ -66,6 +66,23 @@ def test_index_writes_a_stem_table_with_the_corpus_words_and_stopwords(harbour, 
     assert stopwords_for("english") <= set(rows)
 
 
+def test_a_small_stem_table_is_loaded_whole_after_many_lookups(harbour, index_location, monkeypatch):
+    from searcher.index.stemtable import StemTable
+
+    path = table_path(index_location, "english")
+    rows = dict(sqlite3.connect(path).execute("SELECT word, stem FROM stems"))
+    words = sorted(rows)[:6] + ["nosuchwordhere"]
+    one_by_one = [StemTable(path).get(word) for word in words]
+    assert one_by_one == [rows.get(word) for word in words]
+    monkeypatch.setattr(StemTable, "LOAD_AFTER", 3)
+    table = StemTable(path)
+    assert [table.get(word) for word in words] == one_by_one
+    assert table._all == rows  # loaded at the third lookup, answering the rest from memory
+    monkeypatch.setattr(StemTable, "LOAD_MAX_BYTES", 0)
+    large = StemTable(path)
+    assert [large.get(word) for word in words] == one_by_one and large._all is None
+
+
 def test_query_path_does_not_import_nltk_when_the_table_has_every_word(harbour, index_location):
     lines = run_fresh(f"""
         import sys
