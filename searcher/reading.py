@@ -133,10 +133,26 @@ def _note_unbalanced_parentheses(text: str, notes: list[str]) -> None:
         notes.append("an unclosed '(' runs to the end of the query")
 
 
+# In a text all in capitals, AND, OR and NOT look like every other word: a pasted heading or
+# a shouted question ("DESIGN OF BAND PASS FILTERS AND AMPLIFIERS") means them as words.
+# A short one ("RICE AND BEANS") may still be an operator typed in caps lock.
+SHOUTED_WORDS = 5
+_OPERATOR_WORD = re.compile(r"(?<![\w-])(AND|OR|NOT)(?![\w-])")
+
+
+def _shouted_operators(text: str, notes: list[str]) -> str:
+    if any(c.islower() for c in text) or len(WORD_PATTERN.findall(text)) < SHOUTED_WORDS:
+        return text
+    read, count = _OPERATOR_WORD.subn(lambda m: m.group().lower(), text)
+    if count:
+        notes.append("AND, OR and NOT read as words: the query is all in capitals")
+    return read
+
+
 def read_query(text: str) -> tuple[str, list[str]]:
     """``text`` with ordinary punctuation given its plain meaning, and notes saying how."""
     notes: list[str] = []
-    text = text.translate(_DOUBLE_QUOTES)
+    text = _shouted_operators(text.translate(_DOUBLE_QUOTES), notes)
     parts = _split_quotes(text, notes)
     for i in range(0, len(parts), 2):
         parts[i] = _read_outside_quotes(parts[i], notes)

@@ -82,6 +82,18 @@ def test_a_question_mark_after_a_bracket_or_quote_is_punctuation(folder, run):
     assert paths(result)[0] == "library.txt"
 
 
+def test_a_question_in_capitals_reads_and_or_not_as_words(folder, run):
+    result = run("query", "--explain", "--json", "--per-file", "1", "--",
+                 "INDEXING AND SEARCHING OF MEDICAL JOURNALS")
+    assert "AND, OR and NOT read as words" in result.stderr
+    assert "expansion: ran (a question)" in result.stderr  # a question, not an AND of two halves
+    assert paths(result)[0] == "medlars.txt"
+    # A short one may be an operator typed in caps lock; lower-case text keeps its operators.
+    assert "read as words" not in run("query", "--explain", "--json", "MEDICAL AND JOURNALS").stderr
+    assert "read as words" not in run("query", "--explain", "--json", "--",
+                                      "indexing AND searching of medical journals").stderr
+
+
 def test_a_question_with_a_quoted_title_is_still_a_question(folder, run):
     result = run("query", "--explain", "--json", "--per-file", "1", "--",
                  'how is the "National Library of Medicine" indexing medical journals')
