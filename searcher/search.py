@@ -201,6 +201,8 @@ def _matching_passages(q, searcher) -> set[int]:
             return match(node.a) & match(node.b)
         if kind is wq.AndMaybe:
             return match(node.a)
+        if kind is wq.Not:  # (whoosh's own matchers mishandle negations in docs_for_query)
+            return set(range(reader.doc_count_all())) - match(node.query)
         fieldname = getattr(node, "fieldname", None)
         if fieldname in reader.schema:
             if kind is wq.Term:

@@ -385,3 +385,57 @@ def test_proximity_matches_the_passages_whoosh_matches(phrasebook, index_locatio
     with SearchSession(index_location) as session:
         q = session.parse('"' + " ".join(words) + f'"~{slop}').query
         assert _matching_passages(q, session.searcher) == set(session.searcher.docs_for_query(q))
+
+
+BOOLEAN_PIECES = st.one_of(NEAR_WORDS, st.sampled_from(["ric*", "min*", "law~1", '"rule of law"', "title:tokyo",
+                                                         "body:rice"]))
+
+
+@st.composite
+def boolean_queries(draw, depth=2):
+    pieces = []
+    for _ in range(draw(st.integers(1, 3))):
+        piece = draw(BOOLEAN_PIECES) if depth == 0 or draw(st.booleans()) else \
+            "(" + draw(boolean_queries(depth=depth - 1)) + ")"
+        pieces.append(draw(st.sampled_from(["", "+", "-"])) + piece)
+        pieces.append(draw(st.sampled_from([" ", " AND ", " OR ", " NOT "])))
+    return "".join(pieces[:-1])
+
+
+def reference_matches(q, searcher) -> set[int]:
+    """What a query matches, by its plain boolean meaning over whoosh's matches of each word,
+    phrase or pattern (whoosh's own AND NOT over an OR lets through passages holding the
+    excluded words when asked for all its matches: ``-(japan law) security`` on the seeds)."""
+    from whoosh import query as wq
+
+    kind = type(q)
+    if kind is wq.Or:
+        return set().union(*(reference_matches(sub, searcher) for sub in q.subqueries))
+    if kind is wq.And:
+        found = [reference_matches(sub, searcher) for sub in q.subqueries]
+        return found[0].intersection(*found[1:])
+    if kind is wq.AndNot:
+        return reference_matches(q.a, searcher) - reference_matches(q.b, searcher)
+    if kind is wq.Require:
+        return reference_matches(q.a, searcher) & reference_matches(q.b, searcher)
+    if kind is wq.AndMaybe:
+        return reference_matches(q.a, searcher)
+    if kind is wq.Not:
+        return set(range(searcher.doc_count_all())) - reference_matches(q.query, searcher)
+    return set(searcher.docs_for_query(q))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=boolean_queries())
+def test_operators_let_through_the_passages_they_mean(phrasebook, index_location, text):
+    # The engine's set algebra over its own postings (search._matching_passages) against the
+    # plain meaning of the query over whoosh's matches of its words.
+    from searcher.errors import QueryError
+    from searcher.search import SearchSession, _matching_passages
+
+    with SearchSession(index_location) as session:
+        try:
+            q = session.parse(text).query
+        except QueryError:
+            return
+        assert _matching_passages(q, session.searcher) == reference_matches(q, session.searcher), text
