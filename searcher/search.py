@@ -192,9 +192,14 @@ def _matching_passages(q, searcher) -> set[int]:
         kind = type(node)
         if kind is wq.Or:
             return set().union(*map(match, node.subqueries))
-        if kind is wq.And:
-            first, *rest = node.subqueries
-            return match(first).intersection(*map(match, rest))
+        if kind is wq.And:  # (x AND NOT y: x less y, without the set of every passage)
+            positive = [sub for sub in node.subqueries if type(sub) is not wq.Not]
+            negative = [sub.query for sub in node.subqueries if type(sub) is wq.Not]
+            if not positive:  # only negations: every passage but theirs
+                return set(range(reader.doc_count_all())).difference(*map(match, negative))
+            first, *rest = positive
+            found = match(first).intersection(*map(match, rest))
+            return found.difference(*map(match, negative)) if found and negative else found
         if kind is wq.AndNot:
             return match(node.a) - match(node.b)
         if kind is wq.Require:
@@ -208,7 +213,8 @@ def _matching_passages(q, searcher) -> set[int]:
             if kind is wq.Term:
                 return postings(fieldname, reader.schema[fieldname].to_bytes(node.text))
             if kind is wq.Phrase and node.slop == 1 and node.words:
-                return postings(fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0])
+                key = tuple(node.words) if len(node.words) > 1 else node.words[0]
+                return postings(fieldname, ranking.term_key(reader.schema[fieldname], key))
             if kind is NearPhrase and node.words:
                 from searcher.phrases import match_near
 

@@ -388,7 +388,7 @@ def test_proximity_matches_the_passages_whoosh_matches(phrasebook, index_locatio
 
 
 BOOLEAN_PIECES = st.one_of(NEAR_WORDS, st.sampled_from(["ric*", "min*", "law~1", '"rule of law"', "title:tokyo",
-                                                         "body:rice"]))
+                                                         "body:rice", '"law rule"~3', "NOT cooking"]))
 
 
 @st.composite
@@ -425,7 +425,7 @@ def reference_matches(q, searcher) -> set[int]:
     return set(searcher.docs_for_query(q))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=boolean_queries())
 def test_operators_let_through_the_passages_they_mean(phrasebook, index_location, text):
     # The engine's set algebra over its own postings (search._matching_passages) against the
