@@ -155,22 +155,26 @@ def _field_terms(q, reader) -> dict | None:
             return None
         for key in keys:
             words[key] = words.get(key, 0.0) + boost
-    from searcher.ranking import FIELDS
-
-    weights = dict(FIELDS)
+    weights = dict(ranking.FIELDS)
     # (Nothing to score: the query's words are not in this index, and it matches nothing.)
     return {name: (weights[name], words) for name, words in fields.items() if words}
+
+
+def _global_ids(segments, ids_of, found: set[int] | None = None) -> set[int]:
+    """Global docnums of what ``ids_of(segment)`` gives (each a segment's lists of its own
+    docnums), added to ``found``."""
+    found = set() if found is None else found
+    for seg in segments:
+        offset = seg.offset
+        for ids in ids_of(seg):
+            found.update(map(add, ids, repeat(offset)) if offset else ids)
+    return found
 
 
 def _passages_holding(segments, fieldname: str, key, found: set[int] | None = None) -> set[int]:
     """Global docnums of the passages of ``segments`` holding ``key`` (bytes, a phrase's
     tuple or a ranking.AnyOf), added to ``found``."""
-    found = set() if found is None else found
-    for seg in segments:
-        offset = seg.offset
-        for ids, _ in ranking._postings(seg, fieldname, key):
-            found.update(map(add, ids, repeat(offset)) if offset else ids)
-    return found
+    return _global_ids(segments, lambda seg: (ids for ids, _ in ranking._postings(seg, fieldname, key)), found)
 
 
 def _matching_passages(q, searcher) -> set[int]:
@@ -218,18 +222,13 @@ def _matching_passages(q, searcher) -> set[int]:
             if kind is NearPhrase and node.words:
                 from searcher.phrases import match_near
 
-                found = set()
-                for seg in segments:
-                    ids = match_near(seg.reader, fieldname, node.words, node.slop)
-                    found.update(map(add, ids, repeat(seg.offset)) if seg.offset else ids)
-                return found
+                return _global_ids(segments, lambda seg: [match_near(seg.reader, fieldname, node.words, node.slop)])
             if isinstance(node, wq.MultiTerm):
-                found: set[int] = set()
-                for seg in segments:  # (the pattern's words in each segment, within its budget)
+                def pattern_ids(seg):  # (the pattern's words in each segment, within its budget)
                     btexts = ranking.AnyOf(node._btexts(seg.reader))
-                    for ids, _ in ranking._postings(seg, fieldname, btexts) if btexts else ():
-                        found.update(map(add, ids, repeat(seg.offset)) if seg.offset else ids)
-                return found
+                    return (ids for ids, _ in ranking._postings(seg, fieldname, btexts)) if btexts else ()
+
+                return _global_ids(segments, pattern_ids)
         return set(searcher.docs_for_query(node))
 
     return match(q)
