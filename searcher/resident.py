@@ -156,10 +156,12 @@ def _own_socket(path: str, identity) -> bool:
 
 def _serve(listener, folder: str, path: str, identity) -> str:
     startup = startup_environment(os.environb)
-    _warm_up(folder)
+    from searcher.index.lean_whoosh import import_whoosh
+
+    import_whoosh()  # as the plain path's main() does, before anything else imports whoosh
+    opened = OpenIndex(folder)
+    opened.refresh()
     code = _code_files()
-    gc.collect()
-    gc.freeze()  # children do not copy the pages of objects a collection would visit
     idle = idle_seconds()
     listener.settimeout(min(1.0, max(idle / 4, 0.05)))
     children: set[int] = set()
@@ -173,6 +175,7 @@ def _serve(listener, folder: str, path: str, identity) -> str:
                 return "the socket file was removed or replaced"
             if not children and time.monotonic() - last >= idle:
                 return f"idle for {idle:g} s"
+            opened.refresh()
             continue
         with conn:
             last = time.monotonic()
@@ -192,7 +195,7 @@ def _serve(listener, folder: str, path: str, identity) -> str:
             pid = os.fork()
             if pid == 0:
                 listener.close()
-                _child(conn, startup)  # never returns
+                _child(conn, startup, opened)  # never returns
             children.add(pid)
         last = time.monotonic()
 
@@ -285,7 +288,7 @@ def _clear_file_caches() -> None:
                     value.cache_clear()
 
 
-def _child(conn, startup: dict) -> None:
+def _child(conn, startup: dict, opened: "OpenIndex") -> None:
     """Answers one request on ``conn``, then exits."""
     code = 0
     try:
@@ -300,7 +303,7 @@ def _child(conn, startup: dict) -> None:
                 break
             parts.append(part)
         try:
-            response = _answer(unpack(b"".join(parts)), startup)
+            response = _answer(unpack(b"".join(parts)), startup, opened)
         except Exception as exc:  # the client runs the command itself, and shows any error
             response = pack([(b"fallback", f"{type(exc).__name__}: {exc}".encode("utf-8", "replace"))])
         conn.settimeout(None)
@@ -315,7 +318,8 @@ class _Fallback(Exception):
     pass
 
 
-def _answer(request: list[tuple[bytes, bytes]], startup: dict) -> bytes:
+def _answer(request: list[tuple[bytes, bytes]], startup: dict, opened: "OpenIndex") -> bytes:
+    started = time.perf_counter()
     fields = dict(request)
     if fields.get(b"executable") != os.fsencode(sys.executable) or fields.get(b"version") != sys.version.encode():
         raise _Fallback("another Python")
@@ -333,6 +337,7 @@ def _answer(request: list[tuple[bytes, bytes]], startup: dict) -> bytes:
     os.chdir(fields[b"cwd"])
     sys.argv = ["searcher", *args]
     _clear_file_caches()
+    opened.use_if_current()
     chunks: list = []
     out = _text_stream(chunks, b"stdout", fields, 1)
     err = _text_stream(chunks, b"stderr", fields, 2)
@@ -356,15 +361,111 @@ def _answer(request: list[tuple[bytes, bytes]], startup: dict) -> bytes:
     out.flush()
     err.flush()
     sigpipe = signal.getsignal(signal.SIGPIPE) == signal.SIG_DFL
-    log(f"answered {' '.join(args)!r}: status {status}")
+    log(f"answered {' '.join(args)!r}: status {status}, {(time.perf_counter() - started) * 1000:.0f} ms")
     return pack([(b"status", b"%d" % status), (b"sigpipe", b"1" if sigpipe else b"0"), *chunks])
 
 
-def _warm_up(folder: str) -> None:
-    """Runs WARM_UP on the index here, printing nowhere, for what a query imports."""
-    from searcher.index.lean_whoosh import import_whoosh
+def index_state(folder: str) -> tuple:
+    """What says which version of the index a folder holds: its metadata file and its
+    tables of contents (a new one for every commit), by name, inode, time and size."""
+    state = []
+    for name in sorted(os.listdir(folder)):
+        if name == META_NAME or name.endswith(".toc"):
+            try:
+                info = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            state.append((name, info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(state)
 
-    import_whoosh()  # as the plain path's main() does, before anything else imports whoosh
+
+class OpenIndex:
+    """The server's open Session of its index, warmed up by a few queries: a child whose
+    query is on this index uses it (its readers, statistics and stem table already read)
+    while the index is as it was when it was opened; otherwise the child opens the index
+    itself, as the plain path does."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.state: tuple | None = None
+        self.session = None
+
+    def refresh(self) -> None:
+        """(In the server) opens the index again if it changed since it was opened."""
+        try:
+            state = index_state(self.folder)
+        except OSError:
+            return
+        if state == self.state:
+            return
+        gc.unfreeze()
+        self.state = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        reused = _reusing_session_class()
+        reused.opened = None
+        try:
+            # The state is read before opening: an index that changes meanwhile is newer
+            # than its recorded state, so children find them different and open it themselves.
+            self.session = reused(self.folder)
+            reused.opened = self.session
+            self.state = state
+        except Exception as exc:  # an index that cannot be opened now: children try themselves
+            log(f"cannot open the index: {type(exc).__name__}: {exc}")
+        _warm_up(self.folder)
+        log("opened the index" if self.session is not None else "warmed up without the index")
+        gc.collect()
+        gc.freeze()  # children do not copy the pages of objects a collection would visit
+
+    def use_if_current(self) -> None:
+        """(In a child) keeps the open session for its index only if the index is unchanged."""
+        reused = _reusing_session_class()
+        try:
+            current = self.state is not None and index_state(self.folder) == self.state
+        except OSError:
+            current = False
+        if not current:
+            reused.opened = None
+
+
+def _reusing_session_class():
+    """searcher.session.Session, replaced (once, in the server) by a subclass that returns
+    the server's open session for its folder instead of opening the index again."""
+    import searcher.session
+
+    current = searcher.session.Session
+    if getattr(current, "resident_reuse", False):
+        return current
+
+    class ResidentSession(current):
+        resident_reuse = True
+        opened = None
+
+        def __new__(cls, index_dir):
+            opened = cls.opened
+            if opened is not None and not opened.closed:
+                try:
+                    same = os.path.samefile(os.path.expanduser(os.fspath(index_dir)), opened.index_dir)
+                except OSError:
+                    same = False
+                if same:
+                    return opened
+            return super().__new__(cls)
+
+        def __init__(self, index_dir):
+            if self is not type(self).opened:
+                super().__init__(index_dir)
+
+    ResidentSession.__name__ = ResidentSession.__qualname__ = current.__name__
+    ResidentSession.__module__ = current.__module__
+    searcher.session.Session = ResidentSession
+    return ResidentSession
+
+
+def _warm_up(folder: str) -> None:
+    """Runs WARM_UP on the index here, printing nowhere: for what a query imports, and
+    for the caches of the open session."""
     from searcher.cli import cli
 
     saved = sys.stdout, sys.stderr
