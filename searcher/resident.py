@@ -18,7 +18,7 @@ disk, and on SIGTERM; it removes the socket file only while that file is its own
 Security: the socket is created mode 0600 in an index folder owned by this user that other
 users cannot write to; the server answers only peers of its own uid (SO_PEERCRED), and the
 client talks only to a socket of its own uid and mode and to a server of its own uid.
-Opening an index runs no code (index/safepickle.py), here as on the plain path.
+Opening an index runs no code (index/storage/safepickle.py), here as on the plain path.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _own_socket(path: str, identity) -> bool:
 
 def _serve(listener, folder: str, path: str, identity) -> str:
     startup = startup_environment(os.environb)
-    from searcher.index.lean_whoosh import import_whoosh
+    from searcher.index.storage.lean_whoosh import import_whoosh
 
     import_whoosh()  # as the plain path's main() does, before anything else imports whoosh
     opened = OpenIndex(folder)

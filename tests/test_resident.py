@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from searcher import launcher
-from searcher.index.writer import build_index
+from searcher.index.runs.writer import build_index
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or not hasattr(socket, "SO_PEERCRED"),
                                 reason="resident mode needs Unix sockets with SO_PEERCRED")
