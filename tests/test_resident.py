@@ -160,6 +160,23 @@ def test_the_client_environment_decides_colour_width_and_paths(resident, tmp_pat
         same(resident.run("query", "rice", cwd=cwd), resident.run("query", "rice", cwd=cwd, resident=False))
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE on this platform")
+def test_a_closed_output_pipe_ends_a_resident_query_as_a_plain_one(resident):
+    resident.start()
+    before = resident.answered()
+    results = []
+    for mode in (True, False):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the command writes
+        try:
+            results.append(resident.run("query", "rice", resident=mode, stdout=write_end, stderr=subprocess.PIPE,
+                                        capture_output=False))
+        finally:
+            os.close(write_end)
+    assert [(r.returncode, r.stderr) for r in results] == [(-signal.SIGPIPE, b"")] * 2
+    assert resident.answered() == before + 1
+
+
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 def test_on_a_terminal_the_output_is_the_plain_one(resident):
     """Colour, the results header and hyperlinks follow the client's terminal."""
