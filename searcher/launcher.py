@@ -83,8 +83,11 @@ def run_resident(args: list[str]) -> int | None:
         return None
     if "_SEARCHER_COMPLETE" in os.environ:  # shell completion: click's own mode
         return None
-    config = None if no_config else _config_query_table()
-    if not _wanted(options, config):
+    wanted = _wanted(options)
+    config = None
+    if wanted is not False and not no_config:
+        config = _config_query_table()  # read only when needed: one open() when there is none
+    if not (wanted or (wanted is None and config and config.get("resident") is True)):
         return None
     folder = index_folder(options.get("--index") or (config or {}).get("index"))
     if folder is None:
@@ -155,15 +158,15 @@ def read_query_options(args: list[str]) -> dict | None:
     return seen
 
 
-def _wanted(options: dict, config: dict | None) -> bool:
-    """--resident/--no-resident, else $SEARCHER_RESIDENT, else the config file's
-    ``[query] resident``; off when none says."""
+def _wanted(options: dict) -> bool | None:
+    """--resident/--no-resident, else $SEARCHER_RESIDENT; None when neither says (then the
+    config file's ``[query] resident`` does, and without it resident mode is off)."""
     if "resident" in options:
         return options["resident"]
     env = os.environ.get(RESIDENT_ENV)
     if env is not None:
         return env.strip().lower() in _ON
-    return bool(config) and config.get("resident") is True
+    return None
 
 
 def _config_path() -> str:
