@@ -20,7 +20,10 @@ What is here:
 - the private classes and functions other modules use, under these names;
 - ``use_searcher_readers()``: every patch searcher makes to whoosh, applied
   once, explicitly, before an index is opened (compound files read in place,
-  a faster ``skip_to``, unpickling through index/safepickle.py);
+  a faster ``skip_to``, the text fields' postings read from the flat file,
+  unpickling through index/safepickle.py);
+- term infos of postings held flat (``held_flat``, ``flat_term_info``) and
+  ``FlatMatcher``, whoosh's matcher interface over them;
 - the posting-block decoder (``decode_ids_weights``, ``decode_ids``,
   ``decode_values``, ``decode_block``, ``position_lists``) and block directories
   (``term_blocks``), read by ranking, phrases and merges;
@@ -265,6 +268,8 @@ def use_searcher_readers() -> None:
 
     - segments open their compound files with ``MappedCompoundStorage``;
     - ``W3LeafMatcher.skip_to`` searches a block instead of stepping through it;
+    - ``SegmentReader.postings`` reads the terms held flat (``held_flat``) from the
+      segment's flat file (index/flatpostings.py), as a ``FlatMatcher``;
     - whoosh unpickles what it reads from an index with index/safepickle.py's
       ``loads``/``load``, so that opening a folder someone shared never runs code it names.
     """
