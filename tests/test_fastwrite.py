@@ -1,4 +1,4 @@
-"""index/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
+"""index/storage/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.builder import passage_documents
-from searcher.index.fastwrite import FastSegmentWriter, _field_plan
-from searcher.index.schema import make_schema
+from searcher.index.runs.builder import passage_documents
+from searcher.index.storage.fastwrite import FastSegmentWriter, _field_plan
+from searcher.index.storage.schema import make_schema
 from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
-from searcher.index.flatpostings import FLAT_FIELDS
+from searcher.index.storage.flatpostings import FLAT_FIELDS
 
 
 def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> dict:
@@ -21,7 +21,7 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     then stores once per block: smaller blocks, the same values when read. So the
     posting blocks are compared unpickled, and the term table through whoosh's reader;
     every other file of the segment byte for byte. The fields the fast writer holds flat
-    (index/flatpostings.py) have no posting blocks there: their postings are compared as
+    (index/storage/flatpostings.py) have no posting blocks there: their postings are compared as
     whoosh's matchers read them (``term_rows``), as are the term infos' statistics.
     """
     from whoosh import index as whoosh_index
@@ -53,7 +53,7 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     from whoosh.codec.whoosh3 import W3TermInfo
     from whoosh.reading import SegmentReader
 
-    from searcher.index.whoosh_private import use_searcher_readers
+    from searcher.index.storage.whoosh_private import use_searcher_readers
 
     use_searcher_readers()
     reader = SegmentReader(FileStorage(str(folder)), ix.schema, segment)

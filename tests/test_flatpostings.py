@@ -1,4 +1,4 @@
-"""index/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
+"""index/storage/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
 give the same answers from them as from whoosh's blocks (an index of whoosh's writer)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import searcher.index.flatpostings as flatpostings
-from searcher.index.flatpostings import FlatPostings, FlatWriter
-from searcher.index.writer import build_index
-from searcher.search import SearchSession
+import searcher.index.storage.flatpostings as flatpostings
+from searcher.index.storage.flatpostings import FlatPostings, FlatWriter
+from searcher.index.runs.writer import build_index
+from searcher.engine.search import SearchSession
 from flatcheck import assert_flat_postings_complete
 
 
@@ -151,8 +151,8 @@ def _cut(buffer, size):
 def _segment_readers(index_dir):
     from whoosh import index as whoosh_index
 
-    from searcher.index.whoosh_private import use_searcher_readers
-    from searcher.index.store import read_meta
+    from searcher.index.storage.whoosh_private import use_searcher_readers
+    from searcher.index.storage.store import read_meta
 
     use_searcher_readers()
     ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir).indexname)
@@ -194,7 +194,7 @@ def test_queries_answer_as_from_whoosh_blocks(tmp_path_factory, monkeypatch, rep
     writer (every posting in whoosh's blocks, no flat file): the same hits, scores and totals."""
     from test_ranking import _larger_index
 
-    from searcher.index.fastwrite import FastSegmentWriter
+    from searcher.index.storage.fastwrite import FastSegmentWriter
 
     flat_index = _larger_index(tmp_path_factory.mktemp("flat"), replace=replace)
     with monkeypatch.context() as patched:
