@@ -28,7 +28,7 @@ from __future__ import annotations
 from array import array
 from pickle import dumps
 
-from searcher.index.storage.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
+from searcher.index.storage.flatpostings import FLAT_EXT, FlatWriter, held_flat_field
 from searcher.index.storage.whoosh_private import (Positions, UnlockedSegmentWriter, add_block, block_limit, byte_to_length,
                                            flat_term_info, length_to_byte, pack_uint, postings_output, start_term)
 
@@ -63,7 +63,7 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         if follows is not None:
             self._plans = follows._plans
         else:
-            self._plans = {name: _field_plan(name, field, flat=_held_flat(name, field))
+            self._plans = {name: _field_plan(name, field, flat=held_flat_field(name, field))
                            for name, field in self.schema.items()}
 
     @staticmethod
@@ -171,12 +171,6 @@ _ONE = pack_uint(1)
 _SINGLE = [_ONE + dumps([pos], 2) for pos in range(4096)]
 
 
-def _held_flat(fieldname, field) -> bool:
-    """Whether the field's postings go to the flat file only: a text field with positions
-    and no boost (weight = frequency)."""
-    return fieldname in FLAT_FIELDS and type(field.format) is Positions and field.format.field_boost == 1.0
-
-
 def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
     """What whoosh's FieldWriter.add_postings does, a block at a time; the postings of the
     fields held flat go to the flat file (index/storage/flatpostings.py) instead, whoosh's term
@@ -188,7 +182,7 @@ def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
             continue
         fieldobj = schema[fieldname]
         # Terms analysed by the fast path carry their positions.
-        flat_field = _held_flat(fieldname, fieldobj) and all(len(entry) == 4 for entry in terms.values())
+        flat_field = held_flat_field(fieldname, fieldobj) and all(len(entry) == 4 for entry in terms.values())
         fieldlengths = lengths.get(fieldname, ())
         known = len(fieldlengths)
         fieldwriter.start_field(fieldname, fieldobj)

@@ -38,11 +38,13 @@ from operator import add, and_, rshift
 import struct
 from struct import Struct
 
-from searcher.index.storage.whoosh_private import held_flat, postings_offset, reader_cache, segment_storage, term_info
+from searcher.index.storage.whoosh_private import (Positions, held_flat, postings_offset, reader_cache, segment_storage,
+                                                   term_info)
 
 FLAT_EXT = ".flat"
-# The fields whose postings are kept flat: the ones queries rank and match phrases in.
-FLAT_FIELDS = ("body", "title")
+# The fields whose postings are kept flat: the text fields, with positions (queries rank
+# and match phrases in them). The file field (one term per file, no positions) stays whoosh's.
+FLAT_FIELDS = ("body", "title", "path")
 
 _MAGIC = b"SRCHFLAT"
 _FORMAT = 2
@@ -54,6 +56,12 @@ _RECORD = Struct("=IIcc2x")  # postings, positions, tf typecode, position typeco
 # plus the tfs of at most 15 postings before it.
 CHECKPOINT_SHIFT = 4
 _CHECKPOINT_MASK = ~((1 << CHECKPOINT_SHIFT) - 1)
+
+
+def held_flat_field(fieldname: str, field) -> bool:
+    """Whether a segment written now holds the field's postings in its flat file only: a
+    text field with positions and no boost (weight = frequency)."""
+    return fieldname in FLAT_FIELDS and type(field.format) is Positions and field.format.field_boost == 1.0
 
 
 def _typecode(largest: int) -> str:

@@ -38,8 +38,9 @@ from array import array
 from itertools import chain
 
 from searcher.index.errors import IndexDamaged
-from searcher.index.storage.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter, flat_postings, renumbered
-from searcher.index.storage.whoosh_private import (MergeUnsupported, Positions, SegmentSource, byte_to_length,
+from searcher.index.storage.flatpostings import (FLAT_EXT, FlatWriter, flat_postings, held_flat_field,
+                                                 renumbered)
+from searcher.index.storage.whoosh_private import (MergeUnsupported, SegmentSource, byte_to_length,
                                            codec_compression, encode_term, flat_term_info, held_flat,
                                            position_lists, postings_output, shift_term_info, term_info_from_bytes,
                                            write_per_document)
@@ -219,12 +220,6 @@ def _posting_sizes(source):
         yield key, (flat.record_size(offset) if length == 0 and flat is not None and flat.sole else length)
 
 
-def _flat_field(fieldname, schema) -> bool:
-    """Whether the merged segment holds the field's postings flat (as index/storage/fastwrite.py writes them)."""
-    field = schema[fieldname]
-    return fieldname in FLAT_FIELDS and type(field.format) is Positions and field.format.field_boost == 1.0
-
-
 def _source_flat(source, valbytes: bytes, fixedsize):
     """(ids, tfs, positions) of a term in one source, renumbered: from its flat file, or
     from whoosh's blocks in a segment that holds them there."""
@@ -252,7 +247,7 @@ def _merge_terms(sources, schema, names, lengths, compression, start, end, postf
         fixedsize = schema[fieldname].format.fixed_value_size()
         fieldlengths = lengths.get(fieldname)
         streams = [source.field_terms(fieldname, i, low, high) for i, source in enumerate(sources)]
-        if _flat_field(fieldname, schema):
+        if held_flat_field(fieldname, schema[fieldname]):
             _merge_flat_terms(fieldname, sources, streams, fixedsize, fieldlengths, flat, publish)
             continue
         current, parts = None, []
