@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -107,6 +108,7 @@ def run_folder(name: str, exe: str, index_dir: Path, queries, rounds: int, log: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHER_RESIDENT")}
     env.setdefault("NLTK_DATA", "/nonexistent")
     plain_env = dict(env, SEARCHER_RESIDENT="0")
+    log.unlink(missing_ok=True)
     server = Server(exe, index_dir, env, log)
     server.start(queries[0][1])
     times = {(kind, mode): [] for kind in KINDS for mode in ("plain", "resident")}
@@ -136,6 +138,13 @@ def run_folder(name: str, exe: str, index_dir: Path, queries, rounds: int, log: 
         if plain:
             print(f"| {kind} | {statistics.median(plain) * 1000:.0f} / {p95(plain) * 1000:.0f} ms "
                   f"| {statistics.median(resident) * 1000:.0f} / {p95(resident) * 1000:.0f} ms |")
+    try:
+        inside = [float(m) for m in re.findall(r" answered .*, (\d+) ms$", log.read_text(), re.M)]
+    except FileNotFoundError:
+        inside = []
+    if inside:
+        print(f"(the server's own time per answer, from its log: median {statistics.median(inside):.0f} ms, "
+              f"p95 {p95(inside):.0f} ms; the rest is the client's start-up and the socket)")
     every_plain = [t for k in KINDS for t in times[k, "plain"]]
     every_resident = [t for k in KINDS for t in times[k, "resident"]]
     print(f"| all | {statistics.median(every_plain) * 1000:.0f} / {p95(every_plain) * 1000:.0f} ms "
