@@ -197,6 +197,7 @@ def _serve(listener, folder: str, path: str, identity) -> str:
                 listener.close()
                 _child(conn, startup, opened)  # never returns
             children.add(pid)
+        opened.refresh()  # (when the index changed: under steady queries there may be no idle tick)
         last = time.monotonic()
 
 
@@ -414,6 +415,8 @@ class OpenIndex:
         except Exception as exc:  # an index that cannot be opened now: children try themselves
             log(f"cannot open the index: {type(exc).__name__}: {exc}")
         _warm_up(self.folder)
+        if self.session is not None:
+            _close_connections(self.session)
         log("opened the index" if self.session is not None else "warmed up without the index")
         gc.collect()
         gc.freeze()  # children do not copy the pages of objects a collection would visit
@@ -427,6 +430,21 @@ class OpenIndex:
             current = False
         if not current:
             reused.opened = None
+
+
+def _close_connections(session) -> None:
+    """Closes the session's SQLite connections (the stem tables; what they loaded stays):
+    SQLite's rule is that a connection is not carried across fork(), so each child opens
+    its own on first use."""
+    try:
+        from searcher.index.text.stemtable import stem_filters
+
+        for stem_filter in stem_filters(session.schema):
+            table = getattr(stem_filter, "table", None)
+            if table is not None:
+                table.close()
+    except Exception as exc:
+        log(f"cannot close the stem tables: {type(exc).__name__}: {exc}")
 
 
 def _reusing_session_class():
