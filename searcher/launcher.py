@@ -89,10 +89,10 @@ def run_resident(args: list[str]) -> int | None:
         config = _config_query_table()  # read only when needed: one open() when there is none
     if not (wanted or (wanted is None and config and config.get("resident") is True)):
         return None
-    folder = index_folder(options.get("--index") or (config or {}).get("index"))
-    if folder is None:
-        return None
-    return ask(os.path.abspath(folder), args)
+    # Which server to ask: the child it forks reads the options itself, so a wrong guess
+    # here would cost speed, not correctness (a query on another index opens that index).
+    given = options["--index"] if "--index" in options else (config or {}).get("index")
+    return ask(os.path.abspath(index_folder(given)), args)
 
 
 def _query_args(args: list[str]):
@@ -234,7 +234,7 @@ def _is_name(value: str) -> bool:
     return (0 < len(value) <= 64 and value[0] in _NAME_FIRST and all(c in _NAME_REST for c in value[1:]))
 
 
-def index_folder(value: str | None) -> str | None:
+def index_folder(value: str | None) -> str:
     """The folder ``--index VALUE`` means (indexes.resolve): the default index, a path or a
     named index."""
     if not value:
