@@ -446,3 +446,25 @@ def test_the_launcher_leaves_what_it_cannot_be_sure_of_to_the_plain_path(tmp_pat
         assert launcher.run_resident(args) is None
     monkeypatch.setenv("_SEARCHER_COMPLETE", "bash_complete")
     assert launcher.run_resident(["query", "x"]) is None
+
+
+def test_a_resident_answer_imports_neither_click_nor_whoosh(resident, tmp_path):
+    """The client is the standard library alone: the imports are the server's."""
+    resident.start()
+    modules = tmp_path / "modules.txt"
+    code = ("import atexit, sys\n"
+            f"atexit.register(lambda: open({str(modules)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+            "from searcher.launcher import main\nmain()\n")
+    before = resident.answered()
+    done = subprocess.run([sys.executable, "-c", code, "query", "rice"], capture_output=True, cwd=resident.cwd,
+                          env=dict(resident.env, SEARCHER_RESIDENT="1"), timeout=120)
+    assert done.returncode == 0 and b"cooking.txt:" in done.stdout
+    assert resident.answered() == before + 1
+    imported = set(modules.read_text().split())
+    assert not {m for m in imported if m.split(".")[0] in ("click", "whoosh", "nltk", "json")}
+    assert {m for m in imported if m.startswith("searcher")} == {"searcher", "searcher.launcher"}
+
+
+def test_the_searcher_command_starts_at_the_launcher():
+    setup = (Path(__file__).resolve().parents[1] / "setup.cfg").read_text()
+    assert re.search(r"^\s*searcher = searcher\.launcher:main\s*$", setup, re.M)
