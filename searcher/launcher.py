@@ -309,7 +309,9 @@ def request(args: list[str]) -> bytes:
     fields = [
         (b"cwd", os.fsencode(os.getcwd())),
         (b"umask", b"%d" % umask),
-        (b"executable", os.fsencode(sys.executable)),
+        # The same Python and the same environment (a venv's python and python3 are one)
+        (b"executable", os.fsencode(os.path.realpath(sys.executable))),
+        (b"prefix", os.fsencode(sys.prefix)),
         (b"version", sys.version.encode()),
     ]
     fields += _stream_fields(b"stdout", sys.stdout, 1)

@@ -322,7 +322,8 @@ class _Fallback(Exception):
 def _answer(request: list[tuple[bytes, bytes]], startup: dict, opened: "OpenIndex") -> bytes:
     started = time.perf_counter()
     fields = dict(request)
-    if fields.get(b"executable") != os.fsencode(sys.executable) or fields.get(b"version") != sys.version.encode():
+    if (fields.get(b"executable") != os.fsencode(os.path.realpath(sys.executable))
+            or fields.get(b"prefix") != os.fsencode(sys.prefix) or fields.get(b"version") != sys.version.encode()):
         raise _Fallback("another Python")
     env = [value.partition(b"=") for name, value in request if name == b"env"]
     environ = {key: value for key, _, value in env}
