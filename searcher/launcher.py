@@ -250,10 +250,12 @@ def index_folder(value: str | None) -> str:
 # --- the client ------------------------------------------------------------------------------
 
 SERVER_CODE = "from searcher.resident import main; main()"
-# The environment an interpreter reads when it starts or imports (paths, locale, nltk's data):
-# a server started with other values could answer otherwise, so it answers only clients
-# whose values are its own (searcher/resident.py).
+
+
 def startup_environment(environ) -> dict:
+    """The variables an interpreter reads when it starts or imports (paths, locale, nltk's
+    data): a server started with other values could answer otherwise, so it answers only
+    clients whose values are its own (searcher/resident.py)."""
     return {k: v for k, v in environ.items()
             if k.startswith(b"PYTHON") or k in (b"NLTK_DATA", b"LANG", b"LANGUAGE", b"LC_ALL", b"LC_CTYPE")}
 
