@@ -30,6 +30,7 @@ import signal
 import socket
 import stat
 import sys
+import threading
 import time
 
 from searcher.launcher import HELLO, META_NAME, SOCKET_NAME, pack, startup_environment, unpack
@@ -159,7 +160,7 @@ def _serve(listener, folder: str, path: str, identity) -> str:
     from searcher.index.storage.lean_whoosh import import_whoosh
 
     import_whoosh()  # as the plain path's main() does, before anything else imports whoosh
-    opened = OpenIndex(folder)
+    opened = OpenIndex(folder, listener)
     opened.refresh()
     code = _code_files()
     idle = idle_seconds()
@@ -387,8 +388,9 @@ class OpenIndex:
     while the index is as it was when it was opened; otherwise the child opens the index
     itself, as the plain path does."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, listener=None):
         self.folder = folder
+        self.listener = listener
         self.state: tuple | None = None
         self.session = None
 
@@ -400,6 +402,10 @@ class OpenIndex:
             return
         if state == self.state:
             return
+        with _turning_away(self.listener):
+            self._open(state)
+
+    def _open(self, state: tuple) -> None:
         gc.unfreeze()
         self.state = None
         if self.session is not None:
@@ -431,6 +437,39 @@ class OpenIndex:
             current = False
         if not current:
             reused.opened = None
+
+
+class _turning_away:
+    """While the server opens and warms up (seconds on a large index), a thread closes
+    every connection at once, so that clients answer on the plain path straight away
+    instead of waiting for a hello. The thread has ended before the server forks again."""
+
+    def __init__(self, listener):
+        self.listener = listener
+        self.done = threading.Event()
+        self.thread = None
+
+    def _turn_away(self):
+        while not self.done.is_set():
+            try:
+                conn, _ = self.listener.accept()
+                conn.close()
+            except OSError:  # the timeout
+                pass
+
+    def __enter__(self):
+        if self.listener is not None:
+            self.timeout = self.listener.gettimeout()
+            self.listener.settimeout(0.05)
+            self.thread = threading.Thread(target=self._turn_away, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread is not None:
+            self.done.set()
+            self.thread.join()
+            self.listener.settimeout(self.timeout)
 
 
 def _close_connections(session) -> None:

@@ -468,3 +468,21 @@ def test_a_resident_answer_imports_neither_click_nor_whoosh(resident, tmp_path):
 def test_the_searcher_command_starts_at_the_launcher():
     setup = (Path(__file__).resolve().parents[1] / "setup.cfg").read_text()
     assert re.search(r"^\s*searcher = searcher\.launcher:main\s*$", setup, re.M)
+
+
+def test_while_the_server_warms_up_clients_are_turned_away_not_kept_waiting(tmp_path):
+    from searcher.resident import _turning_away
+
+    path = str(tmp_path / "s.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+    with _turning_away(listener) as turning:
+        for _ in range(2):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.settimeout(WAIT_SECONDS)
+            client.connect(path)
+            assert client.recv(16) == b""  # closed with no hello: the client answers on its own
+            client.close()
+    assert not turning.thread.is_alive() and listener.gettimeout() is None
+    listener.close()
