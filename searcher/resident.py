@@ -137,6 +137,9 @@ def serve(folder: str) -> None:
     why = "stopped"
     try:
         why = _serve(listener, folder, path, identity)
+    except Exception as exc:  # its clients answer on the plain path meanwhile; the log says why
+        why = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         listener.close()
         if _own_socket(path, identity):
