@@ -168,6 +168,7 @@ def _serve(listener, folder: str, path: str, identity) -> str:
     code = _code_files()
     idle = idle_seconds()
     listener.settimeout(min(1.0, max(idle / 4, 0.05)))
+    log("ready")
     children: set[int] = set()
     last = time.monotonic()
     while True:

@@ -94,7 +94,7 @@ class Resident:
     def start(self) -> int:
         """Starts a server (a query on the plain path spawns it) and waits until it serves."""
         self.run("query", "rice")
-        wait_until(lambda: self.lines("opened the index") or self.lines("warmed up"), "the server's warm-up")
+        wait_until(lambda: self.lines("ready"), "the server's warm-up")
         wait_until(self.socket.exists, "the socket")
         return self.servers()[-1]
 
@@ -212,6 +212,8 @@ def test_the_server_reads_the_index_as_it_is_now(resident, corpus):
     assert resident.run("query", "zeppelin").returncode == 1
     (corpus / "notes" / "cooking.txt").write_text("Notes on cooking\n\nThe zeppelin hovered over the rice.\n")
     build_index([corpus], resident.index_dir, jobs=1)
+    # The server reopens the index on its next tick (it turns queries away meanwhile).
+    wait_until(lambda: len(resident.lines("opened the index")) == 2, "the server to reopen the index")
     before = resident.answered()
     done = resident.run("query", "zeppelin")
     assert done.returncode == 0 and b"zeppelin" in done.stdout
@@ -246,7 +248,7 @@ def test_a_killed_server_leaves_a_socket_the_next_client_replaces(resident):
     same(resident.run("query", "rice"), resident.run("query", "rice", resident=False))
     assert resident.answered() == before  # answered on the plain path, which started a new server
     wait_until(lambda: len(resident.servers()) == 2 and resident.socket.exists(), "a new server")
-    wait_until(lambda: len(resident.lines("opened the index")) == 2, "its warm-up")
+    wait_until(lambda: len(resident.lines("ready")) == 2, "its warm-up")
     resident.run("query", "rice")
     assert resident.answered() == before + 1
 
@@ -378,7 +380,7 @@ def test_the_config_file_and_the_flag_turn_it_on(resident):
     config.write_text("[query]\nresident = true\nlimit = 1\n")
     done = resident.run("query", "rice", resident=None)
     assert done.returncode == 0
-    wait_until(lambda: resident.lines("opened the index"), "the server started by the config file")
+    wait_until(lambda: resident.lines("ready"), "the server started by the config file")
     wait_until(resident.socket.exists, "the socket")
     before = resident.answered()
     same(resident.run("query", "rice", resident=None), done)
@@ -486,3 +488,32 @@ def test_while_the_server_warms_up_clients_are_turned_away_not_kept_waiting(tmp_
             client.close()
     assert not turning.thread.is_alive() and listener.gettimeout() is None
     listener.close()
+
+
+def test_a_child_uses_the_servers_open_index_only_while_it_is_unchanged(corpus, index_location, monkeypatch):
+    """(In-process: what a forked child does.) A query on another version of the index than
+    the one the server opened opens the index itself, as the plain path does."""
+    import gc
+
+    import searcher.session
+    from searcher.resident import OpenIndex
+
+    monkeypatch.setattr(searcher.session, "Session", searcher.session.Session)  # put back afterwards
+    build_index([corpus], index_location, jobs=1)
+    opened = OpenIndex(str(index_location))
+    try:
+        opened.refresh()
+    finally:
+        gc.unfreeze()
+    reusing = searcher.session.Session
+    assert opened.session is not None and reusing(str(index_location)) is opened.session
+    opened.use_if_current()
+    assert reusing(str(index_location)) is opened.session
+    (corpus / "notes" / "cooking.txt").write_text("Notes on cooking\n\nThe zeppelin hovered over the rice.\n")
+    build_index([corpus], index_location, jobs=1)
+    opened.use_if_current()
+    fresh = reusing(str(index_location))
+    assert fresh is not opened.session
+    assert fresh.search("zeppelin").hits and not opened.session.search("zeppelin").hits
+    fresh.close()
+    opened.session.close()
