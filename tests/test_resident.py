@@ -226,9 +226,11 @@ def test_the_server_reads_the_index_as_it_is_now(resident, corpus):
 
 def test_a_server_exits_when_idle_and_removes_its_socket(resident):
     resident.env["SEARCHER_RESIDENT_IDLE"] = "0.2"
-    pid = resident.start()
-    wait_until(lambda: _gone(pid), "the idle server to exit")
-    assert any("exit: idle" in line for line in resident.lines("exit"))
+    resident.run("query", "rice")  # starts one
+    wait_until(lambda: resident.lines("exit:"), "the idle server to exit")
+    assert resident.lines("ready") and [line.split(" ", 2)[2] for line in resident.lines("exit:")] == [
+        "exit: idle for 0.2 s"]
+    wait_until(lambda: _gone(resident.servers()[0]), "its process to end")
     assert not resident.socket.exists()
 
 
