@@ -372,19 +372,20 @@ def _leaves(root):
         yield from _leaves(child)
 
 
-def _negated_leaves(root, negated: bool = False):
+def _negated_leaves(root, negated: bool = False, want: bool = True):
+    """The leaves under a negation (``want``: else the others), in the query's order."""
     kind = type(root)
     if kind is Not:
-        yield from _negated_leaves(root.child, True)
+        yield from _negated_leaves(root.child, True, want)
     elif kind is AndNot:
-        yield from _negated_leaves(root.a, negated)
-        yield from _negated_leaves(root.b, True)
+        yield from _negated_leaves(root.a, negated, want)
+        yield from _negated_leaves(root.b, True, want)
     elif kind in LEAVES:
-        if negated:
+        if negated == want:
             yield root
     else:
         for child in root.children:
-            yield from _negated_leaves(child, negated)
+            yield from _negated_leaves(child, negated, want)
 
 
 # ---------------------------------------------------------------- reading whoosh's tree
@@ -399,7 +400,7 @@ def plan(parsed, reader=None) -> QueryPlan:
     """
     query = getattr(parsed, "query", parsed)
     root = _node(query, reader)
-    positive = list(_positive_leaves(root))
+    positive = list(_negated_leaves(root, False, want=False))
     return QueryPlan(
         root=root,
         words=tuple(leaf for leaf in positive if type(leaf) is Word),
@@ -408,7 +409,7 @@ def plan(parsed, reader=None) -> QueryPlan:
         others=tuple(leaf for leaf in positive if type(leaf) is Other),
         excluded=tuple(_negated_leaves(root)),
         filters=tuple(getattr(parsed, "filters", ()) or ()),
-        notes=tuple(getattr(parsed, "notes", ()) or ()),
+        notes=tuple(dict.fromkeys(getattr(parsed, "notes", ()) or ())),  # (one per field the parser made)
         quoted='"' in (getattr(parsed, "read_as", "") or ""),
     )
 
