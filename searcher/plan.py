@@ -172,8 +172,12 @@ def is_leaf(node) -> bool:
 
 @dataclass(frozen=True)
 class QueryPlan:
+    """A query as what it asks for. ``words``, ``phrases``, ``patterns`` and ``others``
+    are the leaves it looks for (each as often as the tree holds it, in the query's
+    order), ``excluded`` those under a negation; ``root`` joins them all."""
+
     root: object  # the boolean tree: what passages match
-    words: tuple[Word, ...] = ()  # positive words, phrases, patterns and other leaves
+    words: tuple[Word, ...] = ()
     phrases: tuple[Phrase, ...] = ()
     patterns: tuple[Pattern, ...] = ()
     others: tuple[Other, ...] = ()

@@ -10,7 +10,7 @@ from searcher.errors import QueryError
 from searcher.index.analysis import WORD_PATTERN
 from searcher.index.schema import make_schema
 from searcher.plan import (
-    CHARACTER, FUZZY, PREFIX, WILDCARD, And, AndMaybe, AndNot, Not, Or, Pattern, Phrase, QueryPlan, Word,
+    CHARACTER, FUZZY, PREFIX, WILDCARD, And, AndMaybe, AndNot, Not, Or, Pattern, Phrase, QueryPlan, Require, Word,
     loose_words, plan,
 )
 from searcher.query import FIELD_BOOSTS, parse_query
@@ -245,7 +245,7 @@ def _all_leaves(node):
     if type(node) in (Or, And):
         for child in node.children:
             yield from _all_leaves(child)
-    elif type(node) in (AndNot, AndMaybe) or type(node).__name__ == "Require":
+    elif type(node) in (AndNot, AndMaybe, Require):
         yield from _all_leaves(node.a)
         yield from _all_leaves(node.b)
     elif type(node) is Not:
