@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from searcher.index.builder import passage_documents
+from searcher.index.runs.builder import passage_documents
 
 
 def documents_of(folder, texts):

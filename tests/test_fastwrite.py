@@ -1,4 +1,4 @@
-"""index/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
+"""index/storage/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.builder import passage_documents
-from searcher.index.fastwrite import FastSegmentWriter, _field_plan
-from searcher.index.schema import make_schema
+from searcher.index.runs.builder import passage_documents
+from searcher.index.storage.fastwrite import FastSegmentWriter, _field_plan
+from searcher.index.storage.schema import make_schema
 from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
 

@@ -1,4 +1,4 @@
-"""index/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
+"""index/storage/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
 give the same answers with them as without them (whoosh's blocks)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import searcher.index.flatpostings as flatpostings
-from searcher.index.flatpostings import FlatPostings, FlatWriter
-from searcher.index.writer import build_index
-from searcher.search import SearchSession
+import searcher.index.storage.flatpostings as flatpostings
+from searcher.index.storage.flatpostings import FlatPostings, FlatWriter
+from searcher.index.runs.writer import build_index
+from searcher.engine.search import SearchSession
 from flatcheck import assert_flat_postings_complete
 
 
@@ -119,8 +119,8 @@ def test_out_of_order_terms_are_refused():
 def _segment_readers(index_dir):
     from whoosh import index as whoosh_index
 
-    from searcher.index.whoosh_private import use_searcher_readers
-    from searcher.index.store import read_meta
+    from searcher.index.storage.whoosh_private import use_searcher_readers
+    from searcher.index.storage.store import read_meta
 
     use_searcher_readers()
     ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir).indexname)

@@ -1,4 +1,4 @@
-"""index/merge.py: a merged segment holds what whoosh's own merge would write, and the policy."""
+"""index/storage/merge.py: a merged segment holds what whoosh's own merge would write, and the policy."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.builder import passage_documents
-from searcher.index.merge import merge_segments, segments_to_merge
-from searcher.index.schema import make_schema
+from searcher.index.runs.builder import passage_documents
+from searcher.index.storage.merge import merge_segments, segments_to_merge
+from searcher.index.storage.schema import make_schema
 from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
 
@@ -30,7 +30,7 @@ def new_index(folder, language="english"):
 def write_segment(ix, docs, fast=True):
     from whoosh.writing import SegmentWriter
 
-    from searcher.index.fastwrite import FastSegmentWriter
+    from searcher.index.storage.fastwrite import FastSegmentWriter
 
     writer = FastSegmentWriter(ix) if fast else SegmentWriter(ix, _lk=False)
     for doc in docs:
@@ -120,17 +120,17 @@ def live_view(content: dict) -> dict:
 
 def assert_merge_like_whoosh(tmp_path, groups, deletions=(), fast=True, language="english", workers=1):
     """``workers`` 2: the merge is split between two processes however small it is."""
-    import searcher.index.merge
+    import searcher.index.storage.merge
 
     ix = new_index(tmp_path / "ix", language)
     segments = [write_segment(ix, docs, fast) for docs in groups]
     for number, docnum in deletions:
         segments[number].delete_document(docnum)
-    threshold, searcher.index.merge.PARALLEL_BYTES = searcher.index.merge.PARALLEL_BYTES, 0
+    threshold, searcher.index.storage.merge.PARALLEL_BYTES = searcher.index.storage.merge.PARALLEL_BYTES, 0
     try:
         merged = merge_segments(str(tmp_path / "ix"), ix.indexname, ix.schema, segments, workers)
     finally:
-        searcher.index.merge.PARALLEL_BYTES = threshold
+        searcher.index.storage.merge.PARALLEL_BYTES = threshold
     if all(s.deleted_count() == s.doc_count_all() for s in segments):
         assert merged is None  # where whoosh would write an empty segment
         return None
@@ -248,7 +248,7 @@ def test_which_segments_are_merged(sizes, deleted, expected):
 def test_segment_count_stays_logarithmic(sizes):
     """Merging after every commit leaves fewer than MERGE_FACTOR small segments per
     level (LARGE_FACTOR large ones), and rewrites each passage about once per level."""
-    from searcher.index.merge import LARGE_FACTOR, LARGE_SEGMENT, MERGE_FACTOR, level_of
+    from searcher.index.storage.merge import LARGE_FACTOR, LARGE_SEGMENT, MERGE_FACTOR, level_of
 
     segments = []
     rewritten = 0

@@ -5,7 +5,7 @@ tests/data/index-schema<N> were built by searcher 0.1.0 at schema version N from
 three small files under /tmp/fixsrc (rivers.txt, rice.md, python.txt), which are
 not needed to answer: passages are stored in the index. Their tables of contents
 pickle the analysis classes by their module path at the time (``index.analysis``):
-when the package moves, index/safepickle.py maps that path.
+when the package moves, index/storage/safepickle.py maps that path.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def old_index(request, tmp_path, monkeypatch) -> Path:
 
 
 def _paths(location: Path, text: str) -> list[str]:
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     with SearchSession(location) as session:
         return [hit.path for hit in session.search(text).hits]
@@ -64,7 +64,7 @@ def test_an_earlier_index_takes_new_files(old_index, run, tmp_path):
 
 
 def test_the_fixture_is_of_the_current_schema():
-    from searcher.index.schema import SCHEMA_VERSION
+    from searcher.index.storage.schema import SCHEMA_VERSION
 
     meta = json.loads((FIXTURE / "searcher.json").read_text(encoding="utf-8"))
     assert meta["schema_version"] == SCHEMA_VERSION, (

@@ -1,4 +1,4 @@
-"""The query plan (searcher/plan.py): what each kind of query asks for, read once from
+"""The query plan (searcher/engine/plan.py): what each kind of query asks for, read once from
 whoosh's tree, and what matching, ranking, highlights, suggestions and --explain take from it."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from searcher.errors import QueryError
-from searcher.index.analysis import WORD_PATTERN
-from searcher.index.schema import make_schema
-from searcher.plan import (
+from searcher.index.text.analysis import WORD_PATTERN
+from searcher.index.storage.schema import make_schema
+from searcher.engine.plan import (
     CHARACTER, FUZZY, PREFIX, WILDCARD, And, AndMaybe, AndNot, Not, Or, Pattern, Phrase, QueryPlan, Require, Word,
     loose_words, plan,
 )
-from searcher.query import FIELD_BOOSTS, parse_query
+from searcher.parse.query import FIELD_BOOSTS, parse_query
 
 SCHEMA = make_schema()
 
@@ -151,14 +151,14 @@ def test_a_bare_whoosh_query_has_a_plan_too():
 
 @pytest.fixture
 def session(indexed, index_location):
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     with SearchSession(index_location) as s:
         yield s
 
 
 def test_a_pattern_lists_the_words_it_matches_scored_as_one(session):
-    from searcher.ranking import AnyOf
+    from searcher.engine.ranking import AnyOf
 
     p = session.parse("cook*").plan
     words = {pt.field: pt.words for pt in p.patterns}
