@@ -252,3 +252,17 @@ def _all_leaves(node):
         yield from _all_leaves(node.child)
     else:
         yield node
+
+
+def test_explain_says_a_pattern_was_cut_short_in_any_of_its_fields(corpus, run, monkeypatch):
+    # The title holds one flow* word, the body many: with room for two words, the title's
+    # expansion is whole and the body's is cut; the one line for both fields says so.
+    from searcher.parse import query
+
+    (corpus / "flow.txt").write_text("Flow\n\n" + " ".join(f"flow{a}{b}" for a in "abc" for b in "abc") + "\n")
+    assert run("index", corpus).exit_code == 0
+    monkeypatch.setattr(query, "MAX_EXPANSION", 2)
+    monkeypatch.setattr(query, "EXPANSION_SECONDS", 1e9)  # (only the word budget cuts)
+    err = run("query", "--explain", "flow*").stderr
+    line = next(line for line in err.splitlines() if "words starting with flow" in line)
+    assert "cut short" in line and line.rstrip().endswith("in title ×1.5, body"), err

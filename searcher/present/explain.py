@@ -83,7 +83,9 @@ def _leaf_key(node):
     return None
 
 
-def _describe_leaf(node, expansions: bool) -> str:
+def _describe_leaf(node, expansions: bool, alike=()) -> str:
+    """``alike``: the same leaf in other fields, described with it (a pattern is cut short
+    if its expansion was cut short in any of them)."""
     kind = type(node)
     if kind is Phrase:
         if node.ordered and node.slop <= 1:
@@ -102,18 +104,19 @@ def _describe_leaf(node, expansions: bool) -> str:
     else:  # WILDCARD
         text = f"words matching {node.text}"
     if expansions:
-        text += _expansions(node)
+        text += _expansions(node, any(other.truncated for other in alike if type(other) is Pattern))
     return text
 
 
-def _expansions(node: Pattern) -> str:
+def _expansions(node: Pattern, truncated: bool = False) -> str:
     if node.words is None:  # a pattern whoosh cannot expand
         return ""
     words = sorted(set(node.marks))
+    cut = node.truncated or truncated  # the query's expansion budget ran out (searcher/parse/query.py)
     if not words:
-        return " (none in the index)"
+        return " (none found: cut short)" if cut else " (none in the index)"
     more = f", … {len(words) - MAX_EXPANSIONS} more" if len(words) > MAX_EXPANSIONS else ""
-    if node.truncated:  # the query's expansion budget ran out (searcher/parse/query.py)
+    if cut:
         more += "; cut short: the pattern matches more words than one query may search"
     return " (" + ", ".join(words[:MAX_EXPANSIONS]) + more + ")"
 
@@ -137,11 +140,11 @@ def _tree(node, expansions: bool) -> list[str]:
         return ["ALL of"] + [line for sub in node.children for line in _indented(sub, expansions)]
     groups = _same_but_field(node.children)  # (an Or)
     if len(groups) == 1 and len(groups[0]) > 1:
-        return [f"{_describe_leaf(groups[0][0], expansions)} {_fields(groups[0])}"]
+        return [f"{_describe_leaf(groups[0][0], expansions, groups[0])} {_fields(groups[0])}"]
     lines = ["ANY of (more matches rank higher)"]
     for group in groups:
         if len(group) > 1:
-            lines.append(f"{INDENT}{_describe_leaf(group[0], expansions)} {_fields(group)}")
+            lines.append(f"{INDENT}{_describe_leaf(group[0], expansions, group)} {_fields(group)}")
         else:
             lines.extend(_indented(group[0], expansions))
     return lines
