@@ -238,6 +238,27 @@ def test_manifest_matches_index(corpus, index_location):
     assert {p: e.passages for p, e in entries.items()} == counts
 
 
+def test_a_run_leaves_no_large_free_space_in_the_manifest(tmp_path, index_location):
+    import sqlite3
+
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(400):
+        (docs / f"note-with-a-long-name-{i:04}.txt").write_text(f"Note {i}\n\nwords {i}", encoding="utf-8")
+    build_index([docs], index_location, jobs=0)
+    for i in range(0, 400, 2):
+        (docs / f"note-with-a-long-name-{i:04}.txt").unlink()
+    build_index([docs], index_location, jobs=0)  # half the rows go: their pages are given back
+    db = sqlite3.connect(index_location / manifest_name(read_meta(index_location).indexname))
+    try:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 200
+    finally:
+        db.close()
+    assert free * 4 < pages
+
+
 def test_language_mismatch_is_a_library_error(corpus, index_location):
     build_index([corpus], index_location)
     with pytest.raises(IndexVersionMismatch):

@@ -466,6 +466,7 @@ class _Run:
         self.report.passages_in_index = sum(s.doc_count() for s in toc.segments)
         self.report.segments = len(toc.segments)
         self.report.files_in_index = self.manifest.counts()[0]
+        self.manifest.compact()
 
     def discard_unpublished(self):
         """Delete the segment and scratch files that no published table of contents names."""

@@ -1,11 +1,11 @@
-"""A faster whoosh segment writer that writes exactly the same segment files.
+"""A faster whoosh segment writer: whoosh's segment files, the text fields' postings flat.
 
 Profiling `searcher index` (see /work/notes/H2b-findings.md) showed that most of
 whoosh's indexing time is spent per posting in pure Python: the analyzer's token
 generator, the posting pool's size accounting, and, when the segment is written,
 one method call, four type checks and one column read (the field length) per
-posting. This writer keeps the same codec and produces byte-identical files
-(tests/test_fastwrite.py checks it against whoosh's SegmentWriter), but:
+posting. This writer keeps the same codec and, for the fields not held flat, produces
+byte-identical files (tests/test_fastwrite.py checks it against whoosh's SegmentWriter), but:
 
 - analyses a field with one ``findall`` and a cache of word -> term, when the
   field's analyzer is one of index/text/analysis.py's (and checks at start-up that
@@ -15,8 +15,9 @@ posting. This writer keeps the same codec and produces byte-identical files
   is already sorted) instead of a pool of tuples sorted at the end;
 - remembers field lengths instead of reading them back from the column file;
 - fills the codec's posting blocks a block at a time instead of a posting at a time;
-- also writes the segment's flat postings (index/storage/flatpostings.py), which queries read
-  instead of whoosh's blocks.
+- writes the postings of the text fields (``FLAT_FIELDS``) once, to the segment's flat
+  file (index/storage/flatpostings.py), with whoosh's term infos pointing there: no posting
+  blocks, no encoded positions for them.
 
 Memory grows with the segment: the caller finishes the segment when
 ``memory_estimate()`` passes its budget (index/runs/builder.py).
@@ -27,9 +28,9 @@ from __future__ import annotations
 from array import array
 from pickle import dumps
 
-from searcher.index.storage.flatpostings import FLAT_EXT, FLAT_FIELDS, FlatWriter
+from searcher.index.storage.flatpostings import FLAT_EXT, FlatWriter, held_flat_field
 from searcher.index.storage.whoosh_private import (Positions, UnlockedSegmentWriter, add_block, block_limit, byte_to_length,
-                                           length_to_byte, pack_uint, start_term)
+                                           flat_term_info, length_to_byte, pack_uint, postings_output, start_term)
 
 # Rough bytes of memory per posting kept (array slots, a small bytes object, its
 # positions for the flat postings) and per distinct term (key, four containers).
@@ -62,7 +63,8 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         if follows is not None:
             self._plans = follows._plans
         else:
-            self._plans = {name: _field_plan(name, field) for name, field in self.schema.items()}
+            self._plans = {name: _field_plan(name, field, flat=held_flat_field(name, field))
+                           for name, field in self.schema.items()}
 
     @staticmethod
     def supports(schema) -> bool:
@@ -124,7 +126,8 @@ class FastSegmentWriter(UnlockedSegmentWriter):
                     added_terms += 1
                 entry[0].append(docnum)
                 entry[1].append(weight)
-                entry[2].append(vbytes)
+                if vbytes is not None:
+                    entry[2].append(vbytes)
                 entry[3].extend(poslist)
             postings = len(items)
         else:
@@ -169,24 +172,33 @@ _SINGLE = [_ONE + dumps([pos], 2) for pos in range(4096)]
 
 
 def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
-    """What whoosh's FieldWriter.add_postings does, a block at a time; and the flat
-    postings (index/storage/flatpostings.py) of the fields that have them."""
+    """What whoosh's FieldWriter.add_postings does, a block at a time; the postings of the
+    fields held flat go to the flat file (index/storage/flatpostings.py) instead, whoosh's term
+    info pointing there."""
+    add_term = postings_output(fieldwriter)[1]
     for fieldname in sorted(postings):
         terms = postings[fieldname]
         if not terms:
             continue
         fieldobj = schema[fieldname]
-        # Terms analysed by the fast path carry their positions; boost 1: weight = tf.
-        flat_field = (fieldname in FLAT_FIELDS and fieldobj.format.field_boost == 1.0
-                      and all(len(entry) == 4 for entry in terms.values()))
+        # Terms analysed by the fast path carry their positions.
+        flat_field = held_flat_field(fieldname, fieldobj) and all(len(entry) == 4 for entry in terms.values())
         fieldlengths = lengths.get(fieldname, ())
         known = len(fieldlengths)
         fieldwriter.start_field(fieldname, fieldobj)
+        if flat_field:
+            for btext in sorted(terms):
+                docs, weights, _, positions = terms[btext]
+                tfs = array("I", map(int, weights))
+                key = flat.add(docs, tfs, positions)
+                present = [fieldlengths[d] for d in docs if d < known and fieldlengths[d]]
+                add_term(btext, flat_term_info(key, docs, tfs, min(present) if present else None,
+                                               max(present) if present else 0))
+            fieldwriter.finish_field()
+            continue
         for btext in sorted(terms):
             docs, weights, values = terms[btext][:3]
-            offset = start_term(fieldwriter, btext)
-            if flat_field:
-                flat.add(offset, docs, array("I", map(int, weights)), terms[btext][3])
+            start_term(fieldwriter, btext)
             limit = block_limit(fieldwriter)
             count = len(docs)
             for start in range(0, count, limit):
@@ -202,9 +214,10 @@ def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
         fieldwriter.finish_field()
 
 
-def _field_plan(fieldname, field):
-    """A fast function text -> [(btext, freq, weight, vbytes)] for this field, the
-    postings ``field.index(text)`` gives, or None to use whoosh's path."""
+def _field_plan(fieldname, field, flat: bool = False):
+    """A fast function text -> [(btext, freq, weight, vbytes, positions)] for this field,
+    the postings ``field.index(text)`` gives, or None to use whoosh's path. ``flat``: the
+    field is held flat, so its postings need no whoosh-encoded values (vbytes None)."""
     if not field.indexed or type(field.format) is not Positions:
         return None
     words_and_stem = _analyzer_parts(field.analyzer)
@@ -215,7 +228,7 @@ def _field_plan(fieldname, field):
     cache: dict[str, bytes] = {}
     single = _SINGLE
 
-    def postings(value: str) -> list[tuple]:
+    def postings(value: str, values: bool = True) -> list[tuple]:
         found: dict[bytes, list[int]] = {}
         get = cache.get
         for pos, word in enumerate(findall(value)):
@@ -232,6 +245,8 @@ def _field_plan(fieldname, field):
                 found[term] = [pos]
             else:
                 poslist.append(pos)
+        if not values:
+            return [(term, len(poslist), len(poslist) * boost, None, poslist) for term, poslist in found.items()]
         items = []
         for term, poslist in found.items():
             freq = len(poslist)
@@ -249,6 +264,8 @@ def _field_plan(fieldname, field):
     if sorted(item[:4] for item in postings(_SELF_CHECK_TEXT)) != sorted(field.index(_SELF_CHECK_TEXT)):
         return None
     cache.clear()
+    if flat:
+        return lambda value: postings(value, False)
     return postings
 
 

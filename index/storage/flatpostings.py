@@ -10,39 +10,45 @@ one copy each.
 
 Each segment written by searcher's indexer (index/storage/fastwrite.py, index/storage/merge.py)
 carries a ``.flat`` file inside its compound file, so it is published, merged
-away and deleted with the segment. whoosh never reads it: its own postings stay
-complete, and a segment without the file (an index written before it existed,
-or by whoosh's writer) is read through whoosh's blocks, as is any term the file
-does not hold or holds inconsistently with whoosh's term info.
+away and deleted with the segment. Format 2 (this release) is the only copy of
+these fields' postings: whoosh's postings file holds none of them, and their
+term infos hold whoosh's statistics and the term's key here (with a length of 0,
+index/storage/whoosh_private.py ``held_flat``); whoosh's own matchers read them through
+the door's patched ``SegmentReader.postings``. Format 1 (earlier releases) is a
+second copy beside whoosh's blocks, keyed by the term's offset in whoosh's
+postings file; a segment without the file (an index written before it existed,
+or by whoosh's writer) is read through whoosh's blocks, as is any format-1 term
+the file does not hold or holds inconsistently with whoosh's term info.
 
 Layout (native byte order, recorded and checked; every record 8-byte aligned):
 header: magic, format, byte-order mark, document count, term count, table offset;
 per term: count n, positions total, tf and position typecodes, then
 ids ``I``*n, tfs *n, checkpoints ``I``*ceil(n/16) (where the positions of postings
 0, 16, 32... start) and the positions, each list absolute and ascending;
-table: whoosh's postings offset of each term, ascending (``Q``), then each
-record's offset (``Q``).
+table: each term's key, ascending (``Q``: format 1, whoosh's postings offset;
+format 2, the term's number in the file), then each record's offset (``Q``).
 """
 
 from __future__ import annotations
 
-import heapq
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, chain, compress, groupby, repeat
-from operator import add, and_, itemgetter, rshift
+from itertools import accumulate, chain, compress, repeat
+from operator import add, and_, rshift
 import struct
 from struct import Struct
 
-from searcher.index.storage.whoosh_private import (postings_offset, reader_cache, segment_storage, segment_terms,
-                                           term_info)
+from searcher.index.storage.whoosh_private import (Positions, held_flat, postings_offset, reader_cache, segment_storage,
+                                                   term_info)
 
 FLAT_EXT = ".flat"
-# The fields whose postings are kept flat: the ones queries rank and match phrases in.
-FLAT_FIELDS = ("body", "title")
+# The fields whose postings are kept flat: the text fields, with positions (queries rank
+# and match phrases in them). The file field (one term per file, no positions) stays whoosh's.
+FLAT_FIELDS = ("body", "title", "path")
 
 _MAGIC = b"SRCHFLAT"
-_FORMAT = 1
+_FORMAT = 2
+_READABLE_FORMATS = (1, _FORMAT)
 _BYTE_ORDER = 0x01020304
 _HEADER = Struct("=8sIIIIQ")  # magic, format, byte order, documents, terms, table offset
 _RECORD = Struct("=IIcc2x")  # postings, positions, tf typecode, position typecode
@@ -50,6 +56,12 @@ _RECORD = Struct("=IIcc2x")  # postings, positions, tf typecode, position typeco
 # plus the tfs of at most 15 postings before it.
 CHECKPOINT_SHIFT = 4
 _CHECKPOINT_MASK = ~((1 << CHECKPOINT_SHIFT) - 1)
+
+
+def held_flat_field(fieldname: str, field) -> bool:
+    """Whether a segment written now holds the field's postings in its flat file only: a
+    text field with positions and no boost (weight = frequency)."""
+    return fieldname in FLAT_FIELDS and type(field.format) is Positions and field.format.field_boost == 1.0
 
 
 def _typecode(largest: int) -> str:
@@ -67,8 +79,8 @@ def _padding(size: int) -> bytes:
 
 
 class FlatWriter:
-    """Writes one segment's flat file; terms must come in the order of their whoosh
-    postings offsets (the order they are written to the segment)."""
+    """Writes one segment's flat file (format 2); a term's key is its number in the
+    file (``terms``, before ``add``), given to whoosh's term info."""
 
     def __init__(self, dbfile, doc_count: int = 0):
         self._file = dbfile
@@ -78,12 +90,16 @@ class FlatWriter:
         self.doc_count = doc_count
         dbfile.write(bytes(self._position))  # the header, written last
 
-    def add(self, whoosh_offset: int, ids, tfs, positions) -> None:
+    @property
+    def terms(self) -> int:
+        return len(self._offsets)
+
+    def add(self, ids, tfs, positions) -> int:
         """A term's postings: ``ids`` ascending, ``tfs`` the number of positions of each,
-        ``positions`` all of them, each posting's ascending, one posting after another."""
+        ``positions`` all of them, each posting's ascending, one posting after another.
+        Returns the term's key."""
         n = len(ids)
-        if self._offsets and whoosh_offset <= self._offsets[-1]:
-            raise ValueError("flat postings out of order")
+        key = len(self._offsets)
         tfs, positions = _narrowest(tfs), _narrowest(positions)
         starts = [0]
         starts.extend(accumulate(tfs))
@@ -96,10 +112,32 @@ class FlatWriter:
         parts.append(positions)
         data = b"".join(map(bytes, parts))
         data += _padding(len(data))
-        self._offsets.append(whoosh_offset)
+        self._offsets.append(key)
         self._records.append(self._position)
         self._file.write(data)
         self._position += len(data)
+        return key
+
+    def append(self, part) -> None:
+        """Append the records of another writer's file, closed (``part``: its bytes, read from
+        the start): keys follow this file's ones, and the table is written at close."""
+        header = part.read(_HEADER.size)
+        _, _, _, _, terms, table = _HEADER.unpack(header)
+        part.read(len(_padding(_HEADER.size)))
+        start = _HEADER.size + len(_padding(_HEADER.size))
+        shift = self._position - start
+        key = len(self._offsets)
+        remaining = table - start
+        while remaining:
+            chunk = part.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise ValueError("flat postings part cut short")
+            self._file.write(chunk)
+            remaining -= len(chunk)
+        records = array("Q", part.read(16 * terms)[8 * terms:])
+        self._offsets.extend(range(key, key + terms))
+        self._records.extend(record + shift for record in records)
+        self._position += table - start
 
     def close(self) -> None:
         table = self._position
@@ -139,17 +177,29 @@ class FlatPostings:
         if len(header) != _HEADER.size:
             raise ValueError("flat postings file cut short")
         magic, form, order, docs, terms, table = _HEADER.unpack(header)
-        if magic != _MAGIC or form != _FORMAT or order != _BYTE_ORDER or docs != doc_count:
+        if magic != _MAGIC or form not in _READABLE_FORMATS or order != _BYTE_ORDER or docs != doc_count:
             raise ValueError("not a flat postings file of this segment")
+        # Format 2 holds the only copy: whoosh's term info then points here (``held_flat``).
+        self.sole = form == _FORMAT
         if table + 16 * terms != length:
             raise ValueError("flat postings file of the wrong length")
         self._offsets = array("Q", dbfile.get(table, 8 * terms))
         self._records = array("Q", dbfile.get(table + 8 * terms, 8 * terms))
         self._table = table
 
+    def record_size(self, key: int) -> int:
+        """Bytes of the record of the term with ``key`` (0 if there is none)."""
+        offsets = self._offsets
+        i = bisect_left(offsets, key)
+        if i == len(offsets) or offsets[i] != key:
+            return 0
+        return (self._records[i + 1] if i + 1 < len(offsets) else self._table) - self._records[i]
+
     def term(self, terminfo) -> FlatTerm | None:
         """The flat postings of the term with whoosh's ``terminfo`` (W3TermInfo), or
         None when this file does not hold them as whoosh does."""
+        if self.sole != held_flat(terminfo):
+            return None
         offset = postings_offset(terminfo)
         if offset is None:
             return None
@@ -162,8 +212,9 @@ class FlatPostings:
         data = self._file.get(start, end - start)
         try:
             n, npos, tfcode, poscode = _RECORD.unpack_from(data)
-            # The cheap checks that it is this term's postings: count, positions, first and last id.
-            if n != terminfo.doc_frequency() or npos != round(terminfo.weight()):
+            # The cheap checks that it is this term's postings: count, positions (format 1:
+            # format 2's weight is a float32 sum, inexact past 2**24), first and last id.
+            if n != terminfo.doc_frequency() or (not self.sole and npos != round(terminfo.weight())):
                 return None
             where = _RECORD.size
             ids = array("I", data[where:where + 4 * n])
@@ -216,71 +267,22 @@ def flat_term(reader, fieldname: str, btext: bytes) -> FlatTerm | None:
     return None if info is None else flat.term(info)
 
 
-def merge_flat(dbfile, terms_reader, sources, doc_count: int) -> bool:
-    """Write the flat file of a merged segment and close it: ``terms_reader`` reads the
-    merged segment's terms, ``sources`` are (segment reader, base, docmap or None) of the
-    segments merged, in order (docmap[d]: document d's new number, -1 if deleted).
-    False if a source lacks flat postings of a term: the file is then not worth keeping."""
-    flats = [flat_postings(reader) for reader, _, _ in sources]
-    writer = FlatWriter(dbfile, doc_count)
-    try:
-        if None in flats:
-            return False
-        for fieldname in FLAT_FIELDS:
-            merged = _field_items(terms_reader, fieldname)
-            merged_text, _, merged_info = next(merged, (None, 0, None))
-            streams = [_field_items(segment_terms(reader), fieldname, number)
-                       for number, (reader, _, _) in enumerate(sources)]
-            for btext, group in groupby(heapq.merge(*streams, key=itemgetter(0, 1)), key=itemgetter(0)):
-                while merged_text is not None and merged_text < btext:
-                    merged_text, _, merged_info = next(merged, (None, 0, None))
-                if merged_text != btext:  # every posting of the term was deleted
-                    continue
-                postings = _merged_postings(sources, flats, group)
-                if postings is None:
-                    return False
-                if postings[0]:
-                    writer.add(postings_offset(merged_info), *postings)
-    except ValueError:  # out of order: not whoosh's layout as expected
-        return False
-    finally:
-        writer.close()
-    return True
+def renumbered(ids, tfs, positions, base: int, docmap) -> tuple[array, list, array]:
+    """One segment's postings of a term in a merged segment: ``ids`` moved by ``base``, or
+    mapped by ``docmap`` (docmap[d]: the new number, -1 for a deleted document, dropped)."""
+    if docmap is None:
+        return (array("I", map(add, ids, repeat(base)) if base else ids), list(tfs), _wide(positions))
+    new = list(map(docmap.__getitem__, ids))
+    if -1 not in new:
+        return array("I", new), list(tfs), _wide(positions)
+    keep = [d >= 0 for d in new]
+    ends = list(accumulate(tfs))
+    positions = _wide(positions)
+    kept = array("I")
+    for start, end in compress(zip(chain((0,), ends), ends), keep):
+        kept.extend(positions[start:end])
+    return array("I", compress(new, keep)), list(compress(tfs, keep)), kept
 
 
-def _field_items(terms_reader, fieldname: str, number: int = 0):
-    """(term bytes, ``number``, term info) of one field of a whoosh terms reader, in term order."""
-    if fieldname not in terms_reader.indexed_field_names():
-        return
-    for (name, btext), info in terms_reader.items_from(fieldname, b""):
-        if name != fieldname:
-            return
-        yield btext, number, info
-
-
-def _merged_postings(sources, flats, group):
-    """(ids, tfs, positions) of one term over the sources, renumbered, or None."""
-    ids, tfs, positions = array("I"), [], array("I")
-    for _, number, info in group:
-        term = flats[number].term(info)
-        if term is None:
-            return None
-        _, base, docmap = sources[number]
-        if docmap is None:
-            ids.extend(map(add, term.ids, repeat(base)) if base else term.ids)
-            tfs.extend(term.tfs)
-            positions.extend(_wide(term.positions))
-            continue
-        new = list(map(docmap.__getitem__, term.ids))
-        keep = [d >= 0 for d in new]
-        ids.extend(compress(new, keep))
-        tfs.extend(compress(term.tfs, keep))
-        ends = list(accumulate(term.tfs))
-        wide = _wide(term.positions)
-        for start, end in compress(zip(chain((0,), ends), ends), keep):
-            positions.extend(wide[start:end])
-    return ids, tfs, positions
-
-
-def _wide(numbers: array) -> array:
-    return numbers if numbers.typecode == "I" else array("I", numbers)
+def _wide(numbers) -> array:
+    return numbers if type(numbers) is array and numbers.typecode == "I" else array("I", numbers)

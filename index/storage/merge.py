@@ -16,8 +16,10 @@ Stored fields and columns are copied as stored (no unpickling), field lengths as
 Memory holds one term's postings and one byte per document and field.
 
 The new segment holds what whoosh's own merge would write (tests/test_merge.py compares
-them term by term, block by block, document by document), deletions applied, and the
-merged flat postings of its sources (index/storage/flatpostings.py; none if a source lacks them). Its files
+them term by term, block by block, document by document), deletions applied, except the
+postings of the fields held flat (index/storage/flatpostings.py): those go to the new segment's flat
+file only, read from each source's flat file (or from whoosh's blocks, for a segment of an
+earlier release without one), with whoosh's term infos pointing there. Its files
 are written but not published: the caller commits a table of contents that replaces the
 merged segments by it (index/runs/writer.py), so an interrupted merge leaves only orphan files.
 
@@ -33,8 +35,15 @@ import shutil
 import signal
 from array import array
 
-from searcher.index.storage.whoosh_private import (MergeUnsupported, SegmentSource, codec_compression, encode_term,
-                                           postings_output, shift_term_info, write_per_document)
+from itertools import chain
+
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import (FLAT_EXT, FlatWriter, flat_postings, held_flat_field,
+                                                 renumbered)
+from searcher.index.storage.whoosh_private import (MergeUnsupported, SegmentSource, byte_to_length,
+                                           codec_compression, encode_term, flat_term_info, held_flat,
+                                           position_lists, postings_output, shift_term_info, term_info_from_bytes,
+                                           write_per_document)
 
 # The policy is a log-structured merge (as Lucene's LogMergePolicy): segments fall into
 # size levels, LEVEL_FLOOR passages and under the lowest, each level 10 times the one
@@ -123,10 +132,11 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
         lengths = write_per_document(perdoc, sources, schema, base)
         perdoc.close()
         fields = codec.field_writer(storage, merged)
-        _write_postings(fields, sources, schema, lengths, codec_compression(codec),
+        flat = FlatWriter(merged.create_file(storage, FLAT_EXT), base)
+        _write_postings(fields, flat, sources, schema, lengths, codec_compression(codec),
                         os.path.join(index_dir, merged.segment_id()), workers, close_fds)
         fields.close()
-        _write_flat(storage, codec, merged, sources, base)
+        flat.close()
         merged.set_doc_count(base)
         merged.create_compound_file(storage)
     except BaseException:
@@ -143,28 +153,15 @@ def merge_segments(index_dir, indexname: str, schema, segments, workers: int = 1
     return merged
 
 
-def _write_flat(storage, codec, merged, sources, doc_count: int) -> None:
-    """The merged segment's flat postings (index/storage/flatpostings.py), if every source has them."""
-    from searcher.index.storage.flatpostings import FLAT_EXT, merge_flat
-
-    terms = codec.terms_reader(storage, merged)
-    try:
-        written = merge_flat(merged.create_file(storage, FLAT_EXT), terms,
-                             [(source.reader, source.base, source.docmap) for source in sources], doc_count)
-    finally:
-        terms.close()
-    if not written:
-        storage.delete_file(merged.make_filename(FLAT_EXT))
-
-
-def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], compression: int,
+def _write_postings(fieldwriter, flat, sources, schema, lengths: dict[str, bytes], compression: int,
                     part_prefix: str, workers: int, close_fds=()):
-    """Every term of every field, its postings the sources' ones after another.
+    """Every term of every field, its postings the sources' ones after another (to
+    ``flat``, a FlatWriter, for the fields held flat).
 
     A big merge with ``workers`` > 1 gives the second half of the terms (by posting
-    bytes) to a forked process, which writes their postings to a file of its own
-    (``<segment id>.pst1``) and their term infos to another (``.trm1``); they are
-    appended once this process has written the first half.
+    bytes) to a forked process, which writes their postings to files of its own
+    (``<segment id>.pst1``, ``.flat1``) and their term infos to another (``.trm1``); they
+    are appended once this process has written the first half.
     """
     names = set()
     for source in sources:
@@ -183,12 +180,12 @@ def _write_postings(fieldwriter, sources, schema, lengths: dict[str, bytes], com
 
     split = _split_key(sources) if workers > 1 else None
     if split is None:
-        _merge_terms(sources, schema, names, lengths, compression, None, None, postfile, publish)
+        _merge_terms(sources, schema, names, lengths, compression, None, None, postfile, flat, publish)
     else:
         child = _start_part(sources, schema, names, lengths, compression, split, part_prefix, close_fds)
         try:
-            _merge_terms(sources, schema, names, lengths, compression, None, split, postfile, publish)
-            _append_part(child, part_prefix, postfile, publish)
+            _merge_terms(sources, schema, names, lengths, compression, None, split, postfile, flat, publish)
+            _append_part(child, part_prefix, postfile, flat, publish)
         finally:
             _stop_part(child, part_prefix)
     if started:
@@ -206,7 +203,7 @@ def _split_key(sources):
     if total < PARALLEL_BYTES:
         return None
     biggest = max(sources, key=lambda source: source.live_count)
-    pairs = list(biggest.posting_bytes())
+    pairs = list(_posting_sizes(biggest))
     half, running = sum(size for _, size in pairs) / 2, 0
     for key, size in pairs:
         running += size
@@ -215,9 +212,33 @@ def _split_key(sources):
     return None
 
 
-def _merge_terms(sources, schema, names, lengths, compression, start, end, postfile, publish):
+def _posting_sizes(source):
+    """((field name, term bytes), bytes of its postings) of every term of a source, in
+    term order: whoosh's posting list, or its record in the flat file."""
+    flat = flat_postings(source.reader)
+    for key, offset, length in source.posting_bytes():
+        yield key, (flat.record_size(offset) if length == 0 and flat is not None and flat.sole else length)
+
+
+def _source_flat(source, valbytes: bytes, fixedsize):
+    """(ids, tfs, positions) of a term in one source, renumbered: from its flat file, or
+    from whoosh's blocks in a segment that holds them there."""
+    info = term_info_from_bytes(valbytes)
+    flat = flat_postings(source.reader)
+    term = None if flat is None else flat.term(info)
+    if term is not None:
+        return renumbered(term.ids, term.tfs, term.positions, source.base, source.docmap)
+    if held_flat(info):
+        raise IndexDamaged("the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'")
+    ids, weights, values = source.postings(valbytes, fixedsize)
+    return (array("I", ids), list(map(int, weights)),
+            array("I", chain.from_iterable(position_lists(values)) if values else ()))
+
+
+def _merge_terms(sources, schema, names, lengths, compression, start, end, postfile, flat, publish):
     """Merge the terms from ``start`` up to ``end`` ((field name, term); None: no bound):
-    postings to ``postfile``, each term's info to ``publish(field name, term, info bytes)``."""
+    postings to ``postfile`` (or ``flat``), each term's info to
+    ``publish(field name, term, info bytes)``."""
     for fieldname in names:
         if (start is not None and fieldname < start[0]) or (end is not None and fieldname > end[0]):
             continue
@@ -226,6 +247,9 @@ def _merge_terms(sources, schema, names, lengths, compression, start, end, postf
         fixedsize = schema[fieldname].format.fixed_value_size()
         fieldlengths = lengths.get(fieldname)
         streams = [source.field_terms(fieldname, i, low, high) for i, source in enumerate(sources)]
+        if held_flat_field(fieldname, schema[fieldname]):
+            _merge_flat_terms(fieldname, sources, streams, fixedsize, fieldlengths, flat, publish)
+            continue
         current, parts = None, []
         for terms, (btext, number, valbytes) in enumerate(heapq.merge(*streams)):
             if btext != current:
@@ -242,6 +266,39 @@ def _merge_terms(sources, schema, names, lengths, compression, start, end, postf
                         postfile, publish)
 
 
+def _merge_flat_terms(fieldname, sources, streams, fixedsize, fieldlengths, flat, publish):
+    """The terms of a field held flat: each term's postings to ``flat``, its info published."""
+    current, parts = None, []
+
+    def flush():
+        if len(parts) == 1:
+            ids, tfs, positions = parts[0]
+        else:
+            ids, tfs, positions = array("I"), [], array("I")
+            for part_ids, part_tfs, part_positions in parts:
+                ids.extend(part_ids)
+                tfs.extend(part_tfs)
+                positions.extend(part_positions)
+        if not ids:
+            return  # every posting was of a deleted document: the term goes
+        key = flat.add(ids, tfs, positions)
+        present = bytes(map(fieldlengths.__getitem__, ids)).replace(b"\0", b"") if fieldlengths else b""
+        publish(fieldname, current, flat_term_info(key, ids, tfs, byte_to_length(min(present)) if present else None,
+                                                   byte_to_length(max(present)) if present else 0))
+
+    for terms, (btext, number, valbytes) in enumerate(heapq.merge(*streams)):
+        if btext != current:
+            if parts:
+                flush()
+            current, parts = btext, []
+            if not terms % 8192:
+                for source in sources:
+                    source.release_pages()
+        parts.append(_source_flat(sources[number], valbytes, fixedsize))
+    if parts:
+        flush()
+
+
 def _start_part(sources, schema, names, lengths, compression, split, prefix, close_fds) -> int:
     """Fork a process merging the terms from ``split`` on; returns its pid."""
     pid = os.fork()
@@ -254,6 +311,7 @@ def _start_part(sources, schema, names, lengths, compression, split, prefix, clo
             os.close(fd)  # a run lock must die with the run, not wait for this process
         parent = os.getppid()
         infos = []
+        flat = FlatWriter(open(prefix + ".flat1", "wb"), sum(source.live_count for source in sources))
         with open(prefix + ".pst1", "wb") as postfile, open(prefix + ".trm1", "wb") as termfile:
             def publish(fieldname, btext, terminfo):
                 infos.append((fieldname, btext, terminfo))
@@ -262,8 +320,9 @@ def _start_part(sources, schema, names, lengths, compression, split, prefix, clo
                     infos.clear()
                     if os.getppid() != parent:
                         os._exit(1)  # the parent is gone: stop
-            _merge_terms(sources, schema, names, lengths, compression, split, None, postfile, publish)
+            _merge_terms(sources, schema, names, lengths, compression, split, None, postfile, flat, publish)
             pickle.dump(infos, termfile, 4)
+        flat.close()
         status = 0
     except BaseException as exc:
         try:
@@ -275,7 +334,7 @@ def _start_part(sources, schema, names, lengths, compression, split, prefix, clo
         os._exit(status)
 
 
-def _append_part(pid: int, prefix: str, postfile, publish):
+def _append_part(pid: int, prefix: str, postfile, flat, publish):
     """Wait for the forked part, then append its postings and publish its terms."""
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -287,9 +346,11 @@ def _append_part(pid: int, prefix: str, postfile, publish):
         if detail.startswith(MergeUnsupported.__name__):
             raise MergeUnsupported(detail)
         raise OSError(f"a merging process failed ({detail})")
-    shift = postfile.tell()
+    shift, flat_shift = postfile.tell(), flat.terms
     with open(prefix + ".pst1", "rb") as part:
         shutil.copyfileobj(part, postfile, 1024 * 1024)
+    with open(prefix + ".flat1", "rb") as part:
+        flat.append(part)
     with open(prefix + ".trm1", "rb") as termfile:
         while True:
             try:
@@ -297,7 +358,7 @@ def _append_part(pid: int, prefix: str, postfile, publish):
             except EOFError:
                 break
             for fieldname, btext, terminfo in infos:
-                publish(fieldname, btext, shift_term_info(terminfo, shift))
+                publish(fieldname, btext, shift_term_info(terminfo, shift, flat_shift))
 
 
 def _stop_part(pid: int, prefix: str):
@@ -307,7 +368,7 @@ def _stop_part(pid: int, prefix: str):
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
-    for suffix in (".pst1", ".trm1", ".err"):
+    for suffix in (".pst1", ".trm1", ".flat1", ".err"):
         try:
             os.remove(prefix + suffix)
         except OSError:

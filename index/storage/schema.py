@@ -10,8 +10,8 @@ from searcher.index.text.analysis import make_path_analyzer, make_text_analyzer
 # an index of another version is refused with a message to rebuild it, unless it is
 # one of READABLE_VERSIONS. 2: CJK runs as bigrams (index/text/cjk.py); a schema-1 index
 # keeps its own analysis (its pickled tokenizer has cjk off) and still answers queries.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # Fields a user may name in a query (``title:``, ``path:``, ``body:``).
 SEARCHABLE_FIELDS = ("title", "body", "path")

@@ -20,7 +20,10 @@ What is here:
 - the private classes and functions other modules use, under these names;
 - ``use_searcher_readers()``: every patch searcher makes to whoosh, applied
   once, explicitly, before an index is opened (compound files read in place,
-  a faster ``skip_to``, unpickling through index/storage/safepickle.py);
+  a faster ``skip_to``, the text fields' postings read from the flat file,
+  unpickling through index/storage/safepickle.py);
+- term infos of postings held flat (``held_flat``, ``flat_term_info``) and
+  ``FlatMatcher``, whoosh's matcher interface over them;
 - the posting-block decoder (``decode_ids_weights``, ``decode_ids``,
   ``decode_values``, ``decode_block``, ``position_lists``) and block directories
   (``term_blocks``), read by ranking, phrases and merges;
@@ -47,7 +50,7 @@ from struct import Struct
 
 import whoosh
 
-from searcher.index.errors import IndexingError
+from searcher.index.errors import IndexDamaged, IndexingError
 
 WHOOSH_VERSION = (2, 7, 4)
 
@@ -100,6 +103,7 @@ __all__ = [
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
+    "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher",
 ]
 
 
@@ -264,6 +268,8 @@ def use_searcher_readers() -> None:
 
     - segments open their compound files with ``MappedCompoundStorage``;
     - ``W3LeafMatcher.skip_to`` searches a block instead of stepping through it;
+    - ``SegmentReader.postings`` reads the terms held flat (``held_flat``) from the
+      segment's flat file (index/storage/flatpostings.py), as a ``FlatMatcher``;
     - whoosh unpickles what it reads from an index with index/storage/safepickle.py's
       ``loads``/``load``, so that opening a folder someone shared never runs code it names.
     """
@@ -280,6 +286,7 @@ def use_searcher_readers() -> None:
     whoosh_index.pickle = _PickleModule
     _codec_base.Segment.open_compound_file = _open_compound_file
     W3LeafMatcher.skip_to = _skip_to
+    SegmentReader.postings = _segment_postings
     _patched = True
 
 
@@ -334,7 +341,7 @@ def length_bytes(perdoc, fieldname: str, count: int) -> bytes | None:
 
 def start_term(fieldwriter, btext: bytes) -> int:
     """Start a term in a segment's field writer; returns where its postings start in the
-    postings file (what the flat postings key a term by: index/storage/flatpostings.py)."""
+    postings file."""
     fieldwriter.start_term(btext)
     return fieldwriter._postwriter._startoffset
 
@@ -476,8 +483,9 @@ def leaf_matcher(reader, fieldname: str, btext: bytes):
     if (fieldname, btext) not in reader:
         return None
     terms = getattr(reader, "_terms", None)
-    return (terms.matcher(fieldname, btext, reader.schema[fieldname].format) if terms is not None
-            else reader.postings(fieldname, btext))
+    if terms is None or held_flat(terms.term_info(fieldname, btext)):
+        return reader.postings(fieldname, btext)
+    return terms.matcher(fieldname, btext, reader.schema[fieldname].format)
 
 
 def block_matcher(reader, fieldname: str, btext: bytes, fmt):
@@ -489,7 +497,109 @@ def block_matcher(reader, fieldname: str, btext: bytes, fmt):
     if terms is None:
         return reader.postings(fieldname, btext), reader.doc_frequency(fieldname, btext)
     info = terms.term_info(fieldname, btext)
+    if held_flat(info):
+        return reader.postings(fieldname, btext), info.doc_frequency()
     return terms._codec.postings_reader(terms._postfile, info, fmt), info.doc_frequency()
+
+
+# ---------------------------------------------------------------- postings held flat
+#
+# A segment written by this release holds the postings of the text fields once, in its
+# flat file (index/storage/flatpostings.py): their term infos carry whoosh's statistics and, where
+# whoosh keeps a pointer into the postings file, the term's key in the flat file with a
+# length of 0 (a list of whoosh blocks is never empty). whoosh's own matchers reach such
+# terms through ``SegmentReader.postings``, patched to read the flat file.
+
+
+def held_flat(terminfo) -> bool:
+    """Whether a term info points into the flat file instead of whoosh's postings file."""
+    if terminfo is None or terminfo._inlined is not None:
+        return False
+    length = terminfo._length
+    return (length[0] if type(length) is tuple else length) == 0  # whoosh reads it back as a 1-tuple
+
+
+def term_info_from_bytes(valbytes: bytes):
+    return W3TermInfo.from_bytes(valbytes)
+
+
+def flat_term_info(key: int, ids, tfs, minlength: int | None, maxlength: int) -> bytes:
+    """Term info bytes of a term held flat: whoosh's statistics of its postings (``ids``
+    ascending, ``tfs`` its weights, the field lengths' bounds over them) and ``key``, its
+    number in the flat file."""
+    info = W3TermInfo()
+    info._weight = float(sum(tfs))
+    info._df = len(ids)
+    info._maxweight = float(max(tfs))
+    info._minid, info._maxid = ids[0], ids[-1]
+    info._minlength, info._maxlength = minlength, maxlength
+    info.set_extent(key, 0)
+    return info.to_bytes()
+
+
+class FlatMatcher(ListMatcher):
+    """whoosh's matcher interface over a term's flat postings (``FlatTerm``)."""
+
+    def __init__(self, flat, format=None, scorer=None, position=0, term=None, terminfo=None):
+        super().__init__(flat.ids, flat.tfs, None, format, scorer, position, None, term, terminfo)
+        self._flat = flat
+
+    def copy(self):
+        return FlatMatcher(self._flat, self._format, self._scorer, self._i, self._term, self._terminfo)
+
+    def skip_to(self, id):
+        if not self.is_active():
+            raise ReadTooFar
+        if id > self._ids[self._i]:
+            self._i = bisect_left(self._ids, id, self._i)
+
+    def weight(self):
+        return float(self._weights[self._i])
+
+    def block_max_weight(self):
+        return float(max(self._weights)) if len(self._weights) else 0.0
+
+    def _positions(self) -> list[int]:
+        return list(self._flat.position_lists([self._i])[0])
+
+    def value(self):
+        return self._format.encode(self._positions())
+
+    def value_as(self, astype):
+        if astype == "positions":
+            return self._positions()
+        if astype in ("frequency", "weight"):
+            return self._weights[self._i]
+        return super().value_as(astype)
+
+
+def _segment_postings(self, fieldname, text, scorer=None):
+    """``SegmentReader.postings``, reading terms held flat from the segment's flat file."""
+    from whoosh.matching import FilterMatcher
+    from whoosh.reading import ReaderClosed, TermNotFound
+
+    if self.is_closed:
+        raise ReaderClosed
+    if fieldname not in self.schema:
+        raise TermNotFound((fieldname, text))
+    btext = self._text_to_bytes(fieldname, text)
+    format_ = self.schema[fieldname].format
+    info = self._terms.term_info(fieldname, btext)
+    if held_flat(info):
+        from searcher.index.storage.flatpostings import flat_postings
+
+        flat = flat_postings(self)
+        held = None if flat is None else flat.term(info)
+        if held is None:
+            raise IndexDamaged("the index's postings are damaged: rebuild it with "
+                               "'searcher index --rebuild PATH...'")
+        matcher = FlatMatcher(held, format_, scorer=scorer, term=(fieldname, btext), terminfo=info)
+    else:
+        matcher = self._terms.matcher(fieldname, btext, format_, scorer=scorer)
+    deleted = frozenset(self._perdoc.deleted_docs())
+    if deleted:
+        matcher = FilterMatcher(matcher, deleted, exclude=True)
+    return matcher
 
 
 class BlockDirectory:
@@ -805,10 +915,12 @@ class SegmentSource:
             yield text, number, value
 
     def posting_bytes(self):
-        """((field name, term bytes), bytes of its posting list) of every term, in term order."""
+        """((field name, term bytes), offset, bytes of its posting list) of every term, in
+        term order (a length of 0: held flat, the offset its key: ``held_flat``)."""
         names = {number: name for name, number in self.terms._fieldmap.items()}
         for key, value in self.terms._tindex.items():
-            yield (names[_FIELD_ID.unpack_from(key)[0]], key[2:]), _EXTENT.unpack_from(value, len(value) - 12)[1]
+            yield ((names[_FIELD_ID.unpack_from(key)[0]], key[2:]),
+                   *_EXTENT.unpack_from(value, len(value) - _EXTENT.size))
 
     def field_names(self):
         """The names of the fields this segment has terms of."""
@@ -940,11 +1052,12 @@ def encode_term(ids, weights, values, fixedsize, fieldlengths: bytes | None, com
     return data, terminfo.to_bytes()
 
 
-def shift_term_info(terminfo: bytes, shift: int) -> bytes:
-    """Term info bytes whose postings moved ``shift`` bytes further in the postings file."""
+def shift_term_info(terminfo: bytes, shift: int, flat_shift: int = 0) -> bytes:
+    """Term info bytes whose postings moved ``shift`` bytes further in the postings file,
+    or, for a term held flat, ``flat_shift`` terms further in the flat file."""
     cut = -_EXTENT.size
     offset, length = _EXTENT.unpack_from(terminfo, len(terminfo) + cut)
-    return terminfo[:cut] + _EXTENT.pack(offset + shift, length)
+    return terminfo[:cut] + _EXTENT.pack(offset + (shift if length else flat_shift), length)
 
 
 def postings_output(fieldwriter):
