@@ -404,7 +404,7 @@ def plan(parsed, reader=None) -> QueryPlan:
     """
     query = getattr(parsed, "query", parsed)
     root = _node(query, reader)
-    positive = list(_negated_leaves(root, False, want=False))
+    positive = list(_negated_leaves(root, want=False))
     return QueryPlan(
         root=root,
         words=tuple(leaf for leaf in positive if type(leaf) is Word),
