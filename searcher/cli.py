@@ -767,8 +767,15 @@ def watch_command(paths, index_dir, debounce, quiet):
     index_dir = resolve_index_dir(index_dir)
     roots = watched_roots(index_dir, paths)
     if threading.current_thread() is threading.main_thread():
-        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C, through
+        # whatever handles Ctrl-C now (a run under way first commits what it finished).
+        def terminate(signum, frame):
+            handler = signal.getsignal(signal.SIGINT)
+            if not callable(handler):  # Ctrl-C ignored (nohup): SIGTERM still stops it
+                handler = signal.default_int_handler
+            handler(signal.SIGINT, frame)
+
+        signal.signal(signal.SIGTERM, terminate)
 
     def started():
         if not quiet:

@@ -176,6 +176,25 @@ def test_ctrl_c_keeps_every_finished_file_without_a_commit(many, tmp_path):
     assert set(passages_by_file(index_dir).values()) == {PASSAGES_PER_FILE}
 
 
+@needs_proc
+def test_ctrl_c_after_the_last_commit_is_not_lost(corpus, tmp_path):
+    """Ctrl-C while the run finishes (its last files committed, the workers closing) stops
+    it as one earlier would: a caller that runs again and again (searcher watch) must
+    see it, not a run that ended as if nobody had asked it to stop."""
+    index_dir = tmp_path / "index"
+    handshake = tmp_path / "handshake"  # the run waits after its only commit until interrupted
+    proc = start_index(index_dir, corpus, "--jobs", "2", "--commit-every", "3600", handshake=handshake)
+    wait_for(handshake / "committed-1", proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == ExitStatus.INTERRUPTED, stderr
+    assert "interrupted: kept 3 of the 3 files this run was reading" in stderr
+    assert "nothing is left to read" in stderr and "Traceback" not in stderr
+    assert json.loads(run_cli(index_dir, "status", "--json").stdout)["files"] == 3
+    again = run_cli(index_dir, "index", corpus)
+    assert again.returncode == 0 and "0 added, 0 updated, 0 removed, 3 unchanged" in again.stderr, again.stderr
+
+
 def test_second_run_says_at_once_whom_it_waits_for(many, tmp_path):
     index_dir = tmp_path / "index"
     handshake = tmp_path / "handshake"
