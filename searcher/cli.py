@@ -57,7 +57,27 @@ class SearcherGroup(click.Group):
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
+            if _damaged_index(exc):
+                kind = type(exc).__name__ if type(exc).__name__ != "error" else f"{type(exc).__module__}.error"
+                raise UserError(f"the index cannot be read ({kind}: {exc}): it is damaged; "
+                                "rebuild it with 'searcher index --rebuild PATH...'") from None
             raise UserError(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)") from None
+
+
+def _damaged_index(exc: Exception) -> bool:
+    """Whether ``exc`` says an index file's bytes are not what was written: an error of
+    decoding (zlib, struct, pickle, text, whoosh's tables) raised while whoosh or the
+    storage modules were reading, not a fault of the query code."""
+    from searcher.index.storage.whoosh_private import DAMAGED_DATA_ERRORS
+
+    if not isinstance(exc, DAMAGED_DATA_ERRORS):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith(("whoosh.", "searcher.index.storage.")):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def index_dir_option(f):

@@ -458,6 +458,33 @@ def test_damaged_index_says_rebuild_and_rebuild_fixes_it(corpus, index_location,
     assert len(passages_by_file(index_location)) == 3
 
 
+def damage_segment_zeroed(index_dir):
+    for segment in index_dir.glob("*.seg"):
+        data = bytearray(segment.read_bytes())
+        data[len(data) // 3:] = bytes(len(data) - len(data) // 3)
+        segment.write_bytes(bytes(data))
+
+
+def damage_segment_cut(index_dir):
+    for segment in index_dir.glob("*.seg"):
+        segment.write_bytes(segment.read_bytes()[:len(segment.read_bytes()) // 2])
+
+
+@pytest.mark.parametrize("damage", [damage_segment_zeroed, damage_segment_cut])
+def test_a_damaged_segment_is_named_as_such(corpus, index_location, run, damage):
+    """Bytes of a segment overwritten or cut: a query says the index is damaged and how to
+    rebuild it, in one line, not "unexpected ..."; the rebuild then answers."""
+    assert run("index", corpus).exit_code == 0
+    damage(index_location)
+    result = run("query", "rice")
+    assert result.exit_code == ExitStatus.ERROR, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "damaged" in lines[0] and "'searcher index --rebuild PATH...'" in lines[0], lines
+    assert "unexpected" not in lines[0]
+    assert run("index", "--rebuild", corpus).exit_code == 0
+    assert run("query", "rice").exit_code == ExitStatus.FOUND
+
+
 def test_index_path_that_is_a_file(corpus, tmp_path, run):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
