@@ -495,6 +495,9 @@ def color_option(f):
               help="Show near-duplicate passages of other files as hits of their own, "
                    "instead of naming them under the best one ('also in:').")
 @color_option
+@click.option("--resident/--no-resident", default=None, expose_value=False,
+              help="Answer through the index's resident process, started on demand (README "
+                   "'Resident mode'). Default: $SEARCHER_RESIDENT, else the config file, else off.")
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
                   as_json, literal, phrase, explain, fix, expand, refresh, sort, changed_within, index_names,
