@@ -114,15 +114,18 @@ class And:
 
 
 @dataclass(frozen=True)
-class AndNot:
-    """``a`` without the passages ``b`` matches."""
-
+class _Pair:
     a: object
     b: object
 
     @property
     def children(self) -> tuple:
         return (self.a, self.b)
+
+
+@dataclass(frozen=True)
+class AndNot(_Pair):
+    """``a`` without the passages ``b`` matches."""
 
 
 @dataclass(frozen=True)
@@ -137,27 +140,13 @@ class Not:
 
 
 @dataclass(frozen=True)
-class Require:
+class Require(_Pair):
     """Both ``a`` and ``b`` (``+word`` beside loose words)."""
-
-    a: object
-    b: object
-
-    @property
-    def children(self) -> tuple:
-        return (self.a, self.b)
 
 
 @dataclass(frozen=True)
-class AndMaybe:
+class AndMaybe(_Pair):
     """``a``, ranked higher with ``b``."""
-
-    a: object
-    b: object
-
-    @property
-    def children(self) -> tuple:
-        return (self.a, self.b)
 
 
 LEAVES = (Word, Phrase, Pattern, Other)
