@@ -408,6 +408,8 @@ class OpenIndex:
             return
         with _turning_away(self.listener):
             self._open(state)
+        # Logged once connections are served again (tests wait for this line to query).
+        log("opened the index" if self.session is not None else "warmed up without the index")
 
     def _open(self, state: tuple) -> None:
         gc.unfreeze()
@@ -428,7 +430,6 @@ class OpenIndex:
         _warm_up(self.folder)
         if self.session is not None:
             _close_connections(self.session)
-        log("opened the index" if self.session is not None else "warmed up without the index")
         gc.collect()
         gc.freeze()  # children do not copy the pages of objects a collection would visit
 
