@@ -1,7 +1,7 @@
 """Warm query CPU time through whoosh's posting blocks and through the flat postings.
 
 Indexes searcher builds hold each segment's postings twice: as whoosh's pickled
-blocks and as flat arrays (index/flatpostings.py). Queries read the flat ones;
+blocks and as flat arrays (index/storage/flatpostings.py). Queries read the flat ones;
 a segment without them (an old index, a segment whoosh's own writer made) is
 read from the blocks, decoded by index/whoosh_internals.py. ``--blocks`` hides
 the flat postings so that every query kind decodes blocks: the figure to watch
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
 def _hide_flat_postings() -> None:
     """Every module's ``flat_term`` answers None: the blocks are read instead."""
-    from searcher.index import flatpostings
+    from searcher.index.storage import flatpostings
 
     original = flatpostings.flat_term
     for module in list(sys.modules.values()):
@@ -46,7 +46,7 @@ def main() -> int:
                         help="which postings to read (default both, flat first)")
     args = parser.parse_args()
 
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     sets = json.loads(args.queries.read_text())
     print("| postings | set | queries | CPU s (best) | ms/query |")

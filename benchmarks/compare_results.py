@@ -9,7 +9,7 @@ its checkout), warm, through ``SearchSession.search`` at ``--limit`` hits, and r
 every hit (path, position, score) and the CPU time of each query. Everything a user
 sees is compared, so a change of any module (query reading, phrases) shows.
 
-``engine`` mode (old checkouts from before searcher/expansion.py, such as eff4c81):
+``engine`` mode (old checkouts from before searcher/engine/expansion.py, such as eff4c81):
 one process, one index reader; the old checkout's
 ``searcher/ranking.py`` is loaded beside the current one, and each query the current
 planner gives to the ranking engine (``SearchSession._plan``) is ranked by both, old
@@ -44,7 +44,7 @@ SETS = ("keywords", "phrases", "questions")
 
 def dump(index: str, queries: str, sets: list[str], limit: int, out: str) -> None:
     """Worker: run the queries with whatever searcher is importable; write hits and times."""
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     query_sets = json.loads(Path(queries).read_text())
     found: dict = {"code": str(Path(sys.modules["searcher"].__file__).resolve().parents[1])}
@@ -68,7 +68,7 @@ def _old_engine(old_checkout: Path):
     """The old checkout's ranking module, on the current statistics and postings."""
     import importlib.util
 
-    from searcher import ranking
+    from searcher.engine import ranking
 
     spec = importlib.util.spec_from_file_location("_old_ranking", old_checkout / "searcher" / "ranking.py")
     old = importlib.util.module_from_spec(spec)
@@ -116,8 +116,8 @@ def _old_engine(old_checkout: Path):
 
 def engine(args) -> int:
     """Rank every engine query with the old and the new ranking module, alternately."""
-    from searcher import expansion, ranking
-    from searcher.search import SearchSession
+    from searcher.engine import expansion, ranking
+    from searcher.engine.search import SearchSession
 
     old_rank = _old_engine(args.old.resolve())
     query_sets = json.loads(Path(args.queries).read_text())

@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from searcher.filters import changed_within
-    from searcher.multi import MultiSession
-    from searcher.search import SearchSession
+    from searcher.parse.filters import changed_within
+    from searcher.engine.multi import MultiSession
+    from searcher.engine.search import SearchSession
 
     session = SearchSession(args.index)
     twin_dir = tempfile.mkdtemp()

@@ -1,4 +1,4 @@
-"""What the freshness checks cost (searcher/freshness.py), on an existing index.
+"""What the freshness checks cost (searcher/engine/freshness.py), on an existing index.
 
 - the query-time check of a page of hits (``check_hits``): pages of N hits drawn from the
   index's files, each file's size and mtime compared with the manifest;
@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from searcher.index.manifest import manifest_name  # noqa: E402
-from searcher.index.store import read_meta  # noqa: E402
-from searcher.freshness import check_hits, pending_changes  # noqa: E402
-from searcher.search import Hit, SearchSession  # noqa: E402
+from searcher.index.storage.manifest import manifest_name  # noqa: E402
+from searcher.index.storage.store import read_meta  # noqa: E402
+from searcher.engine.freshness import check_hits, pending_changes  # noqa: E402
+from searcher.engine.search import Hit, SearchSession  # noqa: E402
 
 WORDS = ["boundary", "layer", "pressure", "flow", "heat", "transfer", "shock", "wing", "supersonic",
          "laminar", "turbulent", "jet", "nozzle", "cylinder", "plate", "velocity", "mach", "drag"]

@@ -1,4 +1,4 @@
-"""What ignore files cost the walk of `searcher index` (index/walker.py, index/ignore.py).
+"""What ignore files cost the walk of `searcher index` (index/runs/walker.py, index/runs/ignore.py).
 
 Makes a tree of N small files (default 100,000: 100 folders of 10 subfolders of 100 files,
 .md, .txt and others) once, then times the walk, best of --repeat, in these settings:
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from searcher.index.walker import FoundFile, walk  # noqa: E402
+from searcher.index.runs.walker import FoundFile, walk  # noqa: E402
 
 GITIGNORE = """\
 # a typical project's

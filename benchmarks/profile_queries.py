@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25, help="functions printed (default 25)")
     args = parser.parse_args()
 
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     queries = json.loads(args.queries.read_text())[args.set][:args.count]
     with SearchSession(args.index) as session:

@@ -120,7 +120,7 @@ texts = json.load(sys.stdin)
 try:
     from searcher import Session as _S
 except ImportError:
-    from searcher.search import SearchSession as _S
+    from searcher.engine.search import SearchSession as _S
 session = _S(sys.argv[1])
 times = []
 for text in texts:

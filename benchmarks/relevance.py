@@ -312,7 +312,7 @@ def searcher_index(collection: Collection) -> Tuple[Path, Dict[str, str], float]
     process; with KEEP_INDEXES, kept there and reused by later runs.
     """
     global _scratch
-    from searcher.index.writer import build_index
+    from searcher.index.runs.writer import build_index
 
     key = collection.name
     if key in _indexes:
@@ -344,7 +344,7 @@ def _searcher_run(collection: Collection, expand: Optional[bool]) -> Tuple[metri
     """Query the collection's index like `searcher query TEXT --limit 1000`: each query
     through ``SearchSession.search`` (what ``searcher query`` runs) with one passage per
     file, so a document ranks by its best passage."""
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     built = collection.name not in _indexes
     index_dir, file_ids, index_seconds = searcher_index(collection)

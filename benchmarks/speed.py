@@ -341,7 +341,7 @@ def searcher_warm_queries(params: dict) -> dict:
     each query is parsed, ranked and highlighted, without an exact total count.
     """
     try:
-        from searcher.search import SearchSession
+        from searcher.engine.search import SearchSession
     except ImportError as exc:
         raise NotAvailable(f"searcher query API not available yet ({exc})") from exc
 
@@ -359,7 +359,7 @@ def searcher_warm_queries(params: dict) -> dict:
 def searcher_count(params: dict) -> dict:
     """Passages and segments of a searcher index: the whoosh index its metadata names
     (after a --rebuild that is not whoosh's default name)."""
-    from searcher.index.store import open_index
+    from searcher.index.storage.store import open_index
 
     ix = open_index(params["index"])
     return {"passages": ix.doc_count(), "segments": len(ix._segments())}

@@ -36,7 +36,7 @@ from benchmarks import metrics, relevance  # noqa: E402
 
 
 def _modules():
-    from searcher import expansion, ranking, statistics
+    from searcher.engine import expansion, ranking, statistics
 
     return {"ranking": ranking, "expansion": expansion, "statistics": statistics}
 
@@ -69,7 +69,7 @@ class Prepared:
     """A collection's index, its queries as the CLI plans them, and its baselines."""
 
     def __init__(self, collection: relevance.Collection):
-        from searcher.search import SearchSession
+        from searcher.engine.search import SearchSession
 
         self.collection = collection
         index_dir, file_ids, _ = relevance.searcher_index(collection)
@@ -86,8 +86,8 @@ class Prepared:
     def run(self, depth: int, expand: bool = True) -> Dict[str, float]:
         from pathlib import Path as P
 
-        from searcher import expansion, ranking
-        from searcher.index.whoosh_private import reader_cache
+        from searcher.engine import expansion, ranking
+        from searcher.index.storage.whoosh_private import reader_cache
 
         reader = self.session.searcher.reader()
         reader_cache(reader).pop("statistics", None)  # K1 / B / WEIGHTING may have changed

@@ -10,9 +10,9 @@ __all__ = ["Session", "SearchResult", "Hit", "build_index", "SearcherError", "Qu
            "__version__"]
 _EXPORTS = {
     "Session": "searcher.session",
-    "SearchResult": "searcher.search",
-    "Hit": "searcher.search",
-    "build_index": "searcher.index.writer",
+    "SearchResult": "searcher.engine.search",
+    "Hit": "searcher.engine.search",
+    "build_index": "searcher.index.runs.writer",
     "SearcherError": "searcher.index.errors",
     "QueryError": "searcher.errors",
     "IndexingError": "searcher.index.errors",

@@ -128,7 +128,7 @@ class SizeType(click.ParamType):
         if isinstance(value, int) and not isinstance(value, bool):
             size = value
         else:
-            from searcher.index.reader import parse_size
+            from searcher.index.reading.reader import parse_size
 
             try:
                 size = parse_size(str(value))
@@ -187,9 +187,9 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
       searcher index --dry-run --verbose ~/notes    # what would be indexed, what not and why
       searcher index --name papers ~/papers
     """
-    from searcher.index.analysis import SNOWBALL_LANGUAGES
-    from searcher.index.writer import COMMIT_SECONDS, build_index
-    from searcher.progress import ProgressBar
+    from searcher.index.text.analysis import SNOWBALL_LANGUAGES
+    from searcher.index.runs.writer import COMMIT_SECONDS, build_index
+    from searcher.present.progress import ProgressBar
 
     if language is not None and language not in SNOWBALL_LANGUAGES:
         raise click.BadParameter(
@@ -242,7 +242,7 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
             f"({report.passages} passages, {report.seconds:.2f}s)"
         )
         if report.skipped or report.unsupported:
-            from searcher.index.leftout import summary_lines
+            from searcher.index.runs.leftout import summary_lines
 
             left_out = len(report.skipped) + sum(report.unsupported.values())
             hint = "" if verbose or not report.skipped else " (--verbose lists them)"
@@ -258,9 +258,9 @@ def index_command(paths, index_dir, rebuild, language, include, exclude, max_byt
 def _dry_run(console, paths, include, exclude, max_bytes, hidden, ignore, verbose):
     """``searcher index --dry-run``: the files a run would consider, on stdout; with
     ``--verbose`` what it leaves out on stderr, each with its reason."""
-    from searcher.index.leftout import UNSUPPORTED
-    from searcher.index.walker import FoundFile, LeftOut, walk
-    from searcher.output import display_path
+    from searcher.index.runs.leftout import UNSUPPORTED
+    from searcher.index.runs.walker import FoundFile, LeftOut, walk
+    from searcher.present.output import display_path
 
     end_on_closed_output()
     found = left_out = skipped = 0
@@ -306,8 +306,8 @@ def _inside(path, folder) -> bool:
 
 def interrupted_summary(exc: KeyboardInterrupt) -> str:
     """What an interrupted run kept, when it got to commit its finished files."""
-    from searcher.index.reader import format_size
-    from searcher.index.writer import RunInterrupted
+    from searcher.index.reading.reader import format_size
+    from searcher.index.runs.writer import RunInterrupted
 
     if not isinstance(exc, RunInterrupted):
         return "the index keeps what was committed; run the same command again to finish"
@@ -331,7 +331,7 @@ def list_command(as_json):
     import json
     from dataclasses import asdict
 
-    from searcher.index.reader import format_size
+    from searcher.index.reading.reader import format_size
     from searcher.indexes import listing
 
     console = console_for()
@@ -370,11 +370,11 @@ def status_command(index_dir, as_json):
     import json
     from dataclasses import asdict
 
-    from searcher.index.reader import format_size
-    from searcher.index.store import index_status
+    from searcher.index.reading.reader import format_size
+    from searcher.index.storage.store import index_status
 
-    from searcher.index.store import read_meta
-    from searcher.freshness import pending_changes
+    from searcher.index.storage.store import read_meta
+    from searcher.engine.freshness import pending_changes
 
     index_dir = resolve_index_dir(index_dir)
     status = index_status(index_dir)
@@ -512,7 +512,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
 
-    from searcher import output
+    from searcher.present import output
     from searcher.session import Session
 
     links = _links(hyperlink_format, console) if request.output in ("plain", "files") else None
@@ -531,7 +531,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
             raise click.UsageError("--refresh goes with one index, not -I/--all")
         _refresh(console, index_dir)
     if chosen is not None and len(chosen) > 1:
-        from searcher.multi import MultiSession
+        from searcher.engine.multi import MultiSession
 
         session = MultiSession(chosen)
     else:
@@ -541,7 +541,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
     if fix and suggestion is not None:
         console.info(f"searching for {escape_line(suggestion.text)} instead ({escape_line(suggestion.changes())})")
         result, suggestion, how = session.search(suggestion.text, **run), None, "--fix"
-    from searcher.freshness import check_hits, check_hits_of_indexes, hit_check_message
+    from searcher.engine.freshness import check_hits, check_hits_of_indexes, hit_check_message
 
     if isinstance(session, Session):
         result.hits, checked = check_hits(index_dir, session.meta.indexname, result.hits)
@@ -592,7 +592,7 @@ def query_command(ctx, words, index_dir, limit, page, offset, per_file, context,
 
 def _refresh(console, index_dir):
     """``--refresh``: an incremental run over the index's roots, summed up on stderr."""
-    from searcher.freshness import refresh
+    from searcher.engine.freshness import refresh
 
     try:
         reports = refresh(index_dir)
@@ -605,10 +605,10 @@ def _refresh(console, index_dir):
     if added or updated or removed:
         console.info(f"searcher: refreshed the index: {added} added, {updated} updated, {removed} removed")
 def _links(hyperlink_format, console):
-    """Hyperlinks for the hits on a terminal (searcher/links.py); None elsewhere or with 'none'."""
+    """Hyperlinks for the hits on a terminal (searcher/present/links.py); None elsewhere or with 'none'."""
     if hyperlink_format is None and not console.is_tty:
         return None  # nothing to check, and nothing imported, for pipes
-    from searcher.links import LinkFormatError, links_for
+    from searcher.present.links import LinkFormatError, links_for
 
     try:
         return links_for(hyperlink_format, console.out)
@@ -620,7 +620,7 @@ def _option_filters(changed_within):
     if changed_within is None:
         return ()
     from searcher.errors import QueryError
-    from searcher.filters import changed_within as within
+    from searcher.parse.filters import changed_within as within
 
     try:
         return (within(changed_within),)
@@ -630,7 +630,7 @@ def _option_filters(changed_within):
 
 def _suggestion(session, result, run):
     """A "did you mean" when a word is unknown to the index, or the first page shows very few hits."""
-    from searcher.suggest import FEW_HITS, has_unknown_words
+    from searcher.engine.suggest import FEW_HITS, has_unknown_words
 
     shown = len(result.hits)
     few = run["offset"] == 0 and shown <= FEW_HITS and shown < run["limit"]
@@ -662,7 +662,7 @@ def pick_command(ctx, words, index_dir, limit, per_file):
     import subprocess
 
     from searcher import pick
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     fzf = pick.find_fzf()
     if fzf is None:
@@ -693,7 +693,7 @@ def pick_command(ctx, words, index_dir, limit, per_file):
 
 
 def _complete_language(incomplete: str):
-    from searcher.index.analysis import SNOWBALL_LANGUAGES
+    from searcher.index.text.analysis import SNOWBALL_LANGUAGES
 
     return [name for name in SNOWBALL_LANGUAGES if name.startswith(incomplete.lower())]
 
@@ -727,7 +727,7 @@ def show_command(location, words, index_dir, context, color_mode):
       searcher show README.md
       searcher show 'manual.pdf#page=30' security
     """
-    from searcher.output import format_lines
+    from searcher.present.output import format_lines
     from searcher.session import Session
 
     end_on_closed_output()
@@ -786,7 +786,7 @@ def watch_command(paths, index_dir, debounce, quiet):
     try:
         watch(index_dir, roots, debounce=debounce, report=report, started=started)
     except KeyboardInterrupt as exc:
-        from searcher.index.writer import RunInterrupted
+        from searcher.index.runs.writer import RunInterrupted
 
         if isinstance(exc, RunInterrupted):
             console.info(f"searcher: interrupted a run: {interrupted_summary(exc)}")
@@ -843,7 +843,7 @@ def config_command(ctx, as_json):
 
 
 def main():
-    from searcher.index.lean_whoosh import import_whoosh
+    from searcher.index.storage.lean_whoosh import import_whoosh
 
-    import_whoosh()  # start-up time: see index/lean_whoosh.py
+    import_whoosh()  # start-up time: see index/storage/lean_whoosh.py
     cli(prog_name="searcher")

@@ -71,7 +71,7 @@ def name_of(index_dir: str) -> str:
 
 def known() -> list[tuple[str, str]]:
     """(name, folder) of the default index, if it exists, and of every named index, by name."""
-    from searcher.index.store import META_NAME
+    from searcher.index.storage.store import META_NAME
 
     found = []
     default = default_index_dir()
@@ -122,7 +122,7 @@ class Listed:
 
 def listing() -> list[Listed]:
     """Every known index with what `searcher status` says of it (or why it cannot say)."""
-    from searcher.index.store import index_status
+    from searcher.index.storage.store import index_status
 
     rows = []
     for name, folder in known():

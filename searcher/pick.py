@@ -29,7 +29,7 @@ _PATH_COLON_LINE = {"subl", "sublime_text", "hx", "helix", "zed", "mate"}
 
 def fzf_lines(hits) -> tuple[list[str], int]:
     """(fzf's input lines, how many hits were left out for a tab or newline in their path)."""
-    from searcher.output import shown_path
+    from searcher.present.output import shown_path
 
     lines, left_out = [], 0
     for number, hit in enumerate(hits):

@@ -68,7 +68,7 @@ def query_request(words, *, is_tty: bool, index_dir=None, limit=None, page=None,
         raise OptionError("choose one of --page and --offset")
     if sum((index_dir is not None, index_names is not None, all_indexes)) > 1:
         raise OptionError("choose one of --index, -I/--indexes and --all")
-    from searcher.reading import literal_text, phrase_text
+    from searcher.parse.reading import literal_text, phrase_text
 
     typed = text = " ".join(words)
     how = "--literal" if literal else "--phrase" if phrase else ""

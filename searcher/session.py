@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from searcher.search import SearchResult, SearchSession
+from searcher.engine.search import SearchResult, SearchSession
 
 
 class Session(SearchSession):
@@ -25,30 +25,30 @@ class Session(SearchSession):
         super().__init__(os.path.expanduser(os.fspath(index_dir)))
 
     def suggest(self, result: SearchResult, per_file: int | None = 3):
-        """A "did you mean" for ``result`` (a searcher.suggest.Suggestion), or None: offered
+        """A "did you mean" for ``result`` (a searcher.engine.suggest.Suggestion), or None: offered
         when a word is unknown to the index or the corrected query finds more passages."""
-        from searcher.suggest import did_you_mean
+        from searcher.engine.suggest import did_you_mean
 
         return did_you_mean(self, result.query, len(result.hits), per_file=per_file)
 
     def explain(self, query, *, typed: str | None = None, how: str = "") -> list[str]:
         """How ``query`` (text, or a result's parsed ``query``) is read: the lines
         ``searcher query --explain`` prints."""
-        from searcher.explain import explain
+        from searcher.present.explain import explain
 
         parsed = self.parse(query) if isinstance(query, str) else query
         return explain(parsed, self.schema, self.searcher.reader(), typed=typed, how=how)
 
     def show(self, location: str, words: str = "", context: int = 0):
         """The lines of a file of the index (``PATH``, ``PATH:LINE``, ``PATH#page=N``) as
-        ``searcher show`` prints them, ``words`` highlighted (a searcher.show.Shown)."""
-        from searcher.show import show
+        ``searcher show`` prints them, ``words`` highlighted (a searcher.present.show.Shown)."""
+        from searcher.present.show import show
 
         return show(self, location, words, context)
 
     def status(self):
-        """What the index holds (a searcher.index.store.IndexStatus), as ``searcher status``."""
-        from searcher.index.store import index_status
+        """What the index holds (a searcher.index.storage.store.IndexStatus), as ``searcher status``."""
+        from searcher.index.storage.store import index_status
 
         return index_status(self.index_dir)
 

@@ -1,6 +1,6 @@
 """`searcher watch`: keep an index current from file-system events.
 
-One incremental run (index/writer.py's ``build_index``) over the watched folders
+One incremental run (index/runs/writer.py's ``build_index``) over the watched folders
 first, then one more each time the folders have been quiet for ``debounce``
 seconds after a change. Each run takes the index's lock like `searcher index`
 (and waits for one that holds it), so a watcher and a manual run never interleave,
@@ -39,8 +39,8 @@ class WatchedRoot:
 def watched_roots(index_dir, paths) -> list[WatchedRoot]:
     """The folders to watch: ``paths``, else the index's roots; each with its walk options."""
     from searcher.index.errors import IndexNotFound, PathNotFound
-    from searcher.index.reader import DEFAULT_MAX_BYTES
-    from searcher.index.store import read_meta
+    from searcher.index.reading.reader import DEFAULT_MAX_BYTES
+    from searcher.index.storage.store import read_meta
 
     try:
         meta = read_meta(index_dir)
@@ -153,8 +153,8 @@ def watch(index_dir, roots: list[WatchedRoot], *, debounce: float = 1.0, lock_ti
 
 def _run(index_dir, roots: list[WatchedRoot], lock_timeout: float, report, changes: _Changes) -> int:
     """One incremental run per group of roots with the same options; runs made."""
-    from searcher.index.writer import build_index
-    from searcher.freshness import walk_kwargs
+    from searcher.index.runs.writer import build_index
+    from searcher.engine.freshness import walk_kwargs
 
     groups: dict[str, tuple[list[str], dict]] = {}
     for root in roots:

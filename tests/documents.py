@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from searcher.index.builder import passage_documents
+from searcher.index.runs.builder import passage_documents
 
 
 def documents_of(folder, texts):
@@ -17,6 +17,9 @@ def documents_of(folder, texts):
 def term_rows(reader) -> list[tuple]:
     """Each term of a whoosh segment reader: (field, term, its term info's statistics...,
     [(docnum, weight, value)] of its postings), in term order."""
+    from searcher.index.storage.whoosh_private import use_searcher_readers
+
+    use_searcher_readers()  # terms held flat are read through the patched SegmentReader.postings
     rows = []
     for fieldname, text in reader.all_terms():
         info = reader.term_info(fieldname, text)

@@ -1,9 +1,9 @@
 """A check shared by the tests of the segment writers: a segment's flat postings
-(index/flatpostings.py) are exactly the postings whoosh reads from its blocks."""
+(index/storage/flatpostings.py) are exactly the postings whoosh reads from its blocks."""
 
 from __future__ import annotations
 
-from searcher.index.flatpostings import FLAT_FIELDS, flat_postings, flat_term
+from searcher.index.storage.flatpostings import FLAT_FIELDS, flat_postings, flat_term
 
 
 def flat_postings_of(reader) -> dict:

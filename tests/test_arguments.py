@@ -35,7 +35,7 @@ def test_a_read_only_index_says_so(indexed, run, index_location, monkeypatch):
 
 
 def test_a_write_refused_during_a_run_says_the_index_is_read_only(indexed, run, index_location, monkeypatch):
-    from searcher.index.lock import RunLock
+    from searcher.index.runs.lock import RunLock
 
     def refuse(self, *args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(index_location / "searcher.lock"))
@@ -137,7 +137,7 @@ def test_the_console_is_given_by_the_caller(indexed, runner):
 
 
 def test_an_interrupted_query_exits_130(indexed, run, monkeypatch):
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -7,9 +7,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from searcher.index.analysis import WordTokenizer, fast_terms, make_text_analyzer
-from searcher.index.cjk import pieces
-from searcher.index.analysis import WORD_PATTERN
+from searcher.index.text.analysis import WordTokenizer, fast_terms, make_text_analyzer
+from searcher.index.text.cjk import pieces
+from searcher.index.text.analysis import WORD_PATTERN
 from searcher.console import ExitStatus
 
 TEXTS = {
@@ -124,16 +124,16 @@ def test_every_character_of_a_run_starts_one_index_token(text):
 
 
 def test_fast_segment_writer_keeps_its_fast_path():
-    from searcher.index.fastwrite import _field_plan
-    from searcher.index.schema import make_schema
+    from searcher.index.storage.fastwrite import _field_plan
+    from searcher.index.storage.schema import make_schema
 
     schema = make_schema("english")
     assert _field_plan("body", schema["body"]) is not None
 
 
 def test_schema_one_index_still_answers(tmp_path, run, monkeypatch):
-    import searcher.index.schema as schema_module
-    from searcher.index.analysis import SnowballStemFilter
+    import searcher.index.storage.schema as schema_module
+    from searcher.index.text.analysis import SnowballStemFilter
 
     root = tmp_path / "old"
     root.mkdir()

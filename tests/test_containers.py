@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from searcher.index.errors import SkipFile
-from searcher.index.reader import read_document
+from searcher.index.reading.reader import read_document
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
@@ -143,9 +143,9 @@ def test_damaged_archives_are_skipped_with_a_reason(tmp_path, name):
 
 
 def test_zip_bomb_is_skipped(tmp_path, monkeypatch):
-    import searcher.index.containers
+    import searcher.index.reading.containers
 
-    monkeypatch.setattr(searcher.index.containers, "MAX_INFLATED", 1024 * 1024)
+    monkeypatch.setattr(searcher.index.reading.containers, "MAX_INFLATED", 1024 * 1024)
     big = make_docx([(None, "word " * 400_000)])
     with pytest.raises(SkipFile, match="inflates past 1 MiB"):
         read_document(write(tmp_path, "bomb.docx", big))

@@ -1,4 +1,4 @@
-"""Near-duplicate hits collapse into one that names its copies (searcher/duplicates.py)."""
+"""Near-duplicate hits collapse into one that names its copies (searcher/engine/duplicates.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from searcher.console import ExitStatus
-from searcher.duplicates import are_copies, fingerprint, group_copies
+from searcher.engine.duplicates import are_copies, fingerprint, group_copies
 from tests.test_outline import pdf_with_outline
 
 PARAGRAPHS = [

@@ -1,4 +1,4 @@
-"""index/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
+"""index/storage/fastwrite.py writes the same segments as whoosh's own SegmentWriter."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.builder import passage_documents
-from searcher.index.fastwrite import FastSegmentWriter, _field_plan
-from searcher.index.schema import make_schema
+from searcher.index.runs.builder import passage_documents
+from searcher.index.storage.fastwrite import FastSegmentWriter, _field_plan
+from searcher.index.storage.schema import make_schema
 from documents import documents_of, term_rows
 from flatcheck import assert_flat_postings_complete
+from searcher.index.storage.flatpostings import FLAT_FIELDS
 
 
 def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> dict:
@@ -19,8 +20,9 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     The fast writer reuses one bytes object for equal posting values, which pickle
     then stores once per block: smaller blocks, the same values when read. So the
     posting blocks are compared unpickled, and the term table through whoosh's reader;
-    every other file of the segment byte for byte, but for the flat postings only the
-    fast writer adds.
+    every other file of the segment byte for byte. The fields the fast writer holds flat
+    (index/storage/flatpostings.py) have no posting blocks there: their postings are compared as
+    whoosh's matchers read them (``term_rows``), as are the term infos' statistics.
     """
     from whoosh import index as whoosh_index
     from whoosh.codec.base import Segment
@@ -48,10 +50,20 @@ def segment_contents(tmp_path, name, docs, fast: bool, language="english") -> di
     compound.close()
     # The fast writer's flat postings are its own addition (tests/test_flatpostings.py checks them).
     contents = {name: data for name, data in parts.items() if not name.endswith((".pst", ".trm", ".flat"))}
-    contents["postings"] = posting_blocks(parts["MAIN_fixedsegmentid00.pst"])
+    from whoosh.codec.whoosh3 import W3TermInfo
     from whoosh.reading import SegmentReader
 
+    from searcher.index.storage.whoosh_private import use_searcher_readers
+
+    use_searcher_readers()
     reader = SegmentReader(FileStorage(str(folder)), ix.schema, segment)
+    postfile = parts["MAIN_fixedsegmentid00.pst"]
+    contents["postings"] = []
+    for fieldname, text in reader.all_terms():
+        if fieldname not in FLAT_FIELDS:
+            offset, length = W3TermInfo.from_bytes(reader._terms._tindex[reader._terms._keycoder(fieldname, text)]).extent()
+            length = length[0] if isinstance(length, tuple) else length  # whoosh reads it as a 1-tuple
+            contents["postings"].append(posting_blocks(postfile[offset:offset + length]))
     if fast:
         assert_flat_postings_complete(reader)
     terms = term_rows(reader)
@@ -126,6 +138,10 @@ def test_fast_analysis_matches_the_analyzer(language):
         assert sorted(item[:4] for item in items) == sorted(field.index(text))
         # The positions kept for the flat postings are the ones encoded for whoosh.
         assert all(field.format.decode_positions(vbytes) == poslist for _, _, _, vbytes, poslist in items)
+        # A field held flat: the same postings, with no encoded values.
+        flat_items = _field_plan(name, field, flat=True)(text)
+        assert [item[:3] + item[4:] for item in flat_items] == [item[:3] + item[4:] for item in items]
+        assert {item[3] for item in flat_items} == {None}
 
 
 def test_an_unknown_analyzer_uses_the_analyzer():

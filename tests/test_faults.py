@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from searcher.index.errors import IndexDamaged
-from searcher.index.lock import RunLock
-from searcher.index.manifest import Manifest, manifest_name
-from searcher.index.store import open_index, read_meta
-from searcher.index.writer import build_index
+from searcher.index.runs.lock import RunLock
+from searcher.index.storage.manifest import Manifest, manifest_name
+from searcher.index.storage.store import open_index, read_meta
+from searcher.index.runs.writer import build_index
 from searcher.console import ExitStatus
 
-from searcher.index.writer import HANDSHAKE_ENV, RunProgress
+from searcher.index.runs.writer import HANDSHAKE_ENV, RunProgress
 
 FILES = 2000
 PASSAGES_PER_FILE = 2
@@ -321,7 +321,7 @@ def test_damaged_manifest_is_rebuilt_without_duplicates(corpus, index_location):
 
 
 def test_interrupted_rebuild_keeps_old_index_and_resumes(tmp_path, index_location, monkeypatch):
-    from searcher.index import writer
+    from searcher.index.runs import writer
 
     root = tmp_path / "docs"
     root.mkdir()
@@ -460,7 +460,7 @@ def test_open_index_raises_small_errors(tmp_path):
 def test_disk_full_removes_what_the_run_did_not_publish(corpus, index_location, run, monkeypatch, jobs):
     import errno
 
-    from searcher.index.fastwrite import FastSegmentWriter
+    from searcher.index.storage.fastwrite import FastSegmentWriter
 
     assert run("index", corpus).exit_code == 0
     before_files = sorted(os.listdir(index_location))

@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 
 from searcher.console import ExitStatus
 from searcher.errors import QueryError
-from searcher.filters import Bounds, make_filter, parse_duration, split_filters
+from searcher.parse.filters import Bounds, make_filter, parse_duration, split_filters
 
 DAY = 86400
 

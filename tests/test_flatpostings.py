@@ -1,5 +1,5 @@
-"""index/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
-give the same answers with them as without them (whoosh's blocks)."""
+"""index/storage/flatpostings.py: flat postings hold exactly whoosh's postings, and queries
+give the same answers from them as from whoosh's blocks (an index of whoosh's writer)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import searcher.index.flatpostings as flatpostings
-from searcher.index.flatpostings import FlatPostings, FlatWriter
-from searcher.index.writer import build_index
-from searcher.search import SearchSession
+import searcher.index.storage.flatpostings as flatpostings
+from searcher.index.storage.flatpostings import FlatPostings, FlatWriter
+from searcher.index.runs.writer import build_index
+from searcher.engine.search import SearchSession
 from flatcheck import assert_flat_postings_complete
 
 
@@ -28,7 +28,10 @@ class _Buffer(io.BytesIO):
 
 
 class _Info:
-    """A stand-in for whoosh's W3TermInfo."""
+    """A stand-in for whoosh's W3TermInfo of a term held flat (length 0)."""
+
+    _inlined = None
+    _length = 0
 
     def __init__(self, offset, df, weight, ids=None):
         self._offset, self._df, self._weight = offset, df, weight
@@ -47,15 +50,30 @@ class _Info:
         return self._weight
 
 
-def _written(terms, doc_count=10**6) -> FlatPostings:
+def _write(writer, postings) -> int:
+    ids = [docnum for docnum, _ in postings]
+    positions = [p for _, plist in postings for p in plist]
+    return writer.add(ids, [len(plist) for _, plist in postings], positions)
+
+
+def _written(terms, doc_count=10**6) -> tuple[FlatPostings, list[int]]:
     buffer = _Buffer()
     writer = FlatWriter(buffer, doc_count)
-    for offset, postings in terms:
-        ids = [docnum for docnum, _ in postings]
-        positions = [p for _, plist in postings for p in plist]
-        writer.add(offset, ids, [len(plist) for _, plist in postings], positions)
+    keys = [_write(writer, postings) for postings in terms]
     writer.close()
-    return FlatPostings(buffer, len(buffer.written), doc_count)
+    return FlatPostings(buffer, len(buffer.written), doc_count), keys
+
+
+def _info(key, postings) -> _Info:
+    return _Info(key, len(postings), float(sum(len(p) for _, p in postings)), [d for d, _ in postings])
+
+
+def _read_back(flat, key, postings) -> None:
+    term = flat.term(_info(key, postings))
+    assert list(term.ids) == [d for d, _ in postings]
+    assert list(term.tfs) == [len(p) for _, p in postings]
+    indexes = sorted(random.Random(key).sample(range(len(postings)), min(5, len(postings))))
+    assert list(map(list, term.position_lists(indexes))) == [postings[i][1] for i in indexes]
 
 
 _postings = st.lists(st.tuples(st.integers(0, 2**20), st.sets(st.integers(0, 70000), min_size=1, max_size=300)),
@@ -67,30 +85,51 @@ _postings = st.lists(st.tuples(st.integers(0, 2**20), st.sets(st.integers(0, 700
 @given(st.lists(_postings, min_size=1, max_size=4))
 def test_written_postings_read_back(terms):
     """Any ids, tfs (to hundreds) and positions (past 65535) come back as written."""
-    numbered = [(100 * i + 7, postings) for i, postings in enumerate(terms)]
-    flat = _written(numbered)
-    for offset, postings in numbered:
-        info = _Info(offset, len(postings), float(sum(len(p) for _, p in postings)), [d for d, _ in postings])
-        term = flat.term(info)
-        assert list(term.ids) == [d for d, _ in postings]
-        assert list(term.tfs) == [len(p) for _, p in postings]
-        indexes = sorted(random.Random(offset).sample(range(len(postings)), min(5, len(postings))))
-        assert list(map(list, term.position_lists(indexes))) == [postings[i][1] for i in indexes]
+    flat, keys = _written(terms)
+    assert keys == list(range(len(terms)))
+    for key, postings in zip(keys, terms):
+        _read_back(flat, key, postings)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_postings, min_size=1, max_size=3), st.lists(_postings, min_size=1, max_size=3))
+def test_a_part_appended_reads_back(first, second):
+    """A merge's second half, written by another process to a file of its own, appended:
+    its terms follow the first half's, each as written."""
+    part = _Buffer()
+    writer = FlatWriter(part, 10**6)
+    for postings in second:
+        _write(writer, postings)
+    writer.close()
+    buffer = _Buffer()
+    writer = FlatWriter(buffer, 10**6)
+    for postings in first:
+        _write(writer, postings)
+    writer.append(io.BytesIO(part.written))
+    assert writer.terms == len(first) + len(second)
+    writer.close()
+    flat = FlatPostings(buffer, len(buffer.written), 10**6)
+    for key, postings in enumerate(first + second):
+        _read_back(flat, key, postings)
 
 
 def test_a_term_unlike_whoosh_term_info_is_not_read():
-    flat = _written([(5, [(1, [0, 3]), (4, [2])])])
-    assert flat.term(_Info(5, 2, 3.0, [1, 4])) is not None
-    assert flat.term(_Info(5, 3, 3.0, [1, 4])) is None  # another document frequency
-    assert flat.term(_Info(5, 2, 4.0, [1, 4])) is None  # another number of positions
-    assert flat.term(_Info(5, 2, 3.0, [1, 5])) is None  # another last id
-    assert flat.term(_Info(6, 2, 3.0, [1, 4])) is None  # a term the file does not hold
+    flat, (key,) = _written([[(1, [0, 3]), (4, [2])]])
+    assert flat.term(_Info(key, 2, 3.0, [1, 4])) is not None
+    # The number of positions is not checked: whoosh's total weight is a float32, inexact past 2**24.
+    assert flat.term(_Info(key, 2, 4.0, [1, 4])) is not None
+    assert flat.term(_Info(key, 3, 3.0, [1, 4])) is None  # another document frequency
+    assert flat.term(_Info(key, 2, 3.0, [1, 5])) is None  # another last id
+    assert flat.term(_Info(key + 1, 2, 3.0, [1, 4])) is None  # a term the file does not hold
+    whoosh_blocks = _Info(key, 2, 3.0, [1, 4])
+    whoosh_blocks._length = 40
+    assert flat.term(whoosh_blocks) is None  # a term whose postings are whoosh's blocks
 
 
 def test_a_damaged_file_is_refused():
     buffer = _Buffer()
     writer = FlatWriter(buffer, 3)
-    writer.add(0, [0, 2], [1, 1], [4, 9])
+    writer.add([0, 2], [1, 1], [4, 9])
     writer.close()
     with pytest.raises(ValueError):
         FlatPostings(buffer, len(buffer.written), 4)  # another segment's
@@ -109,18 +148,11 @@ def _cut(buffer, size):
     return cut
 
 
-def test_out_of_order_terms_are_refused():
-    writer = FlatWriter(_Buffer(), 3)
-    writer.add(8, [0], [1], [0])
-    with pytest.raises(ValueError):
-        writer.add(8, [1], [1], [0])
-
-
 def _segment_readers(index_dir):
     from whoosh import index as whoosh_index
 
-    from searcher.index.whoosh_private import use_searcher_readers
-    from searcher.index.store import read_meta
+    from searcher.index.storage.whoosh_private import use_searcher_readers
+    from searcher.index.storage.store import read_meta
 
     use_searcher_readers()
     ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir).indexname)
@@ -151,24 +183,37 @@ def _answers(index_dir):
         found = []
         for query in QUERIES:
             result = session.search(query, limit=10, exact_total=True)
-            found.append(([(h.path, h.start_line, h.score, h.spans) for h in result.hits], result.total))
+            found.append(([(h.path.rsplit("/", 1)[-1], h.start_line, h.score, h.spans) for h in result.hits],
+                          result.total))
         return found
 
 
 @pytest.mark.parametrize("replace", [False, True])
-def test_queries_answer_the_same_without_flat_postings(tmp_path_factory, monkeypatch, replace):
-    """With and without flat postings (then from whoosh's blocks): the same hits, scores and totals."""
+def test_queries_answer_as_from_whoosh_blocks(tmp_path_factory, monkeypatch, replace):
+    """An index whose text fields are held flat answers as one written by whoosh's own
+    writer (every posting in whoosh's blocks, no flat file): the same hits, scores and totals."""
     from test_ranking import _larger_index
 
-    index_dir = _larger_index(tmp_path_factory.mktemp("flat"), replace=replace)
-    with_flat = _answers(index_dir)
-    assert any(hits for hits, _ in with_flat)
+    from searcher.index.storage.fastwrite import FastSegmentWriter
+
+    flat_index = _larger_index(tmp_path_factory.mktemp("flat"), replace=replace)
     with monkeypatch.context() as patched:
-        patched.setattr(flatpostings, "flat_postings", lambda reader: None)
-        assert _answers(index_dir) == with_flat
-    # A damaged flat file (here: its header) is passed over, silently.
-    for segment in index_dir.glob("*.seg"):
+        patched.setattr(FastSegmentWriter, "supports", staticmethod(lambda schema: False))
+        blocks_index = _larger_index(tmp_path_factory.mktemp("blocks"), replace=replace)
+    assert not any(b"SRCHFLAT" in segment.read_bytes() for segment in blocks_index.glob("*.seg"))
+    with_flat = _answers(flat_index)
+    assert any(hits for hits, _ in with_flat)
+    assert _answers(blocks_index) == with_flat
+
+
+def test_a_damaged_flat_file_is_a_one_line_error(tmp_path, corpus, run):
+    build_index([corpus], tmp_path / "index", jobs=0)
+    assert run("query", "--index", tmp_path / "index", "cooperation").exit_code == 0
+    for segment in (tmp_path / "index").glob("*.seg"):
         data = segment.read_bytes()
         assert data.count(b"SRCHFLAT") == 1
         segment.write_bytes(data.replace(b"SRCHFLAT", b"SRCHFLAX"))
-    assert _answers(index_dir) == with_flat
+    result = run("query", "--index", tmp_path / "index", "cooperation")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "searcher: error: the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 
-from searcher.freshness import HitCheck, check_hits, hit_check_message
-from searcher.search import Hit
+from searcher.engine.freshness import HitCheck, check_hits, hit_check_message
+from searcher.engine.search import Hit
 
 
 def paths_of(output: str) -> list[str]:
@@ -111,7 +111,7 @@ def _hit(path: str) -> Hit:
 
 
 def test_check_hits_leaves_unknown_files_alone(tmp_path, indexed, index_location):
-    from searcher.index.store import read_meta
+    from searcher.index.storage.store import read_meta
 
     outside = tmp_path / "outside.txt"
     outside.write_text("not indexed", encoding="utf-8")
@@ -138,8 +138,8 @@ def test_a_changed_file_is_marked_with_context_too(run, indexed, monkeypatch):
 
 
 def test_hits_of_several_indexes_are_checked_each_against_its_own_manifest(run, tmp_path):
-    from searcher.freshness import check_hits_of_indexes
-    from searcher.search import SearchSession
+    from searcher.engine.freshness import check_hits_of_indexes
+    from searcher.engine.search import SearchSession
 
     notes, papers = tmp_path / "notes", tmp_path / "papers"
     notes.mkdir()

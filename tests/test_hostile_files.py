@@ -8,9 +8,9 @@ import zlib
 
 import pytest
 
-from searcher.index import passages
+from searcher.index.text import passages
 from searcher.index.errors import SkipFile
-from searcher.index.isolate import run_isolated
+from searcher.index.reading.isolate import run_isolated
 
 
 def flate_pdf(content: bytes) -> bytes:
@@ -68,16 +68,16 @@ def test_huge_single_line_file_is_indexed_with_its_neighbour(tmp_path, run, monk
 
 
 def test_a_file_whose_analysis_times_out_is_skipped_and_the_run_goes_on(tmp_path, run, monkeypatch):
-    import searcher.index.builder
+    import searcher.index.runs.builder
 
-    real = searcher.index.builder.split_passages
+    real = searcher.index.runs.builder.split_passages
 
     def slow_punkt(text):
         if "poison" in text:  # what nltk's 5 s regex limit raises inside Punkt
             raise TimeoutError("regex match timed out after 5.0s")
         return real(text)
 
-    monkeypatch.setattr(searcher.index.builder, "split_passages", slow_punkt)
+    monkeypatch.setattr(searcher.index.runs.builder, "split_passages", slow_punkt)
     root = tmp_path / "docs"
     root.mkdir()
     (root / "bad.log.txt").write_text("poison line\n" * 100)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from searcher.index.reader import read_document
+from searcher.index.reading.reader import read_document
 
 SPHINX = """<!DOCTYPE html>
 <html>

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searcher.index.ignore import load_folder
-from searcher.index.walker import FoundFile, LeftOut, walk
+from searcher.index.runs.ignore import load_folder
+from searcher.index.runs.walker import FoundFile, LeftOut, walk
 
 TREE = {
     ".gitignore": "build/\n*.log.md\n# a comment\n\n/top.md\n",

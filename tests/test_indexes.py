@@ -78,7 +78,7 @@ def test_merged_ranking_is_the_ranking_of_one_index_holding_everything(two, run,
 
 @pytest.mark.parametrize("query", ["rice", "rice yields wheat report study", '"rice yields"'])
 def test_merged_ranking_shares_the_counts_dfr_needs(two, run, query, monkeypatch):
-    from searcher import statistics
+    from searcher.engine import statistics
 
     monkeypatch.setattr(statistics, "WEIGHTING", "ineb2")  # (weighs by total counts as well as df)
     together = ranked(run("query", "--index", two / "together", query, "--json", "--no-expand"))

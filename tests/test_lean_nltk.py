@@ -1,4 +1,4 @@
-"""nltk's Snowball stemmer loaded without nltk as a whole (index/lean_nltk.py) stems as nltk does."""
+"""nltk's Snowball stemmer loaded without nltk as a whole (index/text/lean_nltk.py) stems as nltk does."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index import lean_nltk
-from searcher.index.analysis import SNOWBALL_LANGUAGES
+from searcher.index.text import lean_nltk
+from searcher.index.text.analysis import SNOWBALL_LANGUAGES
 
 WORDS = ("running obeyed generalization caresses flies dies mules denied agreed owned humbled sized "
          "meeting stating itemization sensational traditional reference colonizer plotted "
@@ -46,7 +46,7 @@ def test_the_lean_stemmer_stems_any_word_as_nltk(nltk_snowball, language, word):
 def test_loading_it_imports_no_nltk_module():
     code = textwrap.dedent("""
         import sys
-        from searcher.index.lean_nltk import snowball_stem
+        from searcher.index.text.lean_nltk import snowball_stem
         print(snowball_stem("english")("obeyed"), snowball_stem("french")("maisons"))
         print(sorted(m for m in sys.modules if m == "nltk" or m.startswith("nltk.")))
         from nltk.stem.snowball import SnowballStemmer  # the real package still imports

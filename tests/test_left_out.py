@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from searcher.index.leftout import extension_of, summary_lines
+from searcher.index.runs.leftout import extension_of, summary_lines
 
 
 def test_gzipped_and_extensionless_files_are_indexed(tmp_path, run):

@@ -24,7 +24,7 @@ def test_the_exports_are_importable():
 
 def test_importing_the_package_does_not_import_the_engine():
     # The CLI's start-up imports searcher first: the library comes in only when used.
-    code = "import sys, searcher; print('searcher.search' in sys.modules, 'whoosh' in sys.modules)"
+    code = "import sys, searcher; print('searcher.engine.search' in sys.modules, 'whoosh' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 

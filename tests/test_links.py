@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from searcher.console import ExitStatus
-from searcher.links import PRESETS, LinkFormatError, Links, parse_format
+from searcher.present.links import PRESETS, LinkFormatError, Links, parse_format
 from tests.test_reader import make_pdf
 
 OSC8 = re.compile(r"\x1b\]8;;([^\x1b]*)\x1b\\(.*?)\x1b\]8;;\x1b\\")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from searcher.index.markup import markdown_prose, rst_prose
+from searcher.index.reading.markup import markdown_prose, rst_prose
 
 RST = """\
 :mod:`!asyncio` --- Asynchronous I/O

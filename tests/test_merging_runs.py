@@ -1,4 +1,4 @@
-"""Segment merges in indexing runs (index/merge.py, index/writer.py): bounded segment
+"""Segment merges in indexing runs (index/storage/merge.py, index/runs/writer.py): bounded segment
 counts, deletions dropped, and crash safety of a merge killed or interrupted midway."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-from searcher.index.store import open_index, read_meta
-from searcher.index.writer import build_index
+from searcher.index.storage.store import open_index, read_meta
+from searcher.index.runs.writer import build_index
 
 
 def write_file(root, number, words="gauge"):
@@ -41,7 +41,7 @@ def index_files(index_dir) -> set[str]:
 
 
 def test_many_small_runs_keep_few_segments(tmp_path, index_location, monkeypatch):
-    monkeypatch.setattr("searcher.index.merge.MERGE_FACTOR", 3)
+    monkeypatch.setattr("searcher.index.storage.merge.MERGE_FACTOR", 3)
     root = tmp_path / "notes"
     counts, merges = [], 0
     for number in range(12):
@@ -73,7 +73,7 @@ def test_deleted_passages_are_dropped_by_a_merge(tmp_path, index_location):
 
 
 def two_segment_index(tmp_path, index_location, monkeypatch):
-    monkeypatch.setattr("searcher.index.merge.MERGE_FACTOR", 1000)
+    monkeypatch.setattr("searcher.index.storage.merge.MERGE_FACTOR", 1000)
     root = tmp_path / "notes"
     for number in range(6):
         write_file(root, number)
@@ -87,10 +87,10 @@ def two_segment_index(tmp_path, index_location, monkeypatch):
 
 KILLED_MERGE = textwrap.dedent("""
     import os, signal, sys
-    import searcher.index.merge, whoosh.index
-    from searcher.index.writer import build_index
-    searcher.index.merge.MERGE_FACTOR = 2
-    searcher.index.merge.PARALLEL_BYTES = int(sys.argv[4])
+    import searcher.index.storage.merge, whoosh.index
+    from searcher.index.runs.writer import build_index
+    searcher.index.storage.merge.MERGE_FACTOR = 2
+    searcher.index.storage.merge.PARALLEL_BYTES = int(sys.argv[4])
     point = sys.argv[3]
     def killed_after(function):
         def wrapper(*args, **kwargs):
@@ -98,7 +98,7 @@ KILLED_MERGE = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         return wrapper
     if point == "before-publishing":
-        searcher.index.merge._write_postings = killed_after(searcher.index.merge._write_postings)
+        searcher.index.storage.merge._write_postings = killed_after(searcher.index.storage.merge._write_postings)
     else:
         whoosh.index.TOC.write = killed_after(whoosh.index.TOC.write)
     build_index([sys.argv[1]], sys.argv[2])
@@ -119,7 +119,7 @@ def test_a_merge_killed_midway_leaves_a_valid_index(tmp_path, index_location, mo
     assert stored(index_location) == before
     assert len(segments(index_location)) == (2 if point == "before-publishing" else 1)
     assert index_files(index_location) - files_before  # what the killed merge left
-    monkeypatch.setattr("searcher.index.merge.MERGE_FACTOR", 2)
+    monkeypatch.setattr("searcher.index.storage.merge.MERGE_FACTOR", 2)
     report = build_index([root], index_location)
     assert report.unchanged == 9 and report.segments == 1
     assert stored(index_location) == before
@@ -133,13 +133,13 @@ def test_a_merge_killed_midway_leaves_a_valid_index(tmp_path, index_location, mo
 def test_an_interrupted_merge_deletes_its_files(tmp_path, index_location, monkeypatch):
     root = two_segment_index(tmp_path, index_location, monkeypatch)
     before, files_before = stored(index_location), index_files(index_location)
-    monkeypatch.setattr("searcher.index.merge.MERGE_FACTOR", 2)
+    monkeypatch.setattr("searcher.index.storage.merge.MERGE_FACTOR", 2)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr("searcher.index.merge._write_postings", interrupted)
+        m.setattr("searcher.index.storage.merge._write_postings", interrupted)
         with pytest.raises(KeyboardInterrupt):
             build_index([root], index_location)
     assert index_files(index_location) == files_before

@@ -1,4 +1,4 @@
-"""Section headings: outline detection (index/outline.py) and each hit's section, through the CLI."""
+"""Section headings: outline detection (index/reading/outline.py) and each hit's section, through the CLI."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from searcher.index.outline import clean_heading, markdown_headings, pdf_headings, rst_headings
-from searcher.index.passages import passage_sections, split_passages
-from searcher.index.reader import read_document
+from searcher.index.reading.outline import clean_heading, markdown_headings, pdf_headings, rst_headings
+from searcher.index.text.passages import passage_sections, split_passages
+from searcher.index.reading.reader import read_document
 from searcher.console import ExitStatus
 from tests.test_reader import make_pdf
 
@@ -247,8 +247,8 @@ def test_a_heading_is_escaped_before_it_reaches_the_terminal(tmp_path, run):
 
 
 def test_an_index_made_before_sections_keeps_working_without_them(sections_folder, run, monkeypatch, tmp_path):
-    import searcher.index.writer
-    from searcher.index.schema import make_schema
+    import searcher.index.runs.writer
+    from searcher.index.storage.schema import make_schema
 
     def schema_without_sections(language="english"):
         schema = make_schema(language)
@@ -256,7 +256,7 @@ def test_an_index_made_before_sections_keeps_working_without_them(sections_folde
         return schema
 
     with monkeypatch.context() as patch:
-        patch.setattr(searcher.index.writer, "make_schema", schema_without_sections)
+        patch.setattr(searcher.index.runs.writer, "make_schema", schema_without_sections)
         assert run("index", sections_folder).exit_code == 0
     more = tmp_path / "more"
     more.mkdir()

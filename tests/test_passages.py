@@ -8,8 +8,8 @@ from bisect import bisect_right
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.passages import MAX_SENTENCE_CHARS, _split_passages, sentence_spans, split_passages
-from searcher.index.reader import decode_text
+from searcher.index.text.passages import MAX_SENTENCE_CHARS, _split_passages, sentence_spans, split_passages
+from searcher.index.reading.reader import decode_text
 
 WORDS = st.sampled_from([
     "Japan", "the", "rule", "of", "law", "Dr.", "Mr.", "e.g.", "U.S.", "3.14", "Šimonytė", "naïve",
@@ -125,7 +125,7 @@ def test_remembered_punkt_decisions_split_as_punkt_does(raws):
     (whose contexts it remembers), it finds the sentences a fresh Punkt finds."""
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
-    from searcher.index.passages import _sentence_splitter
+    from searcher.index.text.passages import _sentence_splitter
 
     remembering = _sentence_splitter()
     fresh = PunktSentenceTokenizer(remembering._params)
@@ -136,7 +136,7 @@ def test_remembered_punkt_decisions_split_as_punkt_does(raws):
 
 
 def test_punkt_decisions_are_remembered():
-    from searcher.index.passages import _sentence_splitter
+    from searcher.index.text.passages import _sentence_splitter
 
     splitter = _sentence_splitter()
     text = "Wings stall at high angles. The flow separates, e.g. near the tip. Dr. Smith said so."

@@ -1,4 +1,4 @@
-"""searcher/phrases.py finds exactly the passages whoosh's own Phrase query finds, as often."""
+"""searcher/engine/phrases.py finds exactly the passages whoosh's own Phrase query finds, as often."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searcher.index import whoosh_private
-from searcher.index.schema import make_schema
-from searcher import phrases as phrases_module
-from searcher.phrases import match_phrase
+from searcher.index.storage import whoosh_private
+from searcher.index.storage.schema import make_schema
+from searcher.engine import phrases as phrases_module
+from searcher.engine.phrases import match_phrase
 
 # Words that are their own stems; "zz" is never in an index.
 VOCABULARY = ("the", "of", "flow", "wing", "air")
@@ -28,7 +28,7 @@ def build_index(segments, deleted, monkeypatch):
     from whoosh.codec.whoosh3 import W3Codec
     from whoosh.filedb.filestore import RamStorage
 
-    from searcher.index.fastwrite import FastSegmentWriter
+    from searcher.index.storage.fastwrite import FastSegmentWriter
 
     ix = RamStorage().create_index(make_schema())
     count = 0

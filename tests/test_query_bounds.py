@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from searcher.index.errors import IndexingError
-from searcher import query as query_module
+from searcher.parse import query as query_module
 from searcher.errors import QueryError
-from searcher.query import (
+from searcher.parse.query import (
     MAX_EDIT_DISTANCE, MAX_FUZZY_LETTERS, MAX_NESTING, MAX_QUERY_CHARS, MAX_QUERY_WORDS,
     MAX_WORD_LETTERS, BoundedFuzzy, leaves,
 )
-from searcher.search import SearchSession
+from searcher.engine.search import SearchSession
 
 # Words sharing a prefix ("flow" + letters): more than a small expansion cap.
 FLOW_WORDS = [f"flow{a}{b}" for a in "abcdefgh" for b in "abcdefgh"]
@@ -111,7 +111,7 @@ def test_an_expansion_stops_at_its_deadline(session, monkeypatch):
 
 
 def test_an_expansion_is_read_once_per_reader(session, monkeypatch):
-    from searcher.query import parse_query
+    from searcher.parse.query import parse_query
 
     parsed = parse_query("flow*", session.schema)  # (session.parse expands it at once)
     reader = session.searcher.reader()

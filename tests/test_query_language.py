@@ -239,7 +239,7 @@ def test_proximity_matches_in_any_order_and_marks_both_words(indexed, run):
 # ------------------------------------------------------------------ phrases and exclusions on the ranking engine
 #
 # Loose words and exact phrases, with -word / NOT exclusions, are matched and ranked
-# by the ranking engine (searcher/ranking.py, searcher/phrases.py). The passages they
+# by the ranking engine (searcher/engine/ranking.py, searcher/engine/phrases.py). The passages they
 # match must be exactly those whoosh's own matchers find for the same query.
 
 PHRASEBOOK = (
@@ -277,7 +277,7 @@ def whoosh_matches(index_location, query: str) -> set[tuple[str, int]]:
     """
     from whoosh import query as wq
 
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     with SearchSession(index_location) as session:
         def matches(q):
@@ -289,7 +289,7 @@ def whoosh_matches(index_location, query: str) -> set[tuple[str, int]]:
 
 
 def ranked_by_engine(index_location, query: str) -> bool:
-    from searcher.search import SearchSession
+    from searcher.engine.search import SearchSession
 
     with SearchSession(index_location) as session:
         return session._plan(session.parse(query)) is not None
@@ -379,8 +379,8 @@ NEAR_WORDS = st.sampled_from(["rice", "law", "rule", "of", "the", "minister", "t
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(NEAR_WORDS, min_size=2, max_size=4), slop=st.integers(2, 12))
 def test_proximity_matches_the_passages_whoosh_matches(phrasebook, index_location, words, slop):
-    # searcher/phrases.py's match_near against whoosh's own span matcher, on the same query.
-    from searcher.search import SearchSession, _matching_passages
+    # searcher/engine/phrases.py's match_near against whoosh's own span matcher, on the same query.
+    from searcher.engine.search import SearchSession, _matching_passages
 
     with SearchSession(index_location) as session:
         q = session.parse('"' + " ".join(words) + f'"~{slop}').query
@@ -431,7 +431,7 @@ def test_operators_let_through_the_passages_they_mean(phrasebook, index_location
     # The engine's set algebra over its own postings (search._matching_passages) against the
     # plain meaning of the query over whoosh's matches of its words.
     from searcher.errors import QueryError
-    from searcher.search import SearchSession, _matching_passages
+    from searcher.engine.search import SearchSession, _matching_passages
 
     with SearchSession(index_location) as session:
         try:

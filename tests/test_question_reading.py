@@ -7,7 +7,7 @@ import json
 import pytest
 
 from searcher.console import ExitStatus
-from searcher.query import _loose_word_count
+from searcher.parse.query import _loose_word_count
 
 FILES = {
     "with.txt": "The with statement\n\nThe with statement wraps a block in a context manager.\n",

@@ -1,4 +1,4 @@
-"""The ranking engine (searcher/ranking.py): orderings on tiny corpora, never float scores."""
+"""The ranking engine (searcher/engine/ranking.py): orderings on tiny corpora, never float scores."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.writer import build_index
-from searcher import expansion, ranking, statistics
-from searcher.expansion import rank as rank_expanded
-from searcher.index.whoosh_private import reader_cache
-from searcher.search import SearchSession
+from searcher.index.runs.writer import build_index
+from searcher.engine import expansion, ranking, statistics
+from searcher.engine.expansion import rank as rank_expanded
+from searcher.index.storage.whoosh_private import reader_cache
+from searcher.engine.search import SearchSession
 
 DOCS = {
     "wing.txt": "Wing flutter at transonic speed\n\nFlutter of a swept wing was measured at transonic speed. "
@@ -299,13 +299,17 @@ def test_passages_of_a_file_and_file_lengths(session):
         assert stats.file_lengths["body"][number] == sum(reader.doc_field_length(d, "body") for d in docnums)
 
 
-def test_many_blocks_deletions_and_mapped_segments(tmp_path):
+def test_many_blocks_deletions_and_mapped_segments(tmp_path, monkeypatch):
     """Postings over several whoosh blocks (128 postings each), with deleted passages, read
-    in place (index/whoosh_private.py): the fast paths agree with whoosh's own reading."""
+    in place (index/storage/whoosh_private.py): the fast paths agree with whoosh's own reading.
+    The index is written by whoosh's own writer, as earlier releases' segments hold their
+    postings: in whoosh's blocks (tests/test_flatpostings.py compares both kinds of index)."""
     from whoosh.filedb.compound import CompoundStorage
 
-    from searcher.index import whoosh_private
-    from searcher.index.whoosh_private import MappedCompoundStorage
+    from searcher.index.storage.fastwrite import FastSegmentWriter
+
+    from searcher.index.storage import whoosh_private
+    from searcher.index.storage.whoosh_private import MappedCompoundStorage
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -313,6 +317,7 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path):
         words = "alpha beta" if i % 2 else "alpha gamma alpha"
         (docs / f"f{i:03}.txt").write_text(f"Note {i}\n\n{words} number {i}.\n\nSecond part {i % 7} delta.",
                                            encoding="utf-8")
+    monkeypatch.setattr(FastSegmentWriter, "supports", staticmethod(lambda schema: False))
     build_index([docs], tmp_path / "index", jobs=0)
     for i in range(0, 300, 5):  # replaced files leave deleted passages behind
         (docs / f"f{i:03}.txt").write_text(f"Note {i}\n\nalpha again {i}", encoding="utf-8")
@@ -474,7 +479,7 @@ _ODD_TEXT = st.text(alphabet=st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(_ODD_TEXT, st.text(max_size=60)))
 def test_fast_terms_equal_the_analyzers_terms(text):
-    from searcher.index.analysis import fast_terms, make_path_analyzer, make_text_analyzer
+    from searcher.index.text.analysis import fast_terms, make_path_analyzer, make_text_analyzer
 
     for analyzer in (make_text_analyzer("english"), make_path_analyzer()):
         assert fast_terms(analyzer)(text) == [token.text for token in analyzer(text)]
@@ -555,7 +560,7 @@ def test_block_decoding_of_whoosh_style_blocks(deltas, weights, positions, compr
     import pickle
     import zlib
 
-    from searcher.index import whoosh_private
+    from searcher.index.storage import whoosh_private
 
     count = len(deltas)
     tfs = {"ones": [1.0] * count, "same": [2.0] * count, "varied": [float(1 + i % 4) for i in range(count)]}[weights]

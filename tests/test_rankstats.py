@@ -1,4 +1,4 @@
-"""Ranking statistics saved with the index (index/rankstats.py): loaded, they equal those
+"""Ranking statistics saved with the index (index/storage/rankstats.py): loaded, they equal those
 computed from scratch; a missing, stale or damaged file is never used, and queries
 answer the same either way."""
 
@@ -15,12 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searcher.index import rankstats, writer
-from searcher.index.store import foreign_entries, open_index, read_meta
-from searcher.index.writer import build_index
-from searcher import statistics as stats_module
-from searcher.search import SearchSession
-from searcher.statistics import Statistics
+from searcher.index.storage import rankstats
+from searcher.index.runs import writer
+from searcher.index.storage.store import foreign_entries, open_index, read_meta
+from searcher.index.runs.writer import build_index
+from searcher.engine import statistics as stats_module
+from searcher.engine.search import SearchSession
+from searcher.engine.statistics import Statistics
 
 WORDS = ("wing flutter transonic speed heat transfer plate laminar flow shock wave cone pressure "
          "boundary layer mach number slender body drag lift").split()
@@ -38,7 +39,7 @@ def write_doc(root: Path, name: str, seed: int, paragraphs: int = 3) -> None:
 
 @pytest.fixture
 def keep_segments(monkeypatch):
-    """No merge at the end of a run (index/writer.py), so that deletions stay in the index."""
+    """No merge at the end of a run (index/runs/writer.py), so that deletions stay in the index."""
     monkeypatch.setattr(writer._Committer, "merge", lambda self, *a, **k: None, raising=False)
 
 

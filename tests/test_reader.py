@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from searcher.index.errors import SkipFile
-from searcher.index.reader import (
+from searcher.index.reading.reader import (
     SUPPORTED_SUFFIXES,
     decode_text,
     format_size,
@@ -167,7 +167,7 @@ def _fstat_saying(size):
 
 @pytest.mark.parametrize("sniffed", [False, True])
 def test_file_that_grew_since_fstat_is_read_whole(tmp_path, monkeypatch, sniffed):
-    from searcher.index import reader
+    from searcher.index.reading import reader
 
     text = "".join(f"line {n} of a file still being written\n" for n in range(2000))  # 76 KB
     path = tmp_path / ("grows" if sniffed else "grows.txt")
@@ -177,7 +177,7 @@ def test_file_that_grew_since_fstat_is_read_whole(tmp_path, monkeypatch, sniffed
 
 
 def test_file_that_grew_past_max_bytes_since_fstat_is_too_large(tmp_path, monkeypatch):
-    from searcher.index import reader
+    from searcher.index.reading import reader
 
     path = tmp_path / "grows.txt"
     path.write_text("x" * 5000)

@@ -53,8 +53,8 @@ def rankings(base: Path) -> dict[str, dict[str, list[str]]]:
     """{collection: {query id: its top-3 doc ids}}, each collection indexed under ``base``."""
     sys.path.insert(0, str(ROOT))
     from benchmarks import relevance
-    from searcher.index.writer import build_index
-    from searcher.search import SearchSession
+    from searcher.index.runs.writer import build_index
+    from searcher.engine.search import SearchSession
 
     found = {}
     for name in COLLECTIONS:

@@ -1,4 +1,4 @@
-"""Opening an index folder never runs code its files name (index/safepickle.py).
+"""Opening an index folder never runs code its files name (index/storage/safepickle.py).
 
 whoosh keeps the schema, the segment list, posting blocks and stored fields as
 pickles; a crafted folder can make any of them name a callable. The payload in
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from whoosh.fields import Schema
 
-from searcher.index import safepickle, whoosh_private
+from searcher.index.storage import safepickle, whoosh_private
 from searcher.console import ExitStatus
 
 FIXTURE = Path(__file__).parent / "data" / "index-schema2"
@@ -150,10 +150,10 @@ def test_loads_reads_what_an_index_holds_as_pickle_does():
 
 
 def test_the_old_module_path_of_the_analysis_classes_is_allowed():
-    from searcher.index import analysis
+    from searcher.index.text import analysis
 
     table = safepickle.allowed()
-    for module in ("index.analysis", "searcher.index.analysis"):  # before and after the package moved
+    for module in ("index.analysis", "searcher.index.analysis", "searcher.index.text.analysis"):  # before and after the moves
         assert table[(module, "WordTokenizer")] is analysis.WordTokenizer
         assert table[(module, "SnowballStemFilter")] is analysis.SnowballStemFilter
     assert table[(analysis.WordTokenizer.__module__, "WordTokenizer")] is analysis.WordTokenizer

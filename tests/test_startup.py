@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searcher.index.analysis import make_text_analyzer, stopwords_for
-from searcher.index.stemtable import StemTable, table_path
-from searcher.index.store import open_index
-from searcher.index.writer import build_index
-from searcher.search import SearchSession, search
+from searcher.index.text.analysis import make_text_analyzer, stopwords_for
+from searcher.index.text.stemtable import StemTable, table_path
+from searcher.index.storage.store import open_index
+from searcher.index.runs.writer import build_index
+from searcher.engine.search import SearchSession, search
 
 HARBOUR = {
     f"harbour{n}.txt": (
@@ -67,7 +67,7 @@ def test_index_writes_a_stem_table_with_the_corpus_words_and_stopwords(harbour, 
 
 
 def test_a_small_stem_table_is_loaded_whole_after_many_lookups(harbour, index_location, monkeypatch):
-    from searcher.index.stemtable import StemTable
+    from searcher.index.text.stemtable import StemTable
 
     path = table_path(index_location, "english")
     rows = dict(sqlite3.connect(path).execute("SELECT word, stem FROM stems"))
@@ -101,11 +101,11 @@ def test_query_path_does_not_import_nltk_when_the_table_has_every_word(harbour, 
 
 
 def test_a_question_with_words_the_corpus_never_had_imports_no_nltk_package(harbour, index_location):
-    """Unknown words are stemmed by nltk's Snowball code loaded on its own (index/lean_nltk.py),
-    and the ranking statistics come from the file the indexing run saved (index/rankstats.py)."""
+    """Unknown words are stemmed by nltk's Snowball code loaded on its own (index/text/lean_nltk.py),
+    and the ranking statistics come from the file the indexing run saved (index/storage/rankstats.py)."""
     lines = run_fresh(f"""
         import sys
-        from searcher.index import rankstats
+        from searcher.index.storage import rankstats
         from searcher.cli import main
         computed = []
         compute = rankstats.compute
@@ -128,7 +128,7 @@ def test_a_question_with_words_the_corpus_never_had_imports_no_nltk_package(harb
 def test_lean_whoosh_import_defers_urllib_and_morph_en_without_losing_them():
     lines = run_fresh("""
         import sys
-        from searcher.index.lean_whoosh import import_whoosh
+        from searcher.index.storage.lean_whoosh import import_whoosh
         import_whoosh()
         import whoosh.compat, whoosh.query.terms
         print("urllib.request loaded:", "urllib.request" in sys.modules)

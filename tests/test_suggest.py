@@ -78,7 +78,7 @@ def test_fix_searches_what_the_hint_named_under_every_seed(suggestions):
 
 
 def test_suggestions_are_words_of_the_documents_never_stems(suggestions, run):
-    from searcher.index.analysis import WORD_PATTERN, fold
+    from searcher.index.text.analysis import WORD_PATTERN, fold
 
     words = {fold(w) for text in DOCS.values() for w in WORD_PATTERN.findall(text)}
     for typed in ("managr", "contxt managr", "commnicate", "iterater", "communicat"):

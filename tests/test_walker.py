@@ -3,8 +3,8 @@ import os
 import pytest
 
 from searcher.index.errors import PathNotFound
-from searcher.index.leftout import UNSUPPORTED
-from searcher.index.walker import FoundFile, SkippedFile, walk
+from searcher.index.runs.leftout import UNSUPPORTED
+from searcher.index.runs.walker import FoundFile, SkippedFile, walk
 
 
 def make_tree(root, files):

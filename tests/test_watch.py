@@ -134,7 +134,7 @@ def test_watch_keeps_the_ignore_rules_and_never_indexes_its_own_index(corpus, en
 
 
 def test_watch_waits_for_a_run_that_holds_the_lock(corpus, env, runner, index_location):
-    from searcher.index.lock import RunLock
+    from searcher.index.runs.lock import RunLock
 
     assert runner.invoke(cli, ["index", str(corpus)]).exit_code == 0
     lock = RunLock(index_location)

@@ -1,4 +1,4 @@
-"""whoosh behind one door (index/whoosh_private.py): no other module of searcher
+"""whoosh behind one door (index/storage/whoosh_private.py): no other module of searcher
 imports whoosh's private structures, and another whoosh release is refused with
 one line.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOOR = ROOT / "index" / "whoosh_private.py"
+DOOR = ROOT / "index" / "storage" / "whoosh_private.py"
 
 # whoosh's public API, which any module may use: module -> the names it may take from
 # it ("*": any public name of the module that is not itself a module).
@@ -90,7 +90,7 @@ def test_only_the_door_takes_whoosh_private_structures():
         uses = private_uses(path.read_text(encoding="utf-8"))
         if uses:
             offenders[str(path.relative_to(ROOT))] = uses
-    assert not offenders, f"whoosh privates outside index/whoosh_private.py: {offenders}"
+    assert not offenders, f"whoosh privates outside index/storage/whoosh_private.py: {offenders}"
 
 
 def test_the_door_is_where_those_privates_are():
@@ -137,7 +137,7 @@ def _run_with_whoosh_version(version, argv, env_extra=None):
 
 
 def test_another_whoosh_version_is_one_line_and_exit_2(corpus, index_location):
-    from searcher.index.writer import build_index
+    from searcher.index.runs.writer import build_index
 
     build_index([corpus], index_location, jobs=1)
     for argv in (["query", "--index", str(index_location), "rice"],
@@ -156,13 +156,13 @@ def test_another_whoosh_version_is_one_line_and_exit_2(corpus, index_location):
 def test_the_version_is_checked_on_import(monkeypatch):
     import whoosh
 
-    from searcher.index import whoosh_private
+    from searcher.index.storage import whoosh_private
     from searcher.index.errors import IndexingError
 
     monkeypatch.setattr(whoosh, "__version__", (2, 7, 3))
-    monkeypatch.delitem(sys.modules, "searcher.index.whoosh_private")
+    monkeypatch.delitem(sys.modules, "searcher.index.storage.whoosh_private")
     with pytest.raises(IndexingError, match=r"^searcher needs whoosh 2\.7\.4, but whoosh 2\.7\.3 is installed"):
-        importlib.import_module("searcher.index.whoosh_private")
+        importlib.import_module("searcher.index.storage.whoosh_private")
     assert whoosh_private.UnsupportedWhoosh.__mro__[1] is IndexingError
 
 
@@ -172,7 +172,7 @@ def test_the_version_is_checked_on_import(monkeypatch):
 def test_patches_are_applied_by_one_idempotent_function():
     from whoosh.codec import base, whoosh3
 
-    from searcher.index import whoosh_private
+    from searcher.index.storage import whoosh_private
 
     whoosh_private.use_searcher_readers()
     patched = (base.Segment.open_compound_file, whoosh3.W3LeafMatcher.skip_to, whoosh3.loads)
@@ -185,11 +185,11 @@ def test_patches_are_applied_by_one_idempotent_function():
 
 
 def test_one_cache_per_reader_holds_what_searcher_keeps(corpus, index_location):
-    from searcher.index.flatpostings import flat_postings
-    from searcher.index.whoosh_private import reader_cache
-    from searcher.index.writer import build_index
-    from searcher.search import SearchSession
-    from searcher.statistics import statistics
+    from searcher.index.storage.flatpostings import flat_postings
+    from searcher.index.storage.whoosh_private import reader_cache
+    from searcher.index.runs.writer import build_index
+    from searcher.engine.search import SearchSession
+    from searcher.engine.statistics import statistics
 
     build_index([corpus], index_location, jobs=1)
     with SearchSession(index_location) as session:

@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from searcher.index.errors import IndexVersionMismatch
-from searcher.index.manifest import Manifest, manifest_name
-from searcher.index.store import open_index, read_meta
-from searcher.index.writer import RunProgress, build_index
+from searcher.index.storage.manifest import Manifest, manifest_name
+from searcher.index.storage.store import open_index, read_meta
+from searcher.index.runs.writer import RunProgress, build_index
 from searcher.console import ExitStatus
 
 
@@ -171,7 +171,7 @@ def test_include_exclude_and_max_size(corpus, index_location, run):
 
 
 def test_parse_size_units():
-    from searcher.index.reader import parse_size
+    from searcher.index.reading.reader import parse_size
 
     assert parse_size("500K") == 500 * 1024
     assert parse_size("20M") == 20 * 1024**2
@@ -208,7 +208,7 @@ def test_status_without_index(run):
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_parallel_and_inline_runs_index_the_same(tmp_path, monkeypatch, start):
-    from searcher.index import writer
+    from searcher.index.runs import writer
 
     if start == "spawn":  # big runs start their workers fresh
         monkeypatch.setattr(writer, "SPAWN_FILES", 1)
@@ -238,6 +238,27 @@ def test_manifest_matches_index(corpus, index_location):
     assert {p: e.passages for p, e in entries.items()} == counts
 
 
+def test_a_run_leaves_no_large_free_space_in_the_manifest(tmp_path, index_location):
+    import sqlite3
+
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(400):
+        (docs / f"note-with-a-long-name-{i:04}.txt").write_text(f"Note {i}\n\nwords {i}", encoding="utf-8")
+    build_index([docs], index_location, jobs=0)
+    for i in range(0, 400, 2):
+        (docs / f"note-with-a-long-name-{i:04}.txt").unlink()
+    build_index([docs], index_location, jobs=0)  # half the rows go: their pages are given back
+    db = sqlite3.connect(index_location / manifest_name(read_meta(index_location).indexname))
+    try:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 200
+    finally:
+        db.close()
+    assert free * 4 < pages
+
+
 def test_language_mismatch_is_a_library_error(corpus, index_location):
     build_index([corpus], index_location)
     with pytest.raises(IndexVersionMismatch):
@@ -261,8 +282,8 @@ def test_index_into_a_folder_of_other_things_is_refused(corpus, tmp_path, run):
 
 def test_every_file_reported_by_a_worker_is_committed():
     """Worker 1's segment and its next files can arrive before worker 0's segment."""
-    from searcher.index import writer
-    from searcher.index.builder import FileJob, FileResult
+    from searcher.index.runs import writer
+    from searcher.index.runs.builder import FileJob, FileResult
 
     class ScriptedPool:
         size = 2
@@ -311,7 +332,7 @@ def test_every_file_reported_by_a_worker_is_committed():
 def test_progress_bar_only_on_a_terminal(corpus, run):
     import io
 
-    from searcher.progress import ProgressBar
+    from searcher.present.progress import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -337,7 +358,7 @@ def test_progress_bar_only_on_a_terminal(corpus, run):
 def test_progress_estimate_grows_while_nothing_finishes():
     import io
 
-    from searcher.progress import ProgressBar
+    from searcher.present.progress import ProgressBar
 
     bar = ProgressBar(io.StringIO())
     state = RunProgress("reading", 1, 4, 1000, 4000, started=100.0)

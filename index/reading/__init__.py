@@ -1,0 +1,1 @@
+"""Reading files into text: formats, containers, markup, outlines, extraction in a child process."""

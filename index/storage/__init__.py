@@ -1,0 +1,1 @@
+"""The on-disk index format: schema, store, segment writing, flat postings, merges, whoosh's door."""

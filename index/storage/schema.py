@@ -1,0 +1,37 @@
+"""The whoosh schema of a searcher index, and the version that guards it."""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from searcher.index.text.analysis import make_path_analyzer, make_text_analyzer
+
+# Bump whenever the schema or the analysis changes what is stored in an index;
+# an index of another version is refused with a message to rebuild it, unless it is
+# one of READABLE_VERSIONS. 2: CJK runs as bigrams (index/text/cjk.py); a schema-1 index
+# keeps its own analysis (its pickled tokenizer has cjk off) and still answers queries.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+
+# Fields a user may name in a query (``title:``, ``path:``, ``body:``).
+SEARCHABLE_FIELDS = ("title", "body", "path")
+
+
+def make_schema(language: str = "english") -> Schema:
+    text = make_text_analyzer(language)
+    return Schema(
+        # The file's absolute path: the key for deleting a file's passages and
+        # for capping hits per file.
+        file=ID(stored=True, sortable=True),
+        path=TEXT(analyzer=make_path_analyzer(), stored=False, phrase=True),
+        title=TEXT(analyzer=text, stored=True, phrase=True),
+        body=TEXT(analyzer=text, stored=True, phrase=True),
+        start_line=STORED,
+        end_line=STORED,
+        position=STORED,
+        page=STORED,
+        # The nearest heading above the passage (index/reading/outline.py): shown, not searched.
+        # Added without a new schema version: an index made before it has no such field,
+        # stores no sections and shows titles alone (index/runs/builder.py leaves the field out).
+        section=STORED,
+    )

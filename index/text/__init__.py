@@ -1,0 +1,1 @@
+"""Text into passages and terms: passage cutting, analysis (tokenizing, stemming, stopwords), CJK."""

@@ -1,0 +1,1 @@
+"""A query into ranked passages: search, ranking, phrases, expansion, statistics, several indexes."""

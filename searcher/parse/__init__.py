@@ -1,0 +1,1 @@
+"""What the user typed, read into a query: query reading, the parsed query, CJK, filters."""

@@ -1,0 +1,1 @@
+"""Results onto the terminal or into JSON: output, snippets, explanations, show, links, progress."""
