@@ -45,6 +45,9 @@ def test_packed_corpus_query_count_and_skipped_phases(tmp_path):
     assert report["files"] == 3 and report["queries"] == {"keywords": 2, "phrases": 2, "questions": 2}
     metrics = report["results"]["searcher"]["metrics"]
     assert metrics["passages"] > 12 and "keywords_p50_ms" in metrics
+    # CPU time of a query cannot exceed its wall time by more than the clocks' resolution
+    assert 0 <= metrics["questions_cpu_p50_ms"] <= metrics["questions_p95_ms"] + 1
+    assert "warm questions CPU p50 (ms)" in run.stdout
     assert "reindex_s" not in metrics and "cold_median_ms" not in metrics
     assert set(report["results"]["searcher"]["load_averages"]) == {"index", "warm"}
     assert "load average (1 min) before/after, searcher: index" in run.stdout
