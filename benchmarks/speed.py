@@ -658,22 +658,22 @@ def main(argv=None) -> int:
     corpus_mb = corpus_bytes / 1e6
     say(f"corpus {corpus}: {len(files)} files, {corpus_mb:.1f} MB; load average {os.getloadavg()[0]:.2f}")
 
+    suffix = "-queries" if args.queries_only else ""
+    json_path = args.json or OUT_DIR / f"speed-{corpus_label(corpus)}{suffix}.json"
     results = {}
     for name in engines:
         results[name] = measure_engine(ENGINES[name](), corpus, corpus_mb, queries, args)
-
-    report = {
-        "corpus": str(corpus),
-        "files": len(files),
-        "corpus_mb": corpus_mb,
-        "queries": {k: len(v) for k, v in queries.items()},
-        "load_average_1min": os.getloadavg()[0],
-        "cpus": os.cpu_count(),
-        "results": results,
-    }
-    suffix = "-queries" if args.queries_only else ""
-    json_path = args.json or OUT_DIR / f"speed-{corpus_label(corpus)}{suffix}.json"
-    json_path.write_text(json.dumps(report, indent=1) + "\n")
+        report = {
+            "corpus": str(corpus),
+            "files": len(files),
+            "corpus_mb": corpus_mb,
+            "queries": {k: len(v) for k, v in queries.items()},
+            "load_average_1min": os.getloadavg()[0],
+            "cpus": os.cpu_count(),
+            "results": results,
+        }
+        # after each engine, so a long run stopped in a later engine keeps the earlier ones' figures
+        json_path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"corpus: {corpus} ({len(files)} files, {corpus_mb:.1f} MB); queries: "
           + ", ".join(f"{len(v)} {k}" for k, v in queries.items()) + f"; limit {LIMIT}; load average {report['load_average_1min']:.2f} on {os.cpu_count()} CPUs")
     print(format_table(results))

@@ -42,7 +42,7 @@ def test_packed_corpus_query_count_and_skipped_phases(tmp_path):
     assert run.returncode == 0, run.stderr
     assert len(list((tmp_path / "data" / "cranfield-12-p4" / "docs").rglob("*.txt"))) == 3
     report = json.loads((tmp_path / "speed.json").read_text())
-    assert report["files"] == 3 and report["queries"] == {"keywords": 2, "phrases": 2, "questions": 2}
+    assert list(report["results"]) == ["searcher"] and report["files"] == 3 and report["queries"] == {"keywords": 2, "phrases": 2, "questions": 2}
     metrics = report["results"]["searcher"]["metrics"]
     assert metrics["passages"] > 12 and "keywords_p50_ms" in metrics
     # CPU time of a query cannot exceed its wall time by more than the clocks' resolution
