@@ -57,7 +57,27 @@ class SearcherGroup(click.Group):
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
+            if _damaged_index(exc):
+                kind = type(exc).__name__ if type(exc).__name__ != "error" else f"{type(exc).__module__}.error"
+                raise UserError(f"the index cannot be read ({kind}: {exc}): it is damaged; "
+                                "rebuild it with 'searcher index --rebuild PATH...'") from None
             raise UserError(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)") from None
+
+
+def _damaged_index(exc: Exception) -> bool:
+    """Whether ``exc`` says an index file's bytes are not what was written: an error of
+    decoding (zlib, struct, pickle, text, whoosh's tables) raised while whoosh or the
+    storage modules were reading, not a fault of the query code."""
+    from searcher.index.storage.whoosh_private import DAMAGED_DATA_ERRORS
+
+    if not isinstance(exc, DAMAGED_DATA_ERRORS):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith(("whoosh.", "searcher.index.storage.")):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def index_dir_option(f):
@@ -475,6 +495,9 @@ def color_option(f):
               help="Show near-duplicate passages of other files as hits of their own, "
                    "instead of naming them under the best one ('also in:').")
 @color_option
+@click.option("--resident/--no-resident", default=None, expose_value=False,
+              help="Answer through the index's resident process, started on demand (README "
+                   "'Resident mode'). Default: $SEARCHER_RESIDENT, else the config file, else off.")
 @click.pass_context
 def query_command(ctx, words, index_dir, limit, page, offset, per_file, context, files_only, null, vimgrep,
                   as_json, literal, phrase, explain, fix, expand, refresh, sort, changed_within, index_names,
@@ -767,8 +790,15 @@ def watch_command(paths, index_dir, debounce, quiet):
     index_dir = resolve_index_dir(index_dir)
     roots = watched_roots(index_dir, paths)
     if threading.current_thread() is threading.main_thread():
-        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # systemd and kill stop it with SIGTERM: stop as cleanly as on Ctrl-C, through
+        # whatever handles Ctrl-C now (a run under way first commits what it finished).
+        def terminate(signum, frame):
+            handler = signal.getsignal(signal.SIGINT)
+            if not callable(handler):  # Ctrl-C ignored (nohup): SIGTERM still stops it
+                handler = signal.default_int_handler
+            handler(signal.SIGINT, frame)
+
+        signal.signal(signal.SIGTERM, terminate)
 
     def started():
         if not quiet:

@@ -29,7 +29,8 @@ class Session(SearchSession):
         when a word is unknown to the index or the corrected query finds more passages."""
         from searcher.engine.suggest import did_you_mean
 
-        return did_you_mean(self, result.query, len(result.hits), per_file=per_file)
+        # "Very few hits" is about the passages the query matches, not the page shown (-n 1).
+        return did_you_mean(self, result.query, max(len(result.hits), result.total), per_file=per_file)
 
     def explain(self, query, *, typed: str | None = None, how: str = "") -> list[str]:
         """How ``query`` (text, or a result's parsed ``query``) is read: the lines

@@ -66,6 +66,9 @@ def index_location(tmp_path, monkeypatch):
     # No test reads the user's config file (searcher/config.py).
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("SEARCHER_CONFIG", raising=False)
+    # No test starts a resident query process unless it means to (tests/test_resident.py).
+    for name in ("SEARCHER_RESIDENT", "SEARCHER_RESIDENT_LOG", "SEARCHER_RESIDENT_IDLE"):
+        monkeypatch.delenv(name, raising=False)
     return location
 
 

@@ -176,6 +176,25 @@ def test_ctrl_c_keeps_every_finished_file_without_a_commit(many, tmp_path):
     assert set(passages_by_file(index_dir).values()) == {PASSAGES_PER_FILE}
 
 
+@needs_proc
+def test_ctrl_c_after_the_last_commit_is_not_lost(corpus, tmp_path):
+    """Ctrl-C while the run finishes (its last files committed, the workers closing) stops
+    it as one earlier would: a caller that runs again and again (searcher watch) must
+    see it, not a run that ended as if nobody had asked it to stop."""
+    index_dir = tmp_path / "index"
+    handshake = tmp_path / "handshake"  # the run waits after its only commit until interrupted
+    proc = start_index(index_dir, corpus, "--jobs", "2", "--commit-every", "3600", handshake=handshake)
+    wait_for(handshake / "committed-1", proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == ExitStatus.INTERRUPTED, stderr
+    assert "interrupted: kept 3 of the 3 files this run was reading" in stderr
+    assert "nothing is left to read" in stderr and "Traceback" not in stderr
+    assert json.loads(run_cli(index_dir, "status", "--json").stdout)["files"] == 3
+    again = run_cli(index_dir, "index", corpus)
+    assert again.returncode == 0 and "0 added, 0 updated, 0 removed, 3 unchanged" in again.stderr, again.stderr
+
+
 def test_second_run_says_at_once_whom_it_waits_for(many, tmp_path):
     index_dir = tmp_path / "index"
     handshake = tmp_path / "handshake"
@@ -437,6 +456,33 @@ def test_damaged_index_says_rebuild_and_rebuild_fixes_it(corpus, index_location,
     assert result.exit_code == 0, result.output
     assert run("query", "rice").exit_code == ExitStatus.FOUND
     assert len(passages_by_file(index_location)) == 3
+
+
+def damage_segment_zeroed(index_dir):
+    for segment in index_dir.glob("*.seg"):
+        data = bytearray(segment.read_bytes())
+        data[len(data) // 3:] = bytes(len(data) - len(data) // 3)
+        segment.write_bytes(bytes(data))
+
+
+def damage_segment_cut(index_dir):
+    for segment in index_dir.glob("*.seg"):
+        segment.write_bytes(segment.read_bytes()[:len(segment.read_bytes()) // 2])
+
+
+@pytest.mark.parametrize("damage", [damage_segment_zeroed, damage_segment_cut])
+def test_a_damaged_segment_is_named_as_such(corpus, index_location, run, damage):
+    """Bytes of a segment overwritten or cut: a query says the index is damaged and how to
+    rebuild it, in one line, not "unexpected ..."; the rebuild then answers."""
+    assert run("index", corpus).exit_code == 0
+    damage(index_location)
+    result = run("query", "rice")
+    assert result.exit_code == ExitStatus.ERROR, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "damaged" in lines[0] and "'searcher index --rebuild PATH...'" in lines[0], lines
+    assert "unexpected" not in lines[0]
+    assert run("index", "--rebuild", corpus).exit_code == 0
+    assert run("query", "rice").exit_code == ExitStatus.FOUND
 
 
 def test_index_path_that_is_a_file(corpus, tmp_path, run):

@@ -97,3 +97,20 @@ def test_a_word_found_through_its_accents_is_not_corrected(suggestions, run):
     assert "did you mean" not in result.stderr
     # A rare word without that excuse still gets its far more frequent neighbour.
     assert "did you mean: case" in run("query", "cse").stderr
+
+
+def test_a_short_page_is_not_very_few_hits(tmp_path, run):
+    """"Very few hits" counts the passages the query matches, not the ones a short page
+    (``-n 1``) shows: a word found in several passages is not corrected to a commoner one."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(6):
+        (root / f"gather{i}.txt").write_text(f"Tasks {i}\n\nThe tasks gather their results.\n", encoding="utf-8")
+    for i in range(70):
+        (root / f"rather{i}.txt").write_text(f"Note {i}\n\nRather than wait, it runs.\n", encoding="utf-8")
+    assert run("index", root).exit_code == 0
+    for args in (["gather", "resuls"], ["-n", "1", "gather", "resuls"], ["-n", "2", "gather", "resuls"]):
+        result = run("query", *args)
+        assert result.exit_code == ExitStatus.FOUND
+        # The unknown word is corrected; the word the documents have is left as it is.
+        assert "did you mean: gather results  (resuls → results;" in result.stderr, (args, result.stderr)

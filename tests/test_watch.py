@@ -20,10 +20,17 @@ from searcher.cli import cli
 PATIENCE = 60.0
 
 
+def _default_sigint():
+    # A shell starting pytest in the background makes it ignore SIGINT, and children
+    # inherit that: the watcher must get Ctrl-C as a user's terminal would send it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watcher:
     def __init__(self, args, env):
         self.proc = subprocess.Popen([sys.executable, "-m", "searcher", "watch", *map(str, args)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                     preexec_fn=_default_sigint)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -150,6 +157,28 @@ def test_watch_waits_for_a_run_that_holds_the_lock(corpus, env, runner, index_lo
     finally:
         lock.release()
         assert watcher.stop() == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_while_a_run_finishes_stops_the_watcher_after_the_commit(corpus, env, runner, tmp_path, sig):
+    """Ctrl-C or SIGTERM after a run's last commit, before the run has returned: the stop
+    request is not lost in the run (which would end as if none came, and the watcher watch
+    on), and SIGTERM stops a run as gently as Ctrl-C."""
+    from searcher.index.runs.writer import HANDSHAKE_ENV
+
+    handshake = tmp_path / "handshake"  # the run waits after its commit until interrupted
+    handshake.mkdir()
+    watcher = Watcher(["--debounce", "0.2", corpus], dict(env, **{HANDSHAKE_ENV: str(handshake)}))
+    try:
+        watcher.wait_for_line("searcher: watching")
+        until(lambda: (handshake / "committed-1").exists(), "the catch-up run commits its files")
+    finally:
+        status = watcher.stop(sig)
+    assert status == 0, watcher.lines
+    assert watcher.lines[-1] == "searcher: stopped watching", watcher.lines
+    assert watcher.lines[-2].startswith("searcher: interrupted a run: kept 3 of the 3 files this run was reading")
+    assert watcher.lines[-2].endswith("nothing is left to read")
+    assert found_files(runner, "rice") == {"cooking.txt"}  # what the run committed answers
 
 
 def test_watch_with_nothing_to_watch_is_an_error(run):

@@ -757,10 +757,16 @@ class _StopOnInterrupt:
         # With the workers in this process (_InlineWorkers), this abandons the file being read.
         STOP.request()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         STOP.requested = STOP.reading = False
+        if exc_type is None and self.run.stopping:
+            # Ctrl-C after the last look at ``run.stopping`` (during the last commit, or
+            # while the workers closed): every file is committed, but the run was asked
+            # to stop. Ending as if it had not been would lose the request, and a caller
+            # that runs again and again (searcher watch) would never stop.
+            raise RunInterrupted(self.run.report)
 
 
 def _chunks(jobs: list[FileJob]):

@@ -170,6 +170,7 @@ _SCRATCH = re.compile(_NAME + r"(?:\.[0-9a-z]+)?\.tmp")
 # Every name searcher or whoosh puts in an index folder.
 _INDEX_FILE = re.compile(
     r"searcher\.json(?:\.\d+\.tmp)?|searcher\.lock"
+    r"|resident\.sock(?:\.\d+\.tmp)?"  # searcher/resident.py
     r"|(?:manifest-" + _NAME + r"|stems-[a-z]+)\.sqlite(?:-journal|-wal|-shm)?"
     r"|_" + _NAME + r"_\d+\.(?:toc(?:\.[0-9.]+)?|rankstats(?:\.\d+\.tmp)?)"
     r"|" + _NAME + r"_(?:[0-9a-z]+\.[A-Za-z0-9_.]+|WRITELOCK)"

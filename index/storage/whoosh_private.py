@@ -47,6 +47,7 @@ from itertools import accumulate, compress, count, repeat
 from operator import getitem, sub
 from pickle import dumps
 from struct import Struct
+from struct import error as struct_error
 
 import whoosh
 
@@ -73,6 +74,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3Segme
 from whoosh.codec.whoosh3 import _lenfield
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.filestore import FileStorage, StorageError
+from whoosh.filedb.filetables import FileFormatError
 from whoosh.filedb.structfile import BufferFile, StructFile
 from whoosh.formats import Positions
 from whoosh.index import TOC, FileIndex, clean_files
@@ -103,8 +105,14 @@ __all__ = [
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
-    "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher",
+    "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
 ]
+
+
+# What reading an index file whose bytes were changed raises (truncated, overwritten, flipped):
+# whoosh's tables, zlib, struct, pickle, text decoding, arrays read past their end.
+DAMAGED_DATA_ERRORS = (FileFormatError, zlib.error, struct_error, pickle.UnpicklingError, UnicodeDecodeError,
+                       EOFError, IndexError, OverflowError)
 
 
 def __getattr__(name):

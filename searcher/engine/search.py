@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from operator import add
 
-from searcher.index.storage.schema import SEARCHABLE_FIELDS
 from searcher.index.storage.store import open_index, read_meta
-from searcher.engine import ranking
+from searcher.engine import plan as query_plan, ranking
+from searcher.engine.plan import QueryPlan, plan as make_plan
 from searcher.parse.query import ParsedQuery, parse_query
 from searcher.present.snippets import Fragment, Span, fragments, highlight_spans, match_terms
 from searcher.engine.statistics import statistics
@@ -76,88 +76,23 @@ class SearchResult:
 
 
 @dataclass
-class _Plan:
-    """What the ranking engine ranks for a query (see ``SearchSession._plan``)."""
+class _Loose:
+    """What the ranking engine ranks for loose words (see ``SearchSession._plan``)."""
 
     terms: dict  # {stem, or tuple of stems (a phrase): weight}
     question: bool  # a natural-language question: expanded unless asked not to
     excluded: list  # (fieldname, stem or tuple of stems) of the passages left out
 
 
-def _excluded_terms(q) -> list | None:
-    """(fieldname, stem or tuple of stems) of words and exact phrases OR-ed in ``q``; None
-    if it holds anything else."""
-    from whoosh import query as wq
-
-    found = []
-    stack = [q]
-    while stack:
-        node = stack.pop()
-        if type(node) is wq.Or:
-            stack.extend(node.subqueries)
-        elif type(node) is wq.Term and node.fieldname in SEARCHABLE_FIELDS:
-            found.append((node.fieldname, node.text))
-        elif (type(node) is wq.Phrase and node.slop == 1 and node.fieldname in SEARCHABLE_FIELDS
-              and node.words):
-            found.append((node.fieldname, tuple(node.words) if len(node.words) > 1 else node.words[0]))
-        else:
-            return None
-    return found
-
-
-def _field_terms(q, reader) -> dict | None:
-    """{fieldname: (field weight, {stem or tuple of stems: weight})} of the words a
-    structured query looks for (not those it excludes), for the ranking engine to score
-    as it scores loose words; None when ``q`` holds something it cannot score.
-
-    A title term's boost is relative to the parser's title boost, so that ``+word`` weighs
-    as ``word`` does, and ``title:x^5`` five times a plain ``title:x``.
-    """
-    from whoosh import query as wq
-
-    from searcher.parse.query import FIELD_BOOSTS
-
-    fields: dict[str, dict] = {"body": {}, "title": {}}
-    scale = {"body": 1.0 / FIELD_BOOSTS["body"], "title": 1.0 / FIELD_BOOSTS["title"]}
-    stack = [q]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, wq.Not):
-            continue
-        if isinstance(node, wq.AndNot):
-            stack.append(node.a)
-            continue
-        if not node.is_leaf():
-            stack.extend(node.children())
-            continue
-        fieldname = getattr(node, "fieldname", None)
-        if fieldname not in fields:
-            return None
-        words, boost = fields[fieldname], node.boost * scale[fieldname]
-        if isinstance(node, wq.Phrase):
-            if node.slop == 1 and getattr(node, "ordered", True) and len(node.words) > 1:
-                keys = [tuple(node.words)]
-            else:  # proximity: its words
-                keys = list(node.words)
-        elif type(node) is wq.Term:
-            keys = [node.text]
-        elif isinstance(node, wq.MultiTerm):
-            try:  # (_btexts: the words a pattern matches, whoosh's hook for its subclasses)
-                btexts = [text if isinstance(text, bytes) else text.encode("utf-8") for text in node._btexts(reader)]
-            except Exception:  # a pattern whoosh cannot expand here
-                return None
-            # (At most the query's expansion budget of words: searcher/parse/query.py.)
-            if len(btexts) == 1:
-                keys = [btexts[0].decode("utf-8")]
-            else:  # the pattern's words are one word to the engine
-                keys = [ranking.AnyOf(btexts)] if btexts else []
-        else:
-            return None
-        for key in keys:
-            words[key] = words.get(key, 0.0) + boost
+def _field_terms(plan: QueryPlan) -> dict | None:
+    """{fieldname: (field weight, {key: weight})} the engine scores a structured query by
+    (``QueryPlan.scored_terms``); None when it cannot score it."""
+    fields = plan.scored_terms()
+    if fields is None:
+        return None
     weights = dict(ranking.FIELDS)
     # (Nothing to score: the query's words are not in this index, and it matches nothing.)
-    return {name: (weights[name], words) for name, words in fields.items() if words}
+    return {name: (weights[name], words) for name, words in fields.items()}
 
 
 def _global_ids(segments, ids_of, found: set[int] | None = None) -> set[int]:
@@ -177,16 +112,16 @@ def _passages_holding(segments, fieldname: str, key, found: set[int] | None = No
     return _global_ids(segments, lambda seg: (ids for ids, _ in ranking._postings(seg, fieldname, key)), found)
 
 
-def _matching_passages(q, searcher) -> set[int]:
-    """Global docnums of the passages ``q`` matches (deleted ones too: the engine's postings
-    leave those out). Words, phrases, proximity and patterns joined by AND, OR, NOT, +, -
-    are set algebra over the engine's postings, much faster than whoosh's matcher tree;
-    anything else is left to whoosh."""
-    from whoosh import query as wq
-
-    from searcher.parse.query import NearPhrase
+def _matching_passages(query, searcher) -> set[int]:
+    """Global docnums of the passages ``query`` (a QueryPlan, or a whoosh query) matches
+    (deleted ones too: the engine's postings leave those out). Words, phrases, proximity
+    and patterns joined by AND, OR, NOT, +, - are set algebra over the engine's postings,
+    much faster than whoosh's matcher tree; anything else is left to whoosh."""
+    from searcher.engine.phrases import match_near
 
     reader = searcher.reader()
+    root = query.root if isinstance(query, QueryPlan) else make_plan(query, reader).root
+    schema = reader.schema
     segments = statistics(reader).segments
 
     def postings(fieldname: str, key) -> set[int]:
@@ -194,44 +129,45 @@ def _matching_passages(q, searcher) -> set[int]:
 
     def match(node) -> set[int]:
         kind = type(node)
-        if kind is wq.Or:
-            return set().union(*map(match, node.subqueries))
-        if kind is wq.And:  # (x AND NOT y: x less y, without the set of every passage)
-            positive = [sub for sub in node.subqueries if type(sub) is not wq.Not]
-            negative = [sub.query for sub in node.subqueries if type(sub) is wq.Not]
+        if kind is query_plan.Or:
+            return set().union(*map(match, node.children))
+        if kind is query_plan.And:  # (x AND NOT y: x less y, without the set of every passage)
+            positive = [sub for sub in node.children if type(sub) is not query_plan.Not]
+            negative = [sub.child for sub in node.children if type(sub) is query_plan.Not]
             if not positive:  # only negations: every passage but theirs
                 return set(range(reader.doc_count_all())).difference(*map(match, negative))
             first, *rest = positive
             found = match(first).intersection(*map(match, rest))
             return found.difference(*map(match, negative)) if found and negative else found
-        if kind is wq.AndNot:
+        if kind is query_plan.AndNot:
             return match(node.a) - match(node.b)
-        if kind is wq.Require:
+        if kind is query_plan.Require:
             return match(node.a) & match(node.b)
-        if kind is wq.AndMaybe:
+        if kind is query_plan.AndMaybe:
             return match(node.a)
-        if kind is wq.Not:  # (whoosh's own matchers mishandle negations in docs_for_query)
-            return set(range(reader.doc_count_all())) - match(node.query)
-        fieldname = getattr(node, "fieldname", None)
-        if fieldname in reader.schema:
-            if kind is wq.Term:
-                return postings(fieldname, reader.schema[fieldname].to_bytes(node.text))
-            if kind is wq.Phrase and node.slop == 1 and node.words:
-                key = tuple(node.words) if len(node.words) > 1 else node.words[0]
-                return postings(fieldname, ranking.term_key(reader.schema[fieldname], key))
-            if kind is NearPhrase and node.words:
-                from searcher.engine.phrases import match_near
-
+        if kind is query_plan.Not:  # (whoosh's own matchers mishandle negations in docs_for_query)
+            return set(range(reader.doc_count_all())) - match(node.child)
+        fieldname = node.field
+        if fieldname in schema:
+            if kind is query_plan.Word:
+                return postings(fieldname, schema[fieldname].to_bytes(node.text))
+            if kind is query_plan.Phrase and node.exact and node.words:
+                key = node.words if len(node.words) > 1 else node.words[0]
+                return postings(fieldname, ranking.term_key(schema[fieldname], key))
+            if kind is query_plan.Phrase and not node.ordered and node.words:
                 return _global_ids(segments, lambda seg: [match_near(seg.reader, fieldname, node.words, node.slop)])
-            if isinstance(node, wq.MultiTerm):
-                def pattern_ids(seg):  # (the pattern's words in each segment, within its budget)
-                    btexts = ranking.AnyOf(node._btexts(seg.reader))
-                    return (ids for ids, _ in ranking._postings(seg, fieldname, btexts)) if btexts else ()
+            if kind is query_plan.Pattern and node.words is not None:
+                words = node.words
+
+                def pattern_ids(seg):  # (the pattern's words in each segment)
+                    held = words if seg.reader is reader else [w for w in words if (fieldname, w) in seg.reader]
+                    return (ids for ids, _ in ranking._postings(seg, fieldname, ranking.AnyOf(held))) if held else ()
 
                 return _global_ids(segments, pattern_ids)
-        return set(searcher.docs_for_query(node))
+        source = getattr(node, "source", None)  # (a word in a field this index lacks: nothing)
+        return set(searcher.docs_for_query(source)) if source is not None else set()
 
-    return match(q)
+    return match(root)
 
 
 def make_weighting():
@@ -283,7 +219,9 @@ class SearchSession:
         from searcher.parse.query import expand_patterns
 
         parsed = parse_query(text, self.schema, self.meta.language)
-        expand_patterns(parsed.query, self.searcher.reader())
+        reader = self.searcher.reader()
+        expand_patterns(parsed.query, reader)
+        parsed.plan = make_plan(parsed, reader)
         return parsed
 
     def search(self, text: str, *, limit: int = 10, offset: int = 0, per_file: int | None = 3,
@@ -303,9 +241,10 @@ class SearchSession:
         parsed = self.parse(text)
         if filters:
             parsed.filters = tuple(parsed.filters) + tuple(filters)
-        plan = None if self.whoosh_scores else self._plan(parsed)
-        if plan is not None:  # ``expand``: on, off, or None for natural-language questions only
-            result = self._search_loose(parsed, plan, limit, offset, per_file, highlight, expand, collapse)
+            parsed.plan = replace(parsed.plan, filters=parsed.filters)
+        loose = None if self.whoosh_scores else self._plan(parsed)
+        if loose is not None:  # ``expand``: on, off, or None for natural-language questions only
+            result = self._search_loose(parsed, loose, limit, offset, per_file, highlight, expand, collapse)
             if exact_total:
                 result.total  # noqa: B018 - counted now, while the session is open
             return result
@@ -329,8 +268,8 @@ class SearchSession:
             # Not list(results): list() asks len(), which counts every match (the whole query again).
             return [(docnum, score) for score, docnum in results.top_n]
 
-        terms = match_terms(parsed.query, searcher.reader()) if highlight else None
-        hits = self._hits(best, offset, limit, collapse, terms if highlight else None)
+        terms = match_terms(parsed.plan) if highlight else None
+        hits = self._hits(best, offset, limit, collapse, terms)
 
         def count_matches() -> int:
             if self.closed:
@@ -395,49 +334,51 @@ class SearchSession:
             stopwords = self._stemmed_stopwords = _stemmed_stopwords(self.schema, self.meta.language)
         return stopwords
 
-    def _plan(self, parsed: ParsedQuery) -> _Plan | None:
-        """How the ranking engine answers ``parsed``; None when it is for whoosh to match.
+    def _plan(self, parsed: ParsedQuery) -> _Loose | None:
+        """How the ranking engine answers loose words; None for a structured query.
 
-        The engine takes loose words and exact phrases OR-ed over title and body,
+        The engine's own case is loose words and exact phrases OR-ed over title and body,
         less the passages holding any of the words or phrases excluded (``-word``,
         ``NOT "a phrase"``). Anything else (+word, AND, fields, patterns, ``"a b"~N``)
-        is whoosh's.
+        has its passages chosen by its operators (``_search_structured``).
         """
-        from whoosh import query as wq
-
-        q, excluded = parsed.query, []
-        if type(q) is wq.AndNot:
-            q, excluded = q.a, _excluded_terms(q.b)
-            if excluded is None:
-                return None
-        loose = ranking.loose_terms(q)
+        plan = self._plan_of(parsed)
+        q, excluded = plan.exclusions()
+        if excluded is None:
+            return None
+        loose = query_plan.loose_words(q)
         if loose is not None:
-            return _Plan(loose, ranking.is_question(loose), excluded)
+            return _Loose(loose, ranking.is_question(loose), excluded)
         # In a question, "two-dimensional" is two of its words rather than a phrase to match,
         # and a quoted title ('the film "Blade Runner"') adds the phrase to its words: it is
         # still a question, expanded like one. A quoted phrase counts as one word of it, so
         # that a long phrase alone, or with a word or two, is still a phrase lookup.
-        question = ranking.loose_terms(q, self._stopwords())
+        question = query_plan.loose_words(q, self._stopwords())
         if question is not None and ranking.is_question(question):
-            if '"' not in parsed.read_as:
-                return _Plan(question, True, excluded)
-            typed = ranking.loose_terms(q, phrases=True) or {}
+            if not plan.quoted:
+                return _Loose(question, True, excluded)
+            typed = query_plan.loose_words(q, phrases=True) or {}
             if ranking.is_question(typed):
                 question.update((key, weight) for key, weight in typed.items() if type(key) is tuple)
-                return _Plan(question, True, excluded)
+                return _Loose(question, True, excluded)
         # Words and exact phrases: a phrase is scored like a word, with the number of
         # times the passage (file) holds it as its frequency.
-        terms = ranking.loose_terms(q, phrases=True)
-        return _Plan(terms, False, excluded) if terms is not None else None
+        terms = query_plan.loose_words(q, phrases=True)
+        return _Loose(terms, False, excluded) if terms is not None else None
 
     def engine_terms(self, parsed: ParsedQuery) -> dict | None:
         """{fieldname: (field weight, {key: weight})} the ranking engine scores ``parsed``
         by (without expansion); None when whoosh scores it."""
-        plan = self._plan(parsed)
-        if plan is not None:
-            terms = ranking.question_terms(plan.terms) if plan.question else plan.terms
+        loose = self._plan(parsed)
+        if loose is not None:
+            terms = ranking.question_terms(loose.terms) if loose.question else loose.terms
             return {fieldname: (weight, terms) for fieldname, weight in ranking.FIELDS}
-        return _field_terms(parsed.query, self.searcher.reader())
+        return _field_terms(self._plan_of(parsed))
+
+    def _plan_of(self, parsed: ParsedQuery) -> QueryPlan:
+        if parsed.plan is None:  # (parsed elsewhere than by ``parse``)
+            parsed.plan = make_plan(parsed, self.searcher.reader())
+        return parsed.plan
 
     def _excluded_passages(self, reader, excluded) -> set[int] | None:
         """Global docnums of the passages holding any of the ``excluded`` terms."""
@@ -457,7 +398,6 @@ class SearchSession:
     def _search_sorted(self, text, limit, offset, per_file, highlight, expand, filters, sort) -> SearchResult:
         """Every match, ordered by ``sort``; only the page shown is highlighted."""
         from searcher.parse.filters import file_mtimes, sort_hits
-        from searcher.present.snippets import fragments, highlight_spans, match_terms
 
         result = self.search(text, limit=10**9, per_file=per_file, highlight=False, expand=expand, collapse=False,
                              filters=filters, exact_total=True)
@@ -465,7 +405,7 @@ class SearchSession:
             if sort == "modified" else None
         hits = sort_hits(result.hits, sort, mtimes)[offset:offset + limit]
         if highlight and hits:
-            terms = match_terms(result.query.query, self.searcher.reader())
+            terms = match_terms(result.query.plan)
             for hit in hits:
                 hit.spans = highlight_spans(hit.text, "body", self.schema["body"].analyzer, terms)
                 hit.title_spans = highlight_spans(hit.title, "title", self.schema["title"].analyzer, terms)
@@ -479,11 +419,11 @@ class SearchSession:
         query holds something the engine cannot score (whoosh then scores it)."""
         searcher = self.searcher
         reader = searcher.reader()
-        fields = _field_terms(parsed.query, reader)
+        fields = _field_terms(parsed.plan)
         if fields is None:
             return None
-        include = _matching_passages(parsed.query, searcher)
-        exclude = self._filtered_out(reader, parsed.filters) if parsed.filters else None
+        include = _matching_passages(parsed.plan, searcher)
+        exclude = self._filtered_out(reader, parsed.plan.filters) if parsed.plan.filters else None
         total = None
 
         def best(n: int) -> list[tuple[int, float]]:
@@ -491,21 +431,21 @@ class SearchSession:
             ranked, total = ranking.rank_fields(reader, fields, n, per_file, include=include, exclude=exclude)
             return [(r.docnum, r.score) for r in ranked]
 
-        terms = match_terms(parsed.query, reader) if highlight else None
+        terms = match_terms(parsed.plan) if highlight else None
         hits = self._hits(best, offset, limit, collapse, terms)
         return SearchResult(parsed, hits, total, ranked=len(hits))
 
-    def _search_loose(self, parsed, plan: _Plan, limit, offset, per_file, highlight, expand,
+    def _search_loose(self, parsed, chosen: _Loose, limit, offset, per_file, highlight, expand,
                       collapse=False) -> SearchResult:
         """Loose words and phrases: the ranking engine's own scoring, with whole-file
         evidence (searcher/engine/ranking.py)."""
         searcher = self.searcher
         reader = searcher.reader()
-        loose = ranking.question_terms(plan.terms) if plan.question else plan.terms
-        expansion = plan.question if expand is None else expand
-        exclude = self._excluded_passages(reader, plan.excluded)
-        if parsed.filters:
-            exclude = (exclude or set()) | self._filtered_out(reader, parsed.filters)
+        loose = ranking.question_terms(chosen.terms) if chosen.question else chosen.terms
+        expansion = chosen.question if expand is None else expand
+        exclude = self._excluded_passages(reader, chosen.excluded)
+        if parsed.plan.filters:
+            exclude = (exclude or set()) | self._filtered_out(reader, parsed.plan.filters)
         ranked = total = used = None
         from searcher.engine.expansion import rank
 
@@ -516,10 +456,10 @@ class SearchSession:
                                             exclude=exclude, lazy_total=True)
             return [(r.docnum, r.score) for r in ranked]
 
-        terms = match_terms(parsed.query, reader) if highlight else None
-        hits = self._hits(best, offset, limit, collapse, terms if highlight else None)
+        terms = match_terms(parsed.plan) if highlight else None
+        hits = self._hits(best, offset, limit, collapse, terms)
         result = SearchResult(parsed, hits, ranked=len(ranked), count=total)  # total: counted when read
-        result.question = plan.question
+        result.question = chosen.question
         if expansion and used is not None:
             result.expansion = sorted((key for key in used if key not in loose and type(key) is str),
                                       key=lambda key: (-used[key], key))

@@ -58,42 +58,11 @@ def max_edits(word: str) -> int:
     return 1 if len(word) <= 4 else 2
 
 
-def query_words(parsed: ParsedQuery) -> dict[str, set[str]]:
+def query_words(parsed: ParsedQuery, reader=None) -> dict[str, set[str]]:
     """Analysed words the query looks up as words (not patterns), with their fields."""
-    from whoosh import query as wq
+    from searcher.engine.plan import plan_of
 
-    words: dict[str, set[str]] = {}
-    q = parsed.query
-    for node in ([q] if q.is_leaf() else q.leaves()):
-        if type(node) is wq.Term:
-            words.setdefault(node.text, set()).add(node.fieldname)
-        elif isinstance(node, wq.Phrase):
-            for word in node.words:
-                words.setdefault(word, set()).add(node.fieldname)
-    return words
-
-
-def _in_excluded(parsed: ParsedQuery) -> set[str]:
-    """Words under NOT/-: correcting them would not find anything more."""
-    from whoosh import query as wq
-
-    excluded: set[str] = set()
-
-    def walk(node, negated):
-        if isinstance(node, wq.Not):
-            walk(node.query, True)
-        elif isinstance(node, wq.AndNot):
-            walk(node.a, negated)
-            walk(node.b, True)
-        elif node.is_leaf():
-            if negated:
-                excluded.update(getattr(node, "words", None) or [getattr(node, "text", "")])
-        else:
-            for child in node.children():
-                walk(child, negated)
-
-    walk(parsed.query, False)
-    return excluded
+    return plan_of(parsed, reader).looked_up()
 
 
 def _frequency(reader, fields, stem: str) -> int:
@@ -244,8 +213,11 @@ def correct_word(reader, typed: str, stem: str, fields, frequency: int,
 def suggest(session, parsed: ParsedQuery, hits: int) -> Suggestion | None:
     """A corrected query when a word is not in the index, or when there are very few ``hits``
     (``session``: the open index, a searcher.engine.search.SearchSession)."""
-    words = query_words(parsed)
-    excluded = _in_excluded(parsed)
+    from searcher.engine.plan import plan_of
+
+    plan = plan_of(parsed, session.searcher.reader())
+    # (Words under NOT/-: correcting them would not find anything more.)
+    words, excluded = plan.looked_up(), plan.excluded_words()
     stopwords = stopwords_for(session.meta.language)
     analyzer = session.schema["body"].analyzer
     corrections: dict[str, Correction] = {}
@@ -294,5 +266,5 @@ def did_you_mean(session, parsed: ParsedQuery, hits: int, per_file: int | None =
 
 def has_unknown_words(reader, parsed: ParsedQuery) -> bool:
     """True when a word the query looks up is in no passage of the index (``reader``: an open whoosh reader)."""
-    words = query_words(parsed)
+    words = query_words(parsed, reader)
     return any(_frequency(reader, fields, word) == 0 for word, fields in words.items())

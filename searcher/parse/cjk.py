@@ -14,19 +14,14 @@ from searcher.index.text.cjk import is_cjk
 class CJKChar(wq.Prefix):
     """One CJK character: every indexed token (a bigram, or a run's last character) it starts.
 
-    ``existing_terms`` gives the character itself, so highlights mark the character,
-    not the bigrams (``character_spans``).
+    Highlights mark the character, not the bigrams (searcher/engine/plan.py ``Pattern.marks``,
+    ``character_spans``).
     """
 
     def _btexts(self, ixreader):
         for btext in ixreader.expand_prefix(self.fieldname, self.text):
             if len(btext.decode("utf-8")) <= 2:
                 yield btext
-
-    def existing_terms(self, ixreader, phrases=True, expand=False, fieldname=None):
-        if fieldname is not None and fieldname != self.fieldname:
-            return set()
-        return {(self.fieldname, self.text.encode("utf-8"))}
 
 
 def one_character_queries(q):

@@ -329,8 +329,6 @@ def _check_size(text: str) -> None:
 class ParsedQuery:
     text: str  # as typed
     query: wq.Query
-    # Phrases as (fieldname, analysed words, slop) for highlighting.
-    phrases: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
     # The text whoosh parsed, after read_query gave punctuation its plain meaning.
     read_as: str = ""
     # How the query was read where that is not obvious, for --explain.
@@ -339,6 +337,15 @@ class ParsedQuery:
     stopwords: list[str] = field(default_factory=list)
     # Filters on the files' metadata, taken out of the text before parsing (searcher/parse/filters.py).
     filters: tuple = ()
+    # What the query asks for, against the open index (searcher/engine/plan.py; set by SearchSession.parse).
+    plan: object = None
+
+    @property
+    def phrases(self) -> list[tuple[str, tuple[str, ...], int]]:
+        """Every phrase of the query as (fieldname, analysed words, slop), excluded ones too."""
+        from searcher.engine.plan import plan_of
+
+        return [(p.field, p.words, p.slop) for p in plan_of(self).all_phrases]
 
 
 # ---------------------------------------------------------------- rewriting the query
@@ -473,14 +480,6 @@ def _near_phrases(q):
     return q.accept(convert)
 
 
-def _phrases(q) -> list[tuple[str, tuple[str, ...], int]]:
-    found = []
-    for node in leaves(q):
-        if isinstance(node, wq.Phrase):
-            found.append((node.fieldname, tuple(node.words), node.slop))
-    return found
-
-
 def _only_excludes(q) -> bool:
     return isinstance(q, wq.Not) or (isinstance(q, wq.AndNot) and q.a is wq.NullQuery)
 
@@ -553,7 +552,7 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     q = _bound_patterns(_stem_prefixes(_near_phrases(q), schema), notes)
     q = _one_character_queries(q)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords and dropped_words else []
-    return ParsedQuery(typed, q, _phrases(q), read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
+    return ParsedQuery(typed, q, read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
 
 
 def _one_character_queries(q):

@@ -95,7 +95,7 @@ def _passages(searcher, path: str) -> list[tuple[int, int]]:
 def _highlights(session, text: str, words: str) -> list[tuple[int, int]]:
     from searcher.present.snippets import highlight_spans, match_terms
 
-    terms = match_terms(session.parse(words).query, session.searcher.reader())
+    terms = match_terms(session.parse(words).plan)
     return highlight_spans(text, "body", session.schema["body"].analyzer, terms)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from whoosh import query as wq
-
 Span = tuple[int, int]
 
 
@@ -34,36 +32,10 @@ class Fragment:
     spans: tuple[Span, ...]  # offsets into the passage text
 
 
-def _text(term) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else term
-
-
-def match_terms(q, reader) -> MatchTerms:
-    loose: dict[str, set[str]] = defaultdict(set)
-    phrases: list[tuple[str, tuple[str, ...], int, bool]] = []
-
-    def collect(node):
-        if isinstance(node, wq.Not):
-            return  # words the user excluded are never highlighted
-        if isinstance(node, wq.AndNot):
-            collect(node.a)
-            return
-        if isinstance(node, wq.Phrase):
-            phrases.append((node.fieldname, tuple(node.words), node.slop, getattr(node, "ordered", True)))
-            return
-        if node.is_leaf():
-            try:
-                terms = node.existing_terms(reader, expand=True)
-            except Exception:  # e.g. a pattern whoosh cannot expand: nothing to mark
-                terms = ()
-            for fieldname, text in terms:
-                loose[fieldname].add(_text(text))
-            return
-        for child in node.children():
-            collect(child)
-
-    collect(q)
-    return MatchTerms(dict(loose), phrases)
+def match_terms(plan) -> MatchTerms:
+    """What ``plan`` (a searcher.engine.plan.QueryPlan) asks to highlight: never the words it excludes."""
+    loose, phrases = plan.highlights()
+    return MatchTerms(loose, phrases)
 
 
 def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> list[Span]:
