@@ -5,7 +5,7 @@ found in the text points to the right line of the file.
 
 Navigation, sidebars, headers and footers are left out, so "Previous topic"
 or a sidebar's table of contents does not rank (issue 12). Two ways, measured
-on the Python docs (benchmarks and figures: notes/docs.md):
+on the Python docs (benchmarks/realfolder.py):
 
 * a page that marks its content (``<main>``, ``role="main"``, ``<article>``:
   Sphinx, MkDocs, most site generators and blogs) gives exactly that region,

@@ -1,6 +1,6 @@
 """A faster whoosh segment writer: whoosh's segment files, the text fields' postings flat.
 
-Profiling `searcher index` (see /work/notes/H2b-findings.md) showed that most of
+Profiling `searcher index` showed that most of
 whoosh's indexing time is spent per posting in pure Python: the analyzer's token
 generator, the posting pool's size accounting, and, when the segment is written,
 one method call, four type checks and one column read (the field length) per

@@ -4,7 +4,7 @@ whoosh merges segments (its MERGE_SMALL policy at every commit, or OPTIMIZE) by 
 every posting of every merged segment to a posting pool, one Python call each, which
 spills sorted runs to a scratch folder and is then written out posting by posting. At
 1M passages a run's last commit merged 25 segments that way: a 5 GB scratch folder,
-1.6 GB of RSS and tens of minutes (see tests/test_merge.py and /work/notes/H4-merge.md).
+1.6 GB of RSS and tens of minutes (tests/test_merge.py compares the two merges).
 
 Segments of whoosh's codec already hold each term's postings sorted by document number,
 and the documents of one segment all come after those of the segments before it. So a
@@ -34,7 +34,6 @@ import pickle
 import shutil
 import signal
 from array import array
-
 from itertools import chain
 
 from searcher.index.errors import IndexDamaged

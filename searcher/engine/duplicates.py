@@ -5,7 +5,7 @@ Two passages are copies when most word pairs of the shorter one are also in the 
 (containment of word 2-shingles). Passages of two files rarely share their boundaries, so
 the shorter one's containment, not the Jaccard similarity, is compared; markup that one
 form has and the other lacks (reST roles and directives, Sphinx's ``¶``) is dropped first.
-Measured on the Python docs (notes/outline.md): at 0.5, most pairs above the line are real
+Measured on the Python docs: at 0.5, most pairs above the line are real
 copies (a page and its source, a sidebar and the page it lists, an example quoted in
 "What's New"), while a page and its source share that much for about 6 hits in 10.
 """
