@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
 import sys
@@ -36,7 +37,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-GENERATOR_VERSION = 1  # bump when documents change
+GENERATOR_VERSION = 2  # bump when documents change (2: rare words by geometric gaps, same rate)
 QUERIES_VERSION = 3  # bump when query sampling changes: queries are remade, documents kept
 DEFAULT_SEED = 1400
 CRANFIELD_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cranfield"
@@ -154,23 +155,37 @@ def _sprinkle_rare_words(sentence: str, rng: random.Random, rate: float) -> str:
     if rate <= 0:
         return sentence
     words = sentence.split(" ")
-    for i in range(1, len(words) - 1):  # keep capitalised first and punctuated last word
-        if rng.random() < rate:
-            # log-uniform id => P(id) ~ 1/id, a Zipf-like tail of ever rarer words
-            words[i] = rare_word(int(RARE_WORD_IDS ** rng.random()))
+    # Geometric gaps between replaced words, not one draw per word: the same Bernoulli(rate)
+    # choice for each inner word (first, capitalised, and last, punctuated, are kept), at a
+    # few draws per sentence instead of one per word.
+    log_keep = math.log1p(-rate) if rate < 1 else None
+    i = 0
+    while True:
+        i += 1 if log_keep is None else 1 + int(math.log(1.0 - rng.random()) / log_keep)
+        if i >= len(words) - 1:
+            break
+        # log-uniform id => P(id) ~ 1/id, a Zipf-like tail of ever rarer words
+        words[i] = rare_word(int(RARE_WORD_IDS ** rng.random()))
     return " ".join(words)
 
 
+_WRAP_RE = re.compile(r"(.{1,%d})(?: +|$)" % WRAP_COLUMNS)
+
+
 def wrap(text: str, width: int = WRAP_COLUMNS) -> list[str]:
-    lines, line, length = [], [], 0
-    for word in text.split(" "):
-        if line and length + 1 + len(word) > width:
-            lines.append(" ".join(line))
-            line, length = [], 0
-        length += len(word) + (1 if line else 0)
-        line.append(word)
-    if line:
-        lines.append(" ".join(line))
+    """Greedy wrapping at spaces; a word longer than the width gets a line of its own."""
+    pattern = _WRAP_RE if width == WRAP_COLUMNS else re.compile(r"(.{1,%d})(?: +|$)" % width)
+    lines, at = [], 0
+    while at < len(text):
+        match = pattern.match(text, at)
+        if match is None or match.end() == at:  # a word wider than a line
+            end = text.find(" ", at)
+            end = len(text) if end < 0 else end
+            lines.append(text[at:end])
+            at = end + 1
+            continue
+        lines.append(match.group(1))
+        at = match.end()
     return lines
 
 
@@ -216,7 +231,51 @@ def iter_documents(count: int, sources: list[SourceDoc], seed: int = DEFAULT_SEE
 
 
 def document_path(docs_dir: Path, number: int) -> Path:
+    """Where file ``number`` goes: DOCS_PER_DIR files per directory."""
     return docs_dir / f"{number // DOCS_PER_DIR:04d}" / f"{number:07d}.txt"
+
+
+def file_text(first: int, count: int, sources: list[SourceDoc], seed: int, rare_rate: float,
+              sampled: frozenset = frozenset()) -> tuple[str, dict[int, str]]:
+    """The text of the file holding documents first .. first+count-1 (one blank line between
+    two documents, so each title line is a paragraph of its own) and the texts of those of
+    them in ``sampled``."""
+    texts, kept = [], {}
+    for number in range(first, first + count):
+        text = make_document(number, sources, seed, rare_rate).text()
+        texts.append(text)
+        if number in sampled:
+            kept[number] = text
+    return "\n".join(texts), kept
+
+
+def _write_directory(task) -> tuple[int, int, dict[int, str]]:
+    """Write one directory's files; return (files, bytes, sampled texts). Runs in a worker."""
+    docs_dir, directory, docs, per_file, seed, rare_rate, source, sampled = task
+    sources = _worker_sources(source)
+    first_file = directory * DOCS_PER_DIR
+    files = min(DOCS_PER_DIR, -(-docs // per_file) - first_file)
+    folder = os.path.join(docs_dir, f"{directory:04d}")
+    os.makedirs(folder, exist_ok=True)
+    total, kept = 0, {}
+    for number in range(first_file, first_file + files):
+        first = number * per_file
+        text, sample = file_text(first, min(per_file, docs - first), sources, seed, rare_rate, sampled)
+        data = text.encode("utf-8")
+        with open(os.path.join(folder, f"{number:07d}.txt"), "wb") as f:
+            f.write(data)
+        total += len(data)
+        kept.update(sample)
+    return files, total, kept
+
+
+_SOURCES: dict[str, list[SourceDoc]] = {}
+
+
+def _worker_sources(source: str) -> list[SourceDoc]:
+    if source not in _SOURCES:
+        _SOURCES[source] = load_sources(source)
+    return _SOURCES[source]
 
 
 # ---------------------------------------------------------------------------
@@ -313,10 +372,12 @@ class Manifest:
     total_bytes: int = 0
     build_seconds: float = 0.0
     queries_version: int = 0
+    docs_per_file: int = 1
+    files: int = 0
 
 
 def _same_build(a: Manifest, b: Manifest) -> bool:
-    keys = ("generator_version", "docs", "seed", "source", "rare_rate")
+    keys = ("generator_version", "docs", "seed", "source", "rare_rate", "docs_per_file")
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
@@ -336,8 +397,10 @@ def write_queries(out_dir: Path, docs: int, sources: list[SourceDoc], seed: int,
 
 
 def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAULT_SEED,
-          rare_rate: float = 0.015, progress=None) -> Manifest:
-    wanted = Manifest(GENERATOR_VERSION, docs, seed, source, rare_rate)
+          rare_rate: float = 0.015, progress=None, docs_per_file: int = 1, jobs: int = 1) -> Manifest:
+    """Write the corpus. Each document depends only on (seed, number) and each directory is
+    written whole by one task, so the files are the same whatever ``jobs`` is."""
+    wanted = Manifest(GENERATOR_VERSION, docs, seed, source, rare_rate, docs_per_file=docs_per_file)
     existing = read_manifest(out_dir)
     if existing and _same_build(existing, wanted):
         if existing.queries_version != QUERIES_VERSION:
@@ -350,26 +413,41 @@ def build(out_dir: Path, docs: int, source: str = "cranfield", seed: int = DEFAU
         raise SystemExit(f"error: {out_dir}/docs exists from another build; remove it or pick another OUT_DIR")
     (out_dir / "manifest.json").unlink(missing_ok=True)
     sources = load_sources(source)
+    _SOURCES[source] = sources
     docs_dir = out_dir / "docs"
-    sampled = set(sample_numbers(docs))
-    sample_texts = []
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    sampled = frozenset(sample_numbers(docs))
+    directories = -(-(-(-docs // docs_per_file)) // DOCS_PER_DIR)  # ceil(ceil(docs / per file) / per dir)
+    tasks = ((str(docs_dir), d, docs, docs_per_file, seed, rare_rate, source,
+              frozenset(n for n in sampled if d * DOCS_PER_DIR * docs_per_file <= n < (d + 1) * DOCS_PER_DIR * docs_per_file))
+             for d in range(directories))
     started = time.perf_counter()
-    total = 0
-    for doc in iter_documents(docs, sources, seed, rare_rate):
-        path = document_path(docs_dir, doc.number)
-        if doc.number % DOCS_PER_DIR == 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        text = doc.text()
-        data = text.encode("utf-8")
-        with open(path, "wb") as f:
-            f.write(data)
-        total += len(data)
-        if doc.number in sampled:
-            sample_texts.append(text)
-        if progress and doc.number and doc.number % 10000 == 0:
-            progress(f"{doc.number} documents, {total / 1e6:.1f} MB")
-    write_queries(out_dir, docs, sources, seed, rare_rate, sample_texts)
+    files = total = 0
+    samples: dict[int, str] = {}
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+        results = pool.imap(_write_directory, tasks)  # in order: progress and samples as with one job
+    else:
+        results = map(_write_directory, tasks)
+    try:
+        for done, (count, size, kept) in enumerate(results, 1):
+            files += count
+            total += size
+            samples.update(kept)
+            if progress and done % 10 == 0:
+                written = min(docs, files * docs_per_file)
+                progress(f"{written} documents, {files} files, {total / 1e6:.1f} MB, "
+                         f"{time.perf_counter() - started:.0f} s")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    write_queries(out_dir, docs, sources, seed, rare_rate, [samples[n] for n in sorted(samples)])
     wanted.total_bytes = total
+    wanted.files = files
     wanted.build_seconds = round(time.perf_counter() - started, 2)
     wanted.queries_version = QUERIES_VERSION
     (out_dir / "manifest.json").write_text(json.dumps(asdict(wanted), indent=1) + "\n")
@@ -446,6 +524,9 @@ def main(argv=None) -> int:
     b.add_argument("--source", choices=["cranfield", "seeds", "mixed"], default="cranfield")
     b.add_argument("--seed", type=int, default=DEFAULT_SEED)
     b.add_argument("--rare-rate", type=float, default=0.015, help="fraction of words replaced by Zipf-tail pseudo-words")
+    b.add_argument("--docs-per-file", type=int, default=1,
+                   help="documents written one after another into each file (default 1: a file per document)")
+    b.add_argument("--jobs", type=int, default=1, help="processes writing files (the output does not depend on it)")
     q = sub.add_parser("queries", help="write a query set (JSON) for an existing directory of text files")
     q.add_argument("corpus_dir", type=Path)
     q.add_argument("--out", type=Path, help="default: benchmarks/data/queries-<CORPUS_DIR name>.json")
@@ -460,11 +541,13 @@ def main(argv=None) -> int:
 
 def _run(parser, args) -> int:
     if args.command == "build":
-        if args.docs < 1:
-            parser.error("--docs must be at least 1")
+        for name in ("docs", "docs_per_file", "jobs"):
+            if getattr(args, name) < 1:
+                parser.error(f"--{name.replace('_', '-')} must be at least 1")
         say = lambda msg: print(msg, file=sys.stderr, flush=True)
-        m = build(args.out_dir, args.docs, args.source, args.seed, args.rare_rate, progress=say)
-        print(f"{args.out_dir}: {m.docs} documents, {m.total_bytes / 1e6:.1f} MB "
+        m = build(args.out_dir, args.docs, args.source, args.seed, args.rare_rate, progress=say,
+                  docs_per_file=args.docs_per_file, jobs=args.jobs)
+        print(f"{args.out_dir}: {m.docs} documents in {m.files} files, {m.total_bytes / 1e6:.1f} MB "
               f"(built in {m.build_seconds:.1f} s); queries in {args.out_dir / 'queries.json'}")
     else:
         queries = queries_for_directory(args.corpus_dir, args.seed)

@@ -107,3 +107,44 @@ def test_collections_corpus_writes_each_document_once_per_replica(tmp_path):
     assert (first / "1.txt").read_text() == "changed"
     with pytest.raises(SystemExit):  # other parameters over an existing build: refused, not mixed
         corpus.build_collections(tmp_path, 3, ["med"])
+
+
+def test_packed_files_hold_the_same_documents_in_order(built, tmp_path):
+    out, _ = built
+    manifest = corpus.build(tmp_path, docs=60, docs_per_file=7)
+    packed = sorted((tmp_path / "docs").rglob("*.txt"))
+    assert manifest.files == len(packed) == 9  # 8 files of 7 and one of 4
+    singles = list(_texts(out).values())
+    # a blank line between two documents, in a file and across files alike
+    assert "\n".join(p.read_text() for p in packed) == "\n".join(singles)
+    assert manifest.total_bytes == sum(p.stat().st_size for p in packed)
+
+
+def test_parallel_build_writes_the_same_files(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    corpus.build(one, docs=40, docs_per_file=3)
+    corpus.build(two, docs=40, docs_per_file=3, jobs=2)
+    assert _texts(one) == _texts(two)
+    assert (one / "queries.json").read_text() == (two / "queries.json").read_text()
+
+
+def test_wrap_is_greedy_and_keeps_every_word():
+    text = "alpha " * 30 + "x" * 100 + " omega"
+    lines = corpus.wrap(text.strip())
+    assert " ".join(lines).split() == text.split()
+    for line, following in zip(lines, lines[1:]):
+        # a line ends only where the next word would not fit
+        assert len(line) <= corpus.WRAP_COLUMNS or " " not in line
+        assert len(line) + 1 + len(following.split(" ")[0]) > corpus.WRAP_COLUMNS
+
+
+def test_rare_words_replace_about_the_rate_of_inner_words():
+    import random
+
+    sentence = "Start " + " ".join(["plain"] * 2000) + " end."
+    rng = random.Random(5)
+    words = corpus._sprinkle_rare_words(sentence, rng, 0.05).split(" ")
+    assert words[0] == "Start" and words[-1] == "end."
+    replaced = sum(w != "plain" for w in words[1:-1])
+    assert 60 <= replaced <= 140  # 5 % of 2000 = 100; far outside means the gaps are wrong
+    assert corpus._sprinkle_rare_words(sentence, random.Random(5), 0.0) == sentence
