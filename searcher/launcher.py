@@ -395,15 +395,20 @@ def ask(folder: str, args: list[str]) -> int | None:
         sock.sendall(message)
         sock.shutdown(_socket.SHUT_WR)
         sock.settimeout(None)  # a query takes as long as it takes
-        parts = []
-        while True:
-            part = sock.recv(1 << 16)
-            if not part:
-                break
-            parts.append(part)
+        received = receive_all(sock)
     finally:
         sock.close()
-    return _replay(unpack(b"".join(parts)))
+    return _replay(unpack(received))
+
+
+def receive_all(sock) -> bytes:
+    """Everything the other end sends until it shuts its side down."""
+    parts = []
+    while True:
+        part = sock.recv(1 << 16)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
 
 
 def _replay(response: list[tuple[bytes, bytes]]) -> int | None:

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from searcher.launcher import HELLO, META_NAME, SOCKET_NAME, pack, startup_environment, unpack
+from searcher.launcher import HELLO, META_NAME, SOCKET_NAME, pack, receive_all, startup_environment, unpack
 
 IDLE_ENV = "SEARCHER_RESIDENT_IDLE"
 DEFAULT_IDLE_SECONDS = 600
@@ -302,14 +302,9 @@ def _child(conn, startup: dict, opened: "OpenIndex") -> None:
         # As in any Python process: a command that wants SIGPIPE to end it says so (below).
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         conn.settimeout(REQUEST_SECONDS)
-        parts = []
-        while True:
-            part = conn.recv(1 << 16)
-            if not part:
-                break
-            parts.append(part)
+        request = receive_all(conn)
         try:
-            response = _answer(unpack(b"".join(parts)), startup, opened)
+            response = _answer(unpack(request), startup, opened)
         except Exception as exc:  # the client runs the command itself, and shows any error
             response = pack([(b"fallback", f"{type(exc).__name__}: {exc}".encode("utf-8", "replace"))])
         conn.settimeout(None)
