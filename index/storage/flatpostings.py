@@ -196,9 +196,11 @@ class FlatPostings:
             return 0
         return (self._records[i + 1] if i + 1 < len(offsets) else self._table) - self._records[i]
 
-    def term(self, terminfo) -> FlatTerm | None:
+    def term(self, terminfo, check_ids: bool = True) -> FlatTerm | None:
         """The flat postings of the term with whoosh's ``terminfo`` (W3TermInfo), or
-        None when this file does not hold them as whoosh does."""
+        None when this file does not hold them as whoosh does (or they are damaged).
+        ``check_ids=False``: the caller checks the ids it uses as document numbers
+        (``ids_fit``); phrases look most of a common word's ids up, not at them."""
         if self.sole != held_flat(terminfo):
             return None
         offset = postings_offset(terminfo)
@@ -235,10 +237,12 @@ class FlatPostings:
             return None
         if n and (ids[0] != terminfo.min_id() or ids[-1] != terminfo.max_id()):
             return None
-        if not (ids_fit(ids, self.doc_count) and checkpoints_fit(checkpoints, npos)):
+        if not ((not check_ids or ids_fit(ids, self.doc_count)) and checkpoints_fit(checkpoints, npos)):
             return None
         return FlatTerm(ids, tfs, checkpoints, positions)
 
+
+DAMAGED_POSTINGS = "the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'"
 
 # Checks of a record's arrays against the segment, so that damaged bytes (a flipped bit, a
 # zeroed block) read as a damaged index instead of failing deep in the query code. Each
@@ -279,15 +283,16 @@ def flat_postings(reader) -> FlatPostings | None:
     return found
 
 
-def flat_term(reader, fieldname: str, btext: bytes) -> FlatTerm | None:
-    """A term's flat postings in one segment's ``reader``, or None: read whoosh's then."""
+def flat_term(reader, fieldname: str, btext: bytes, check_ids: bool = True) -> FlatTerm | None:
+    """A term's flat postings in one segment's ``reader``, or None: read whoosh's then
+    (``check_ids``: as for ``FlatPostings.term``)."""
     if fieldname not in FLAT_FIELDS:
         return None
     flat = flat_postings(reader)
     if flat is None:
         return None
     info = term_info(reader, fieldname, btext)
-    return None if info is None else flat.term(info)
+    return None if info is None else flat.term(info, check_ids)
 
 
 def renumbered(ids, tfs, positions, base: int, docmap) -> tuple[array, list, array]:

@@ -29,7 +29,8 @@ from collections import Counter
 from itertools import chain, repeat
 from operator import add, lshift, rshift
 
-from searcher.index.storage.flatpostings import FlatTerm, flat_term
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, FlatTerm, flat_term, ids_fit
 from searcher.index.storage.whoosh_private import (block_matcher, decode_ids, decode_values, is_block_matcher,
                                            position_lists, term_blocks)
 
@@ -77,6 +78,7 @@ def match_phrase(reader, fieldname: str, words, wanted=None) -> dict[int, int]:
     # candidates hold the word (ids only), then where (positions). The rarest word's
     # positions wait for the second word's ids, which usually rule out most passages.
     _, rarest, rarest_places = terms[0]
+    rarest.check_ids(reader)
     candidates = rarest.ids(wanted)
     starts: set[int] | None = None
     for _, postings, places in terms[1:]:
@@ -117,6 +119,7 @@ def match_near(reader, fieldname: str, words, slop: int, ordered: bool = False) 
                 return []
             terms[btext] = postings
     ordered_terms = sorted(terms.items(), key=lambda item: item[1].df)
+    ordered_terms[0][1].check_ids(reader)
     candidates = ordered_terms[0][1].ids(None)
     for _, postings in ordered_terms[1:]:
         candidates = postings.intersect(candidates)
@@ -131,7 +134,9 @@ def match_near(reader, fieldname: str, words, slop: int, ordered: bool = False) 
 def _term_postings(reader, fieldname: str, btext: bytes, fmt):
     if (fieldname, btext) not in reader:
         return None
-    flat = flat_term(reader, fieldname, btext)
+    # The ids are checked for the rarest word only (``check_ids``): the phrase's passages
+    # are among its ids, while the other words' ids are only compared with them.
+    flat = flat_term(reader, fieldname, btext, check_ids=False)
     if flat is not None:
         return _FlatPostings(flat)
     matcher, df = block_matcher(reader, fieldname, btext, fmt)
@@ -171,6 +176,9 @@ class _ListPostings:
             self.positions[matcher.id()] = list(matcher.value_as("positions"))
             matcher.next()
 
+    def check_ids(self, reader) -> None:
+        """(whoosh's own reading: nothing flat to check)"""
+
     def ids(self, wanted) -> list[int]:
         return [docnum for docnum in self.positions if wanted is None or wanted(docnum, docnum)]
 
@@ -190,6 +198,10 @@ class _FlatPostings:
     def __init__(self, term: FlatTerm):
         self.term = term
         self.df = len(term.ids)
+
+    def check_ids(self, reader) -> None:
+        if not ids_fit(self.term.ids, reader.doc_count_all()):
+            raise IndexDamaged(DAMAGED_POSTINGS)
 
     def ids(self, wanted) -> list[int]:
         ids = self.term.ids
@@ -233,6 +245,9 @@ class _BlockPostings:
         self.blocks = term_blocks(reader, fieldname, btext, matcher)
         self.lasts = self.blocks.lasts
         self.read: dict[int, list] = {}  # block -> what decode_ids left for decode_values
+
+    def check_ids(self, reader) -> None:
+        """(whoosh's blocks: nothing flat to check)"""
 
     def _ids(self, block: int) -> list[int]:
         """A block's ids; the rest of the block (weights, positions) is decoded when asked for."""
