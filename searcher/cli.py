@@ -42,6 +42,9 @@ class SearcherGroup(click.Group):
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             raise _escaped(exc) from None
+        except KeyboardInterrupt:  # (click would print "Aborted!" and exit with 1)
+            click.echo("searcher: interrupted", file=sys.stderr)
+            raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
 
     def invoke(self, ctx):
         from searcher.index.errors import SearcherError
@@ -892,7 +895,19 @@ def config_command(ctx, as_json):
 
 
 def main():
+    import signal
+
+    from searcher.launcher import exit_interrupted, quit_on_interrupt
+
+    quit_on_interrupt()  # (python -m searcher does not go through the launcher)
     from searcher.index.storage.lean_whoosh import import_whoosh
 
     import_whoosh()  # start-up time: see index/storage/lean_whoosh.py
-    cli(prog_name="searcher")
+    # From here a Ctrl-C is a KeyboardInterrupt that the commands handle (a run keeps what
+    # it finished); once they are done, it ends the process again without a traceback.
+    if signal.getsignal(signal.SIGINT) is exit_interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        cli(prog_name="searcher")
+    finally:
+        quit_on_interrupt()

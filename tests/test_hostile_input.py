@@ -45,3 +45,32 @@ def test_jobs_past_a_few_per_core_start_no_more_workers():
     work = [FileJob.__new__(FileJob) for _ in range(1000)]
     assert _choose_workers(100_000, work) == MAX_WORKERS_PER_CORE * cores
     assert _choose_workers(2, work) == 2
+
+
+_CTRL_C_IN_IMPORTS = """
+import os, signal, sys
+sys.argv = ["searcher", "query", "rice"]
+from searcher.index.storage import lean_whoosh
+real = lean_whoosh.import_whoosh
+
+def interrupted_import():
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while whoosh and the query code are imported
+    real()
+
+lean_whoosh.import_whoosh = interrupted_import
+from searcher.{module} import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", ["cli", "launcher"])
+def test_ctrl_c_while_the_code_is_imported_is_one_line_and_130(module, index_location):
+    import signal
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _CTRL_C_IN_IMPORTS.format(module=module)],
+                            capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert result.returncode == ExitStatus.INTERRUPTED, result.stderr
+    assert result.stderr == "searcher: interrupted\n"
