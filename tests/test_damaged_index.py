@@ -9,6 +9,7 @@ and benchmarks/fuzz_faults.py does the same at random (a few seeded cases here).
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 from array import array
@@ -174,3 +175,26 @@ def test_seeded_damage_never_gives_a_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     failed = fuzz_faults.fuzz(seed=7, cases=14, timeout=60, reindex_every=7)
     assert not failed, "\n".join(f"{case}: {case.failures[0][:3]}\n{case.failures[0][3]}" for case in failed)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink"])
+def test_a_lock_file_that_is_not_a_file_is_one_line_and_nothing_is_written_through_it(
+        corpus, index_location, run, tmp_path, kind):
+    assert run("index", corpus).exit_code == 0
+    lock = index_location / "searcher.lock"
+    lock.unlink()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine\n")
+    if kind == "folder":
+        lock.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(lock)
+    else:  # a shared index folder pointing its lock at a file of the user's
+        lock.symlink_to(precious)
+    result = run("index", "--wait", "0", corpus)
+    assert result.exit_code == ExitStatus.ERROR, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "searcher.lock is not a regular file" in lines[0], lines
+    assert precious.read_text() == "mine\n"
+    assert run("query", "rice").exit_code == ExitStatus.FOUND  # queries need no lock
+    assert run("status").exit_code == 0
