@@ -219,6 +219,8 @@ def suggest(session, parsed: ParsedQuery, hits: int) -> Suggestion | None:
     (``session``: the open index, a searcher.engine.search.SearchSession)."""
     from searcher.engine.plan import plan_of
 
+    if parsed.pasted:  # hundreds of words: a hint would repeat them all to change one
+        return None
     plan = plan_of(parsed, session.searcher.reader())
     # (Words under NOT/-: correcting them would not find anything more.)
     words, excluded = plan.looked_up(), plan.excluded_words()
