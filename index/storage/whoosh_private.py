@@ -277,7 +277,9 @@ def _open_segment_reader(self, storage, schema, segment, generation=None, codec=
             detail = f"{exc.strerror}: {os.path.basename(str(exc.filename or name))}"
         else:
             detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
-        raise IndexDamaged(f"the index's segment {name} cannot be opened ({detail}): it is damaged; "
+        folder = getattr(storage, "folder", None)
+        where = f"the index at {folder}" if folder else "the index"
+        raise IndexDamaged(f"{where} is damaged: its segment {name} cannot be opened ({detail}); "
                            "rebuild it with 'searcher index --rebuild PATH...'") from None
 
 
