@@ -198,3 +198,20 @@ def test_a_lock_file_that_is_not_a_file_is_one_line_and_nothing_is_written_throu
     assert precious.read_text() == "mine\n"
     assert run("query", "rice").exit_code == ExitStatus.FOUND  # queries need no lock
     assert run("status").exit_code == 0
+
+
+def test_a_term_info_pointing_where_no_postings_start_reads_as_damaged():
+    """A flipped bit in the terms file can point a term held in whoosh's postings file
+    (the file field, an index of an earlier release) into the middle of another block:
+    whoosh raised a bare Exception ("Block tag error"), which the CLI cannot tell from a bug."""
+    from types import SimpleNamespace
+
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+    from whoosh.filedb.structfile import BufferFile
+
+    from searcher.index.storage.whoosh_private import DAMAGED_DATA_ERRORS, use_searcher_readers
+
+    use_searcher_readers()
+    matcher = SimpleNamespace(_postfile=BufferFile(b"\x80\x02(junk and more"), _startoffset=0)
+    with pytest.raises(DAMAGED_DATA_ERRORS):
+        W3LeafMatcher._read_header(matcher)

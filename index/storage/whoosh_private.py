@@ -70,6 +70,7 @@ if tuple(getattr(whoosh, "__version__", ())) != WHOOSH_VERSION:
 # ruff: noqa: E402 (the version is checked before any private module is imported)
 from whoosh import columns
 from whoosh.codec import base as _codec_base
+from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3Segment, W3TermInfo
 from whoosh.codec.whoosh3 import _lenfield
 from whoosh.filedb.compound import CompoundStorage
@@ -283,6 +284,16 @@ def _open_segment_reader(self, storage, schema, segment, generation=None, codec=
                            "rebuild it with 'searcher index --rebuild PATH...'") from None
 
 
+def _read_block_header(self):
+    """``W3LeafMatcher._read_header``, raising FileFormatError (a damaged index) where
+    whoosh raises a bare Exception: a term info pointing where no postings start."""
+    postfile = self._postfile
+    postfile.seek(self._startoffset)
+    magic = postfile.read(4)
+    if magic != whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise FileFormatError(f"no postings where the term's info points (block tag {magic!r})")
+
+
 def _doc_field_length(self, docnum, fieldname, default=0):
     """``W3PerDocReader.doc_field_length``, giving 0 for a length byte of 0 where whoosh
     gives None (a damaged lengths column has them; scorers then failed on None)."""
@@ -316,8 +327,9 @@ def use_searcher_readers() -> None:
       segment's flat file (index/storage/flatpostings.py), as a ``FlatMatcher``;
     - whoosh unpickles what it reads from an index with index/storage/safepickle.py's
       ``loads``/``load``, so that opening a folder someone shared never runs code it names;
-    - a segment whose files cannot be opened raises ``IndexDamaged`` (one line), and a
-      length byte of 0 reads as 0, not None.
+    - a segment whose files cannot be opened raises ``IndexDamaged`` (one line), a term
+      info pointing where no postings block starts ``FileFormatError``, and a length
+      byte of 0 reads as 0, not None.
     """
     global _patched
     if _patched:
@@ -335,6 +347,7 @@ def use_searcher_readers() -> None:
     SegmentReader.postings = _segment_postings
     SegmentReader.__init__ = _open_segment_reader
     whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
+    W3LeafMatcher._read_header = _read_block_header
     _patched = True
 
 
