@@ -292,6 +292,7 @@ def _read_block_header(self):
     magic = postfile.read(4)
     if magic != whoosh3.WHOOSH3_HEADER_MAGIC:
         raise FileFormatError(f"no postings where the term's info points (block tag {magic!r})")
+    self._baseoffset = postfile.tell()  # (the start of the postings, after the tag)
 
 
 def _doc_field_length(self, docnum, fieldname, default=0):
