@@ -19,9 +19,10 @@ status. When no server listens, one is started in the background and this query 
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import sys
+
+import _signal  # (not signal, which imports enum: the launcher imports little)
 
 
 def exit_interrupted(signum, frame):
@@ -34,8 +35,8 @@ def quit_on_interrupt():
     with "searcher: interrupted" and status 130: a Ctrl-C while Python imports the query
     code (most of a query's first 300 ms) gave a KeyboardInterrupt traceback. A SIGINT
     ignored (a command started in the background by a shell) stays ignored."""
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, exit_interrupted)
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, exit_interrupted)
 
 
 RESIDENT_ENV = "SEARCHER_RESIDENT"
@@ -436,7 +437,6 @@ def _replay(response: list[tuple[bytes, bytes]]) -> int | None:
     status = int(fields[b"status"])
     if fields.get(b"sigpipe") == b"1":
         # The command let a closed pipe end it by SIGPIPE (console.end_on_closed_output).
-        import _signal
 
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     for name, data in response:
