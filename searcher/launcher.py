@@ -437,7 +437,6 @@ def _replay(response: list[tuple[bytes, bytes]]) -> int | None:
     status = int(fields[b"status"])
     if fields.get(b"sigpipe") == b"1":
         # The command let a closed pipe end it by SIGPIPE (console.end_on_closed_output).
-
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     for name, data in response:
         fd = {b"stdout": 1, b"stderr": 2}.get(name)
