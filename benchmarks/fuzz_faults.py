@@ -17,6 +17,7 @@ tests/test_fuzz_faults.py runs a few cases of it on every test run.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import re
@@ -93,6 +94,10 @@ def run_cli(args: list[str], timeout: float) -> tuple[int, str, str]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        # A command's readers (mapped segment files, a descriptor each) are freed with its
+        # reference cycles: collected now, or thousands of commands in one process (the
+        # test suite) run out of descriptors, as no command run as a process can.
+        gc.collect()
     if isinstance(result.exception, Hang):
         return -1, "", f"hang: no answer within {timeout} s"
     code = result.exit_code
