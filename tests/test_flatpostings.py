@@ -83,8 +83,8 @@ _postings = st.lists(st.tuples(st.integers(0, 2**20), st.sets(st.integers(0, 700
     lambda pairs: sorted({d: sorted(p) for d, p in pairs}.items()))
 
 
-# A frequent word's postings: ids close together (stored as gaps), often one position each
-# (no tfs stored), anywhere in a large segment.
+# A frequent word's postings: ids close together, often one position each (no tfs stored),
+# anywhere in a large segment (ids past 65535 split in halves).
 _dense = st.tuples(st.integers(0, 2**24), st.lists(st.integers(1, 300), max_size=60),
                    st.booleans(), st.integers(0, 70000)).map(
     lambda drawn: [(d, [drawn[3]] if drawn[2] else [drawn[3], drawn[3] + 1 + i % 3])
@@ -94,8 +94,8 @@ _dense = st.tuples(st.integers(0, 2**24), st.lists(st.integers(1, 300), max_size
 @settings(max_examples=80, deadline=None)
 @given(st.lists(_postings | _dense, min_size=1, max_size=4))
 def test_written_postings_read_back(terms):
-    """Any ids (far apart or close together), tfs (to hundreds, or all 1) and positions
-    (past 65535) come back as written."""
+    """Any ids (far apart or close together, past 65535), tfs (to hundreds, or all 1) and
+    positions (past 65535) come back as written."""
     flat, keys = _written(terms)
     assert keys == list(range(len(terms)))
     for key, postings in zip(keys, terms):
@@ -153,13 +153,13 @@ def test_a_damaged_file_is_refused():
         FlatPostings(buffer, len(buffer.written), 3)
 
 
-def test_a_frequent_word_takes_a_byte_or_two_a_posting():
-    """Ids 1 apart in a segment past 65536 documents: gaps of one byte; one position each:
-    no tfs, no checkpoints; positions under 256: a byte each."""
-    ids = list(range(100_000, 100_500))
+def test_a_frequent_word_takes_three_bytes_a_posting():
+    """Ids past 65535: their low halves, two bytes each, and how many share each high half;
+    one position each: no tfs, no checkpoints; positions under 256: a byte each."""
+    ids = list(range(65_000, 66_000))
     flat, (key,) = _written([[(d, [7]) for d in ids]])
-    assert flat.record_size(key) == flatpostings._RECORD.size + (len(ids) - 1) + len(ids)
-    ids = list(range(100_000, 100_500, 300))  # far apart: as they are, 4 bytes each
+    assert flat.record_size(key) == flatpostings._RECORD.size + 4 + 2 * 4 + 2 * (len(ids) - 1) + len(ids)
+    ids = [5, 9, 70_000]  # too few to split: as they are, 4 bytes each
     flat, (key,) = _written([[(d, [7, 300]) for d in ids]])
     assert flat.record_size(key) == flatpostings._RECORD.size + 4 * (len(ids) - 1) + len(ids) + 1 + 2 * 2 * len(ids)
 

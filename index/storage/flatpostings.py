@@ -26,13 +26,17 @@ header: magic, format, byte-order mark, document count, term count, table offset
 then one record per term, and the table.
 Format 3 (this release), records one after another, each:
 crc32 of the rest of the record, count n, positions total, the first id, then the
-typecodes of ids, tfs, checkpoints and positions; the other n - 1 ids, as they are (``B``,
-``H``, ``I``: the narrowest that holds the last) or as the gaps between them (``b``, ``h``,
-``i``: gaps of 1, 2, 4 bytes, when narrower: a frequent word's ids are close together);
+typecodes of ids, tfs, checkpoints and positions; the other n - 1 ids, as they are
+(``B``, ``H``, ``I``: the narrowest that holds the last) or split (``s``, when shorter:
+ids past 65535, in a large segment): how many of them have each high half from the first
+id's to the last's (a count ``I``, then the counts ``I``), then their low halves ``H``;
 the tfs (none when every tf is 1: typecode ``1``), checkpoints (none then either:
 typecode ``-``), positions, each in the narrowest unsigned type that holds its values.
-The checksum makes a damaged record cost one C-speed pass to detect, instead of ids
-past the document count or gaps that add up to nonsense reaching the ranking.
+Every array is read with one copy, split ids with a few strided copies: all at C speed,
+as queries read the ids and tfs of every posting of each query word (ids as gaps would
+save a byte more a posting, but summing them costs a phrase query several times what
+reading its postings does). The checksum makes a damaged record cost one C-speed pass
+to detect, instead of ids past the document count reaching the ranking.
 table: each record's offset (``I``, or ``Q`` when the table starts past 4 GiB).
 Formats 1 and 2 (earlier releases, still read), records 8-byte aligned: count n,
 positions total, tf and position typecodes, then ids ``I``*n, tfs *n, checkpoints
@@ -47,8 +51,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from itertools import accumulate, chain, compress, repeat
-from operator import add, and_, rshift, sub
+from operator import add, and_, rshift
 import struct
+import sys
 from struct import Struct
 from zlib import crc32
 
@@ -71,8 +76,11 @@ _RECORD = Struct("=IIIIcccc")
 _CRC = Struct("=I")
 _ALL_ONES = b"1"  # the tf typecode of a term whose tfs are all 1 (none stored)
 _NO_CHECKPOINTS = b"-"
-_GAPS = {"b": "B", "h": "H", "i": "I"}  # id typecode of gaps -> their array typecode
-_GAP_CODE = {"B": b"b", "H": b"h", "I": b"i"}
+_SPLIT = b"s"  # the id typecode of ids split in high and low halves
+_COUNT = Struct("=I")
+_HALF = Struct("=H")
+# Where an id's low and high halves are in its 4 bytes (a native "I").
+_LOW, _HIGH = (0, 2) if sys.byteorder == "little" else (2, 0)
 # A checkpoint every 16 postings: a posting's positions start at its checkpoint
 # plus the tfs of at most 15 postings before it.
 CHECKPOINT_SHIFT = 4
@@ -122,14 +130,12 @@ class FlatWriter:
         n = len(ids)
         key = len(self._records)
         code = _typecode(ids[-1])
-        idcode = code.encode()
-        rest = ids[1:]
-        if n > 2:
-            gaps = list(map(sub, rest, ids[:-1]))
-            gap_code = _typecode(max(gaps))
-            if array(gap_code).itemsize < array(code).itemsize:
-                code, idcode, rest = gap_code, _GAP_CODE[gap_code], gaps
-        parts = [array(code, rest)]
+        parts = [_split_ids(ids) if code == "I" and n > 3 else None]
+        if parts[0] is None:
+            idcode = code.encode()
+            parts[0] = array(code, ids[1:])
+        else:
+            idcode = _SPLIT
         tfs = _narrowest(tfs)
         if tfs.typecode == "B" and tfs.count(1) == n:
             tfcode = cpcode = None
@@ -175,6 +181,52 @@ class FlatWriter:
         self._file.seek(0)
         self._file.write(_HEADER.pack(_MAGIC, _FORMAT, _BYTE_ORDER, self.doc_count, len(self._records), table))
         self._file.close()
+
+
+def _split_ids(ids) -> bytes | None:
+    """The ids after the first, split (format 3's ``s``), or None if that is no shorter."""
+    rest = ids[1:] if type(ids) is array and ids.typecode == "I" else array("I", ids[1:])
+    high, top = ids[0] >> 16, ids[-1] >> 16
+    if 4 * (2 + top - high) + 2 * len(rest) >= 4 * len(rest):
+        return None
+    ends = [bisect_left(rest, (h + 1) << 16) for h in range(high, top)]
+    ends.append(len(rest))
+    counts = array("I", [ends[0]])
+    counts.extend(map(int.__sub__, ends[1:], ends[:-1]))
+    packed = rest.tobytes()
+    lows = bytearray(2 * len(rest))
+    lows[0::2] = packed[_LOW::4]
+    lows[1::2] = packed[_LOW + 1::4]
+    return _COUNT.pack(len(counts)) + counts.tobytes() + bytes(lows)
+
+
+def _joined_ids(data: bytes, where: int, n: int, first: int) -> tuple[array, int]:
+    """The ids of a record whose others are split, and where they end in ``data``."""
+    (runs,) = _COUNT.unpack_from(data, where)
+    where += _COUNT.size
+    counts = array("I")
+    counts.frombytes(data[where:where + 4 * runs])
+    where += 4 * runs
+    if len(counts) != runs or sum(counts) != n - 1:
+        raise ValueError("split ids of another count")
+    end = where + 2 * (n - 1)
+    lows = data[where:end]
+    joined = bytearray(4 * n)
+    joined[0:4] = _COUNT.pack(first)
+    joined[4 + _LOW::4] = lows[0::2]
+    joined[5 + _LOW::4] = lows[1::2]
+    high, start = first >> 16, 4
+    for count in counts:
+        if count:
+            halves = _HALF.pack(high)
+            stop = start + 4 * count
+            joined[start + _HIGH:stop:4] = halves[:1] * count
+            joined[start + _HIGH + 1:stop:4] = halves[1:] * count
+            start = stop
+        high += 1
+    ids = array("I")
+    ids.frombytes(joined)
+    return ids, end
 
 
 class FlatTerm:
@@ -281,17 +333,14 @@ class FlatPostings:
         if n != terminfo.doc_frequency() or not n or crc32(memoryview(data)[4:]) != crc:
             return None
         where = _RECORD.size
-        code = idcode.decode()
-        gaps = code in _GAPS
-        rest = array(_GAPS[code] if gaps else code)
-        end = where + rest.itemsize * (n - 1)
-        rest.frombytes(data[where:end])
-        if gaps:
-            ids = array("I", accumulate(rest, initial=first))
+        if idcode == _SPLIT:
+            ids, where = _joined_ids(data, where, n, first)
         else:
+            code = idcode.decode()
             ids = array(code, (first,))
-            ids.extend(rest)
-        where = end
+            end = where + ids.itemsize * (n - 1)
+            ids.frombytes(data[where:end])
+            where = end
         if tfcode == _ALL_ONES:
             tfs, checkpoints = array("B", b"\x01" * n), None
         else:
