@@ -158,10 +158,13 @@ def test_a_frequent_word_takes_three_bytes_a_posting():
     one position each: no tfs, no checkpoints; positions under 256: a byte each."""
     ids = list(range(65_000, 66_000))
     flat, (key,) = _written([[(d, [7]) for d in ids]])
-    assert flat.record_size(key) == flatpostings._RECORD.size + 4 + 2 * 4 + 2 * (len(ids) - 1) + len(ids)
+    # checksum, typecodes and widths, 1000 postings and positions, the first id; the split ids
+    assert flat.record_size(key) == 4 + 2 + 2 + 2 + 2 + (4 + 2 * 4 + 2 * (len(ids) - 1)) + len(ids)
     ids = [5, 9, 70_000]  # too few to split: as they are, 4 bytes each
     flat, (key,) = _written([[(d, [7, 300]) for d in ids]])
-    assert flat.record_size(key) == flatpostings._RECORD.size + 4 * (len(ids) - 1) + len(ids) + 1 + 2 * 2 * len(ids)
+    assert flat.record_size(key) == 4 + 2 + 1 + 1 + 1 + 4 * (len(ids) - 1) + len(ids) + 1 + 2 * 2 * len(ids)
+    flat, (key,) = _written([[(3, [5])]])  # a word in one passage: 10 bytes
+    assert flat.record_size(key) == 4 + 2 + 1 + 1 + 1 + 1
 
 
 @settings(max_examples=150, deadline=None)
@@ -260,7 +263,7 @@ def test_damaged_postings_are_a_one_line_error(tmp_path, corpus, run):
                         data[at + table:at + table + 4 * terms] if table < 2**32 else b"")
         assert len(records) == terms
         for record in records:
-            data[at + record + flatpostings._RECORD.size - 1] ^= 0x40  # a typecode: "B" -> "b"
+            data[at + record + 4] ^= 0x01  # the ids' typecode: "B" -> "H"
         segment.write_bytes(bytes(data))
     result = run("query", "--index", tmp_path / "index", "cooperation")
     assert result.exit_code == 2

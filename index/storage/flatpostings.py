@@ -25,8 +25,10 @@ Layout (native byte order, recorded and checked):
 header: magic, format, byte-order mark, document count, term count, table offset;
 then one record per term, and the table.
 Format 3 (this release), records one after another, each:
-crc32 of the rest of the record, count n, positions total, the first id, then the
-typecodes of ids, tfs, checkpoints and positions; the other n - 1 ids, as they are
+crc32 of the rest of the record; a byte of the typecodes of ids, tfs, checkpoints and
+positions, a byte of the widths of the three numbers after it: count n, positions total,
+the first id (each 1, 2 or 4 bytes: most terms occur in a few passages, and a record's
+start is most of a rare term's bytes); the other n - 1 ids, as they are
 (``B``, ``H``, ``I``: the narrowest that holds the last) or split (``s``, when shorter:
 ids past 65535, in a large segment): how many of them have each high half from the first
 id's to the last's (a count ``I``, then the counts ``I``), then their low halves ``H``;
@@ -71,8 +73,15 @@ _READABLE_FORMATS = (1, 2, _FORMAT)
 _BYTE_ORDER = 0x01020304
 _HEADER = Struct("=8sIIIIQ")  # magic, format, byte order, documents, terms, table offset
 _RECORD_2 = Struct("=IIcc2x")  # formats 1 and 2: postings, positions, tf typecode, position typecode
-# Format 3: crc32 of the rest, postings, positions, first id, id / tf / checkpoint / position typecodes
-_RECORD = Struct("=IIIIcccc")
+# Format 3: crc32 of the rest; the typecodes of ids, tfs, checkpoints, positions (2 bits
+# each, their places in the tuples below); the widths of the three numbers that follow
+# (2 bits each, 1, 2 or 4 bytes): postings, positions, the first id.
+_CRC_AND_KINDS = Struct("=IBB")
+_ID_CODES = (b"B", b"H", b"I", b"s")
+_TF_CODES = (b"1", b"B", b"H", b"I")
+_CP_CODES = (b"-", b"B", b"H", b"I")
+_POSITION_CODES = (b"B", b"H", b"I")
+_NUMBERS = (Struct("=B"), Struct("=H"), Struct("=I"))
 _CRC = Struct("=I")
 _ALL_ONES = b"1"  # the tf typecode of a term whose tfs are all 1 (none stored)
 _NO_CHECKPOINTS = b"-"
@@ -148,9 +157,8 @@ class FlatWriter:
             tfcode, cpcode = tfs.typecode.encode(), checkpoints.typecode.encode()
         positions = _narrowest(positions)
         parts.append(positions)
-        body = _RECORD.pack(0, n, len(positions), ids[0], idcode, tfcode or _ALL_ONES,
-                            cpcode or _NO_CHECKPOINTS, positions.typecode.encode())[4:]
-        body += b"".join(map(bytes, parts))
+        body = _head(n, len(positions), ids[0], idcode, tfcode or _ALL_ONES, cpcode or _NO_CHECKPOINTS,
+                     positions.typecode.encode()) + b"".join(map(bytes, parts))
         self._file.write(_CRC.pack(crc32(body)))
         self._file.write(body)
         self._records.append(self._position)
@@ -181,6 +189,16 @@ class FlatWriter:
         self._file.seek(0)
         self._file.write(_HEADER.pack(_MAGIC, _FORMAT, _BYTE_ORDER, self.doc_count, len(self._records), table))
         self._file.close()
+
+
+def _head(n: int, npos: int, first: int, idcode: bytes, tfcode: bytes, cpcode: bytes, poscode: bytes) -> bytes:
+    """A format-3 record's start after its checksum: the kinds and widths bytes, then
+    the postings, positions and first id, each in as few bytes as hold it."""
+    kinds = (_ID_CODES.index(idcode) | _TF_CODES.index(tfcode) << 2 | _CP_CODES.index(cpcode) << 4
+             | _POSITION_CODES.index(poscode) << 6)
+    widths = [0 if number < 1 << 8 else 1 if number < 1 << 16 else 2 for number in (n, npos, first)]
+    return (bytes((kinds, widths[0] | widths[1] << 2 | widths[2] << 4))
+            + b"".join(_NUMBERS[width].pack(number) for width, number in zip(widths, (n, npos, first))))
 
 
 def _split_ids(ids) -> bytes | None:
@@ -317,7 +335,7 @@ class FlatPostings:
         data = self._file.get(start, end - start)
         try:
             term = self._read(data, terminfo) if self.format >= 3 else self._read_2(data, terminfo)
-        except (ValueError, TypeError, OverflowError, KeyError, struct.error):
+        except (ValueError, TypeError, OverflowError, IndexError, struct.error):
             return None
         if term is None:
             return None
@@ -329,10 +347,20 @@ class FlatPostings:
     @staticmethod
     def _read(data: bytes, terminfo) -> FlatTerm | None:
         """A format-3 record; None if its checksum, count or size is not as it says."""
-        crc, n, npos, first, idcode, tfcode, cpcode, poscode = _RECORD.unpack_from(data)
-        if n != terminfo.doc_frequency() or not n or crc32(memoryview(data)[4:]) != crc:
+        crc, kinds, widths = _CRC_AND_KINDS.unpack_from(data)
+        if crc32(memoryview(data)[4:]) != crc:
             return None
-        where = _RECORD.size
+        idcode, tfcode = _ID_CODES[kinds & 3], _TF_CODES[kinds >> 2 & 3]
+        cpcode, poscode = _CP_CODES[kinds >> 4 & 3], _POSITION_CODES[kinds >> 6]
+        where = _CRC_AND_KINDS.size
+        numbers = []
+        for width in (widths & 3, widths >> 2 & 3, widths >> 4 & 3):
+            number = _NUMBERS[width]
+            numbers.append(number.unpack_from(data, where)[0])
+            where += number.size
+        n, npos, first = numbers
+        if n != terminfo.doc_frequency() or not n:
+            return None
         if idcode == _SPLIT:
             ids, where = _joined_ids(data, where, n, first)
         else:
