@@ -145,10 +145,10 @@ class FlatWriter:
             parts[0] = array(code, ids[1:])
         else:
             idcode = _SPLIT
-        tfs = _narrowest(tfs)
-        if tfs.typecode == "B" and tfs.count(1) == n:
+        if len(positions) == n:  # every tf is 1 (a posting has at least one position)
             tfcode = cpcode = None
         else:
+            tfs = _narrowest(tfs)
             parts.append(tfs)
             starts = [0]
             starts.extend(accumulate(tfs))
@@ -194,11 +194,21 @@ class FlatWriter:
 def _head(n: int, npos: int, first: int, idcode: bytes, tfcode: bytes, cpcode: bytes, poscode: bytes) -> bytes:
     """A format-3 record's start after its checksum: the kinds and widths bytes, then
     the postings, positions and first id, each in as few bytes as hold it."""
-    kinds = (_ID_CODES.index(idcode) | _TF_CODES.index(tfcode) << 2 | _CP_CODES.index(cpcode) << 4
-             | _POSITION_CODES.index(poscode) << 6)
-    widths = [0 if number < 1 << 8 else 1 if number < 1 << 16 else 2 for number in (n, npos, first)]
-    return (bytes((kinds, widths[0] | widths[1] << 2 | widths[2] << 4))
-            + b"".join(_NUMBERS[width].pack(number) for width, number in zip(widths, (n, npos, first))))
+    kinds = _ID_KIND[idcode] | _TF_KIND[tfcode] | _CP_KIND[cpcode] | _POSITION_KIND[poscode]
+    widths = _width(n) | _width(npos) << 2 | _width(first) << 4
+    return _HEADS[widths].pack(kinds, widths, n, npos, first)
+
+
+def _width(number: int) -> int:
+    return 0 if number < 1 << 8 else 1 if number < 1 << 16 else 2
+
+
+_ID_KIND = {code: i for i, code in enumerate(_ID_CODES)}
+_TF_KIND = {code: i << 2 for i, code in enumerate(_TF_CODES)}
+_CP_KIND = {code: i << 4 for i, code in enumerate(_CP_CODES)}
+_POSITION_KIND = {code: i << 6 for i, code in enumerate(_POSITION_CODES)}
+_HEADS = {a | b << 2 | c << 4: Struct("=BB" + "BHI"[a] + "BHI"[b] + "BHI"[c])
+          for a in range(3) for b in range(3) for c in range(3)}
 
 
 def _split_ids(ids) -> bytes | None:
