@@ -72,3 +72,38 @@ def test_the_fixture_is_of_the_current_schema():
     assert meta["schema_version"] == SCHEMA_VERSION, (
         "the schema changed: keep this fixture as it is for the test below and build "
         "tests/data/index-schema<new> with the new code (see the module docstring)")
+
+
+def test_an_earlier_index_merges_with_new_segments(tmp_path, run):
+    """Schema 3's flat file (format 2) and this release's (format 3) merge into one segment
+    holding every posting of both."""
+    from whoosh.reading import SegmentReader
+
+    from flatcheck import assert_flat_postings_complete
+    from searcher.index.storage.flatpostings import flat_postings
+    from searcher.index.storage.merge import merge_segments
+    from searcher.index.storage.store import open_index
+
+    location = tmp_path / "old-index"
+    shutil.copytree(DATA / "index-schema3", location)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "heron.txt").write_text("Herons nest by the estuary.\n\nThe river herons wait.\n", encoding="utf-8")
+    assert run("index", "--index", location, extra).exit_code == 0
+    ix = open_index(location)
+    segments = ix._segments()
+    formats = []
+    for segment in segments:
+        source = SegmentReader(ix.storage, ix.schema, segment)
+        formats.append(flat_postings(source).format)
+        source.close()
+    assert formats == [2, 3]
+    merged = merge_segments(str(location), ix.indexname, ix.schema, segments)
+    reader = SegmentReader(ix.storage, ix.schema, merged)
+    try:
+        assert reader.doc_count() == sum(segment.doc_count() for segment in segments)
+        assert_flat_postings_complete(reader)
+        assert flat_postings(reader).format == 3
+        assert len(list(reader.postings("body", "heron").all_ids())) == 2
+    finally:
+        reader.close()
