@@ -12,7 +12,9 @@ byte-identical files (tests/test_fastwrite.py checks it against whoosh's Segment
   this gives the same terms as the analyzer itself; otherwise it uses the
   analyzer);
 - keeps postings per term in memory (document numbers only grow, so each list
-  is already sorted) instead of a pool of tuples sorted at the end;
+  is already sorted) instead of a pool of tuples sorted at the end; for the fields
+  held flat, each distinct word of the segment points straight at its term's arrays,
+  so a word costs one lookup and an append or two (``_index_flat``);
 - remembers field lengths instead of reading them back from the column file;
 - fills the codec's posting blocks a block at a time instead of a posting at a time;
 - writes the postings of the text fields (``FLAT_FIELDS``) once, to the segment's flat
@@ -26,6 +28,8 @@ Memory grows with the segment: the caller finishes the segment when
 from __future__ import annotations
 
 from array import array
+from itertools import chain, islice
+from operator import sub
 from pickle import dumps
 
 from searcher.index.storage.flatpostings import FLAT_EXT, FlatWriter, held_flat_field
@@ -36,6 +40,8 @@ from searcher.index.storage.whoosh_private import (Positions, UnlockedSegmentWri
 # positions for the flat postings) and per distinct term (key, four containers).
 _POSTING_BYTES = 80
 _TERM_BYTES = 400
+# ... and per distinct word (a key and a dict slot) of a field held flat: each points to its term.
+_WORD_BYTES = 120
 # The word -> term cache is cleared when it holds this many words.
 _CACHE_WORDS = 500_000
 
@@ -54,8 +60,10 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         super().__init__(ix, limitmb=limitmb)
         if follows is not None:
             self.schema = follows.schema
-        # fieldname -> btext -> [docnums, weights, values]
+        # fieldname -> btext -> [docnums, weights, values] (fields not held flat)
         self._postings: dict[str, dict[bytes, list]] = {}
+        # fieldname -> _FlatField: the postings of the fields held flat
+        self._flat: dict[str, _FlatField] = {}
         # fieldname -> array of quantised lengths (as whoosh reads them back), by docnum
         self._lengths: dict[str, array] = {}
         self._estimate = 0
@@ -103,14 +111,16 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         self.docnum += 1
 
     def _index_value(self, fieldname, field, value, docnum) -> int:
+        plan = self._plans[fieldname]
+        if plan is not None and plan.flat:
+            return self._index_flat(fieldname, plan, value, docnum)
         terms = self._postings.get(fieldname)
         if terms is None:
             terms = self._postings[fieldname] = {}
-        plan = self._plans[fieldname]
         length = 0
         added_terms = 0
         if plan is not None:
-            # The common case: positions of each term, weight = frequency.
+            # Positions of each term, weight = frequency times the field's boost.
             # Every passage of a file repeats its title and path: analyse them once.
             last = self._last.get(fieldname)
             if last is not None and last[0] == value:
@@ -122,13 +132,11 @@ class FastSegmentWriter(UnlockedSegmentWriter):
                 length += freq
                 entry = terms.get(term)
                 if entry is None:
-                    entry = terms[term] = [array("I"), array("d"), [], array("I")]
+                    entry = terms[term] = [array("I"), array("d"), []]
                     added_terms += 1
                 entry[0].append(docnum)
                 entry[1].append(weight)
-                if vbytes is not None:
-                    entry[2].append(vbytes)
-                entry[3].extend(poslist)
+                entry[2].append(vbytes)
             postings = len(items)
         else:
             scorable = field.scorable
@@ -147,23 +155,100 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         if not field.scorable:
             length = 0
         if length:
-            lengths = self._lengths.get(fieldname)
-            if lengths is None:
-                lengths = self._lengths[fieldname] = array("I")
-            if len(lengths) < docnum:
-                lengths.extend([0] * (docnum - len(lengths)))
-            lengths.append(byte_to_length(length_to_byte(length)))
+            self._add_length(fieldname, docnum, length)
         self._estimate += postings * _POSTING_BYTES + added_terms * _TERM_BYTES
         return length
+
+    def _index_flat(self, fieldname, plan, value, docnum) -> int:
+        """Adds the postings of a field held flat straight to its terms' accumulators, in one
+        pass over the words: no per-document table of positions, no posting tuples.
+
+        Each distinct word of the segment points to its term's accumulator,
+        [docnums, starts, positions, last docnum]: ``starts`` is where each posting's
+        positions begin in ``positions`` (its tf follows at flush from the next start), and
+        the last docnum tells a word's first occurrence in this document from a repeat.
+        """
+        state = self._flat.get(fieldname)
+        if state is None:
+            state = self._flat[fieldname] = _FlatField()
+        if state.last_value == value:
+            # Every passage of a file repeats its title and path: the previous document's
+            # postings of this field again (each touched accumulator's last posting is its).
+            touched = state.last_touched
+            for entry in touched:
+                positions = entry[2]
+                again = positions[entry[1][-1]:]
+                entry[0].append(docnum)
+                entry[1].append(len(positions))
+                positions.extend(again)
+                entry[3] = docnum
+            length = state.last_length
+        else:
+            get = state.words.get
+            touched = []
+            words = plan.findall(value)
+            for pos, word in enumerate(words):
+                entry = get(word)
+                if entry is None:
+                    entry = state.entry(word, plan)
+                if entry[3] != docnum:
+                    entry[3] = docnum
+                    entry[0].append(docnum)
+                    entry[1].append(len(entry[2]))
+                    touched.append(entry)
+                entry[2].append(pos)
+            length = len(words)
+            state.last_value, state.last_touched, state.last_length = value, touched, length
+        if length:
+            self._add_length(fieldname, docnum, length)
+        self._estimate += len(touched) * _POSTING_BYTES + state.take_new_bytes()
+        return length
+
+    def _add_length(self, fieldname, docnum, length):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = array("I")
+        if len(lengths) < docnum:
+            lengths.extend([0] * (docnum - len(lengths)))
+        lengths.append(byte_to_length(length_to_byte(length)))
 
     def _flush_segment(self):
         self.perdocwriter.close()
         flat = FlatWriter(self.newsegment.create_file(self.storage, FLAT_EXT), self.docnum)
-        _write_postings(self.fieldwriter, self.schema, self._postings, self._lengths, flat)
+        _write_postings(self.fieldwriter, self.schema, self._postings, self._flat, self._lengths, flat)
         self.fieldwriter.close()
         flat.close()
         self._postings = {}
+        self._flat = {}
         self._lengths = {}
+
+
+class _FlatField:
+    """A segment's postings of one field held flat, as FastSegmentWriter._index_flat adds them."""
+
+    __slots__ = ("terms", "words", "last_value", "last_touched", "last_length", "new_bytes")
+
+    def __init__(self):
+        self.terms: dict[bytes, list] = {}  # term -> [docnums, starts, positions, last docnum]
+        self.words: dict[str, list] = {}  # word as found in the text -> its term's accumulator
+        self.last_value = None  # the value of the field in the last document that had it
+        self.last_touched: list = []  # the accumulators that value added a posting to
+        self.last_length = 0
+        self.new_bytes = 0  # memory taken by words and terms since take_new_bytes
+
+    def entry(self, word: str, plan) -> list:
+        term = plan.term(word)
+        entry = self.terms.get(term)
+        if entry is None:
+            entry = self.terms[term] = [array("I"), array("I"), array("I"), -1]
+            self.new_bytes += _TERM_BYTES
+        self.words[word] = entry
+        self.new_bytes += _WORD_BYTES
+        return entry
+
+    def take_new_bytes(self) -> int:
+        taken, self.new_bytes = self.new_bytes, 0
+        return taken
 
 
 _ONE = pack_uint(1)
@@ -171,33 +256,37 @@ _ONE = pack_uint(1)
 _SINGLE = [_ONE + dumps([pos], 2) for pos in range(4096)]
 
 
-def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
+def _write_postings(fieldwriter, schema, postings, flat_fields, lengths, flat: FlatWriter):
     """What whoosh's FieldWriter.add_postings does, a block at a time; the postings of the
-    fields held flat go to the flat file (index/storage/flatpostings.py) instead, whoosh's term
-    info pointing there."""
+    fields held flat (``flat_fields``) go to the flat file (index/storage/flatpostings.py)
+    instead, whoosh's term info pointing there."""
     add_term = postings_output(fieldwriter)[1]
-    for fieldname in sorted(postings):
+    for fieldname in sorted(postings.keys() | flat_fields.keys()):
+        fieldobj = schema[fieldname]
+        fieldlengths = lengths.get(fieldname, ())
+        if fieldname in flat_fields:
+            terms = flat_fields[fieldname].terms
+            if not terms:
+                continue
+            # Every document with a posting in the field has a length there (its number of
+            # words, at least 1): the bounds are over all of a term's documents.
+            length_of = fieldlengths.__getitem__
+            fieldwriter.start_field(fieldname, fieldobj)
+            for btext in sorted(terms):
+                docs, starts, positions, _ = terms[btext]
+                tfs = array("I", map(sub, chain(islice(starts, 1, None), (len(positions),)), starts))
+                key = flat.add(docs, tfs, positions)
+                add_term(btext, flat_term_info(key, docs, tfs, min(map(length_of, docs)),
+                                               max(map(length_of, docs))))
+            fieldwriter.finish_field()
+            continue
         terms = postings[fieldname]
         if not terms:
             continue
-        fieldobj = schema[fieldname]
-        # Terms analysed by the fast path carry their positions.
-        flat_field = held_flat_field(fieldname, fieldobj) and all(len(entry) == 4 for entry in terms.values())
-        fieldlengths = lengths.get(fieldname, ())
         known = len(fieldlengths)
         fieldwriter.start_field(fieldname, fieldobj)
-        if flat_field:
-            for btext in sorted(terms):
-                docs, weights, _, positions = terms[btext]
-                tfs = array("I", map(int, weights))
-                key = flat.add(docs, tfs, positions)
-                present = [fieldlengths[d] for d in docs if d < known and fieldlengths[d]]
-                add_term(btext, flat_term_info(key, docs, tfs, min(present) if present else None,
-                                               max(present) if present else 0))
-            fieldwriter.finish_field()
-            continue
         for btext in sorted(terms):
-            docs, weights, values = terms[btext][:3]
+            docs, weights, values = terms[btext]
             start_term(fieldwriter, btext)
             limit = block_limit(fieldwriter)
             count = len(docs)
@@ -214,40 +303,48 @@ def _write_postings(fieldwriter, schema, postings, lengths, flat: FlatWriter):
         fieldwriter.finish_field()
 
 
-def _field_plan(fieldname, field, flat: bool = False):
-    """A fast function text -> [(btext, freq, weight, vbytes, positions)] for this field,
-    the postings ``field.index(text)`` gives, or None to use whoosh's path. ``flat``: the
-    field is held flat, so its postings need no whoosh-encoded values (vbytes None)."""
-    if not field.indexed or type(field.format) is not Positions:
-        return None
-    words_and_stem = _analyzer_parts(field.analyzer)
-    if words_and_stem is None:
-        return None
-    findall, fold, stem = words_and_stem
-    boost = field.format.field_boost
-    cache: dict[str, bytes] = {}
-    single = _SINGLE
+class _Plan:
+    """A field's fast analysis: ``plan(text)`` is [(btext, freq, weight, vbytes, positions)],
+    the postings ``field.index(text)`` gives; ``findall(text)`` its words and ``term(word)``
+    a word's term, for FastSegmentWriter._index_flat. ``flat``: the field is held flat, so
+    its postings need no whoosh-encoded values (vbytes None)."""
 
-    def postings(value: str, values: bool = True) -> list[tuple]:
+    def __init__(self, findall, fold, stem, boost: float, flat: bool):
+        self.findall = findall
+        self.fold = fold
+        self.stem = stem
+        self.boost = boost
+        self.flat = flat
+        self.cache: dict[str, bytes] = {}
+
+    def term(self, word: str) -> bytes:
+        term = self.cache.get(word)
+        if term is None:
+            if len(self.cache) >= _CACHE_WORDS:
+                self.cache.clear()
+            text = self.fold(word)
+            if self.stem is not None:
+                text = self.stem(text)
+            term = self.cache[word] = text.encode("utf-8")
+        return term
+
+    def __call__(self, value: str) -> list[tuple]:
         found: dict[bytes, list[int]] = {}
-        get = cache.get
-        for pos, word in enumerate(findall(value)):
+        get = self.cache.get
+        for pos, word in enumerate(self.findall(value)):
             term = get(word)
             if term is None:
-                if len(cache) >= _CACHE_WORDS:
-                    cache.clear()
-                text = fold(word)
-                if stem is not None:
-                    text = stem(text)
-                term = cache[word] = text.encode("utf-8")
+                term = self.term(word)
             poslist = found.get(term)
             if poslist is None:
                 found[term] = [pos]
             else:
                 poslist.append(pos)
-        if not values:
+        boost = self.boost
+        if self.flat:
             return [(term, len(poslist), len(poslist) * boost, None, poslist) for term, poslist in found.items()]
         items = []
+        single = _SINGLE
         for term, poslist in found.items():
             freq = len(poslist)
             if freq == 1:
@@ -260,13 +357,21 @@ def _field_plan(fieldname, field, flat: bool = False):
             items.append((term, freq, freq * boost, vbytes, poslist))
         return items
 
-    # Trust the shortcut only if it agrees with whoosh's own analysis on tricky text.
-    if sorted(item[:4] for item in postings(_SELF_CHECK_TEXT)) != sorted(field.index(_SELF_CHECK_TEXT)):
+
+def _field_plan(fieldname, field, flat: bool = False) -> _Plan | None:
+    """The field's fast analysis (``_Plan``), or None to use whoosh's path. ``flat``: the
+    field is held flat."""
+    if not field.indexed or type(field.format) is not Positions:
         return None
-    cache.clear()
-    if flat:
-        return lambda value: postings(value, False)
-    return postings
+    words_and_stem = _analyzer_parts(field.analyzer)
+    if words_and_stem is None:
+        return None
+    findall, fold, stem = words_and_stem
+    checked = _Plan(findall, fold, stem, field.format.field_boost, False)
+    # Trust the shortcut only if it agrees with whoosh's own analysis on tricky text.
+    if sorted(item[:4] for item in checked(_SELF_CHECK_TEXT)) != sorted(field.index(_SELF_CHECK_TEXT)):
+        return None
+    return _Plan(findall, fold, stem, field.format.field_boost, flat)
 
 
 def _analyzer_parts(analyzer):
