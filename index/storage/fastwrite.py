@@ -13,8 +13,8 @@ byte-identical files (tests/test_fastwrite.py checks it against whoosh's Segment
   analyzer);
 - keeps postings per term in memory (document numbers only grow, so each list
   is already sorted) instead of a pool of tuples sorted at the end; for the fields
-  held flat, each distinct word of the segment points straight at its term's arrays,
-  so a word costs one lookup and an append or two (``_index_flat``);
+  held flat, a document's words are looked up and appended to their terms' arrays
+  by ``map`` calls, with no Python code run per word (``_index_flat``);
 - remembers field lengths instead of reading them back from the column file;
 - fills the codec's posting blocks a block at a time instead of a posting at a time;
 - writes the postings of the text fields (``FLAT_FIELDS``) once, to the segment's flat
@@ -28,8 +28,8 @@ Memory grows with the segment: the caller finishes the segment when
 from __future__ import annotations
 
 from array import array
-from itertools import chain, islice
-from operator import sub
+from itertools import chain, compress, islice, repeat
+from operator import is_, sub
 from pickle import dumps
 
 from searcher.index.storage.flatpostings import FLAT_EXT, FlatWriter, held_flat_field
@@ -160,48 +160,38 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         return length
 
     def _index_flat(self, fieldname, plan, value, docnum) -> int:
-        """Adds the postings of a field held flat straight to its terms' accumulators, in one
-        pass over the words: no per-document table of positions, no posting tuples.
+        """Adds the postings of a field held flat straight to its terms' arrays, with no
+        Python code run per word or per posting once the segment has seen the words.
 
-        Each distinct word of the segment points to its term's accumulator,
-        [docnums, starts, positions, last docnum]: ``starts`` is where each posting's
-        positions begin in ``positions`` (its tf follows at flush from the next start), and
-        the last docnum tells a word's first occurrence in this document from a repeat.
+        Each word of the text is looked up in the segment's word -> term number table with
+        one ``map``; ``dict.fromkeys`` of those numbers gives the document's terms in order
+        of first occurrence; then ``map(array.append, ...)`` appends to each term's arrays:
+        this document's number and where its positions start (the tf follows at flush from
+        the next start), then each word's position to its term's positions, in order.
         """
         state = self._flat.get(fieldname)
         if state is None:
             state = self._flat[fieldname] = _FlatField()
         if state.last_value == value:
-            # Every passage of a file repeats its title and path: the previous document's
-            # postings of this field again (each touched accumulator's last posting is its).
-            touched = state.last_touched
-            for entry in touched:
-                positions = entry[2]
-                again = positions[entry[1][-1]:]
-                entry[0].append(docnum)
-                entry[1].append(len(positions))
-                positions.extend(again)
-                entry[3] = docnum
-            length = state.last_length
+            # Every passage of a file repeats its title and path: its words are known.
+            numbers, distinct = state.last_numbers, state.last_distinct
         else:
-            get = state.words.get
-            touched = []
             words = plan.findall(value)
-            for pos, word in enumerate(words):
-                entry = get(word)
-                if entry is None:
-                    entry = state.entry(word, plan)
-                if entry[3] != docnum:
-                    entry[3] = docnum
-                    entry[0].append(docnum)
-                    entry[1].append(len(entry[2]))
-                    touched.append(entry)
-                entry[2].append(pos)
-            length = len(words)
-            state.last_value, state.last_touched, state.last_length = value, touched, length
+            numbers = list(map(state.numbers.get, words))
+            if None in numbers:  # words new to the segment
+                for i in compress(range(len(numbers)), map(is_, numbers, repeat(None))):
+                    numbers[i] = state.number(words[i], plan)
+            distinct = list(dict.fromkeys(numbers))
+            state.last_value, state.last_numbers, state.last_distinct = value, numbers, distinct
+        positions = state.positions.__getitem__
+        append = array.append
+        any(map(append, map(state.docs.__getitem__, distinct), repeat(docnum)))
+        any(map(append, map(state.starts.__getitem__, distinct), map(len, map(positions, distinct))))
+        any(map(append, map(positions, numbers), range(len(numbers))))
+        length = len(numbers)
         if length:
             self._add_length(fieldname, docnum, length)
-        self._estimate += len(touched) * _POSTING_BYTES + state.take_new_bytes()
+        self._estimate += len(distinct) * _POSTING_BYTES + state.take_new_bytes()
         return length
 
     def _add_length(self, fieldname, docnum, length):
@@ -224,31 +214,50 @@ class FastSegmentWriter(UnlockedSegmentWriter):
 
 
 class _FlatField:
-    """A segment's postings of one field held flat, as FastSegmentWriter._index_flat adds them."""
+    """A segment's postings of one field held flat, as FastSegmentWriter._index_flat adds
+    them: term number -> its docnums, the start of each posting's positions, and its positions."""
 
-    __slots__ = ("terms", "words", "last_value", "last_touched", "last_length", "new_bytes")
+    __slots__ = ("terms", "numbers", "docs", "starts", "positions",
+                 "last_value", "last_numbers", "last_distinct", "new_bytes")
 
     def __init__(self):
-        self.terms: dict[bytes, list] = {}  # term -> [docnums, starts, positions, last docnum]
-        self.words: dict[str, list] = {}  # word as found in the text -> its term's accumulator
+        self.terms: dict[bytes, int] = {}  # term -> its number
+        self.numbers: dict[str, int] = {}  # word as found in the text -> its term's number
+        self.docs: list[array] = []
+        self.starts: list[array] = []
+        self.positions: list[array] = []
         self.last_value = None  # the value of the field in the last document that had it
-        self.last_touched: list = []  # the accumulators that value added a posting to
-        self.last_length = 0
+        self.last_numbers: list[int] = []  # its words' term numbers
+        self.last_distinct: list[int] = []  # the same, each once, in order of first occurrence
         self.new_bytes = 0  # memory taken by words and terms since take_new_bytes
 
-    def entry(self, word: str, plan) -> list:
+    def number(self, word: str, plan) -> int:
+        """The number of the term of a word the segment had not seen before this text."""
+        number = self.numbers.get(word)
+        if number is not None:  # (twice in the text)
+            return number
         term = plan.term(word)
-        entry = self.terms.get(term)
-        if entry is None:
-            entry = self.terms[term] = [array("I"), array("I"), array("I"), -1]
+        number = self.terms.get(term)
+        if number is None:
+            number = self.terms[term] = len(self.docs)
+            self.docs.append(array("I"))
+            self.starts.append(array("I"))
+            self.positions.append(array("I"))
             self.new_bytes += _TERM_BYTES
-        self.words[word] = entry
+        self.numbers[word] = number
         self.new_bytes += _WORD_BYTES
-        return entry
+        return number
 
     def take_new_bytes(self) -> int:
         taken, self.new_bytes = self.new_bytes, 0
         return taken
+
+    def postings(self):
+        """(term, docnums, tfs, positions) of each term, terms in order."""
+        for term, number in sorted(self.terms.items()):
+            starts, positions = self.starts[number], self.positions[number]
+            tfs = array("I", map(sub, chain(islice(starts, 1, None), (len(positions),)), starts))
+            yield term, self.docs[number], tfs, positions
 
 
 _ONE = pack_uint(1)
@@ -265,16 +274,13 @@ def _write_postings(fieldwriter, schema, postings, flat_fields, lengths, flat: F
         fieldobj = schema[fieldname]
         fieldlengths = lengths.get(fieldname, ())
         if fieldname in flat_fields:
-            terms = flat_fields[fieldname].terms
-            if not terms:
+            if not flat_fields[fieldname].terms:
                 continue
             # Every document with a posting in the field has a length there (its number of
             # words, at least 1): the bounds are over all of a term's documents.
             length_of = fieldlengths.__getitem__
             fieldwriter.start_field(fieldname, fieldobj)
-            for btext in sorted(terms):
-                docs, starts, positions, _ = terms[btext]
-                tfs = array("I", map(sub, chain(islice(starts, 1, None), (len(positions),)), starts))
+            for btext, docs, tfs, positions in flat_fields[fieldname].postings():
                 key = flat.add(docs, tfs, positions)
                 add_term(btext, flat_term_info(key, docs, tfs, min(map(length_of, docs)),
                                                max(map(length_of, docs))))
