@@ -44,19 +44,39 @@ _CONTEXT_CHARS = 100
 _CONTEXTS = 200_000
 
 
+# A context Punkt is asked about (text_contains_sentbreak) is the word before a candidate
+# end (".", "?" or "!"), the end, and what follows: a punctuation mark of Punkt's
+# non-word set, or space and the next token. Two thirds of them start with a plain word:
+# two or more ASCII letters, right before the end, which is right before that mark or
+# space (not "Japan..." nor "abc.def.": there the word is not the first token). Such a word, unless an abbreviation, is a sentence break for the
+# untrained Punkt used here, whatever the word and whatever follows: its first pass marks
+# "word." as a break (a token ending in a period that is no abbreviation, no ellipsis), or
+# "?"/"!" after "word"; its second pass changes that only for abbreviations, ellipses,
+# initials ("J.") and numbers, or from what training learns (collocations, sentence
+# starters, orthographic context), which is empty here; and the context always holds a
+# token after the break (the punctuation mark or the next token), so it "contains a
+# sentence break". tests/test_passages.py checks this against Punkt's own decisions.
+_PLAIN_WORD_END = re.compile(r"([A-Za-z]{2,})[.?!](?=[\s)\";}\]*:@'({\[!?])").match
+_ABBREVIATION_SET = frozenset(_ABBREVIATIONS)
+
+
 @lru_cache(maxsize=1)
 def _sentence_splitter():
     from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
     class RememberingPunkt(PunktSentenceTokenizer):
         """Punkt, remembering its decision for each context it has seen (a pure function
-        of the context's text, for fixed parameters)."""
+        of the context's text, for fixed parameters), and deciding without its
+        annotation the contexts after a plain word (``_PLAIN_WORD_END``)."""
 
         def __init__(self, params):
             super().__init__(params)
             self.decisions: dict[str, bool] = {}
 
         def text_contains_sentbreak(self, text: str) -> bool:
+            plain = _PLAIN_WORD_END(text)
+            if plain is not None and plain.group(1).lower() not in _ABBREVIATION_SET:
+                return True
             decision = self.decisions.get(text)
             if decision is None:
                 decision = super().text_contains_sentbreak(text)
