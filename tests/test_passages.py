@@ -169,3 +169,12 @@ def test_decisions_after_a_plain_word_are_punkts(word, end, after):
     # And a whole text with such a candidate splits as Punkt splits it.
     text = f"Some words {context} and more words here. Then an end."
     assert list(remembering.span_tokenize(text)) == list(fresh.span_tokenize(text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["alpha", "beta", "Gamma", "x1", "(note)", "a-b", "\n", "\n\n", ",", ";", " ", "end."]),
+                min_size=250, max_size=900))
+def test_long_paragraphs_with_few_or_no_sentence_ends(words):
+    """Paragraphs longer than a passage, many with no ".", "?" or "!" (which go without Punkt):
+    the passages Punkt's sentences give."""
+    check_passages(" ".join(words))

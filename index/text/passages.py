@@ -56,6 +56,9 @@ _CONTEXTS = 200_000
 # starters, orthographic context), which is empty here; and the context always holds a
 # token after the break (the punctuation mark or the next token), so it "contains a
 # sentence break". tests/test_passages.py checks this against Punkt's own decisions.
+# Punkt's candidate ends (``PunktLanguageVars.sent_end_chars``); a paragraph with none is one sentence.
+_SENT_END_CHARS = (".", "?", "!")
+_NO_CANDIDATE = re.compile(r"[^.?!]*\Z").match
 _PLAIN_WORD_END = re.compile(r"([A-Za-z]{2,})[.?!](?=[\s)\";}\]*:@'({\[!?])").match
 _ABBREVIATION_SET = frozenset(_ABBREVIATIONS)
 
@@ -72,9 +75,10 @@ def _sentence_splitter():
         def __init__(self, params):
             super().__init__(params)
             self.decisions: dict[str, bool] = {}
+            self.shortcuts = False
 
         def text_contains_sentbreak(self, text: str) -> bool:
-            plain = _PLAIN_WORD_END(text)
+            plain = _PLAIN_WORD_END(text) if self.shortcuts else None
             if plain is not None and plain.group(1).lower() not in _ABBREVIATION_SET:
                 return True
             decision = self.decisions.get(text)
@@ -88,7 +92,11 @@ def _sentence_splitter():
 
     params = PunktParameters()
     params.abbrev_types = set(_ABBREVIATIONS)
-    return RememberingPunkt(params)
+    splitter = RememberingPunkt(params)
+    # The shortcuts above read the rules of nltk's Punkt (3.8-3.10): another candidate
+    # set means other rules, and Punkt decides everything itself.
+    splitter.shortcuts = tuple(splitter._lang_vars.sent_end_chars) == _SENT_END_CHARS
+    return splitter
 
 
 # Punkt's cost grows faster than linearly on one huge paragraph, and nltk (3.10+)
@@ -156,6 +164,10 @@ def _sentence_spans(text: str, joins_whole):
             # paragraph's start and its last ends at the last visible character,
             # so the passage comes out the same (tests/test_passages.py checks).
             yield para_start, last_end
+        elif joins_whole is not None and _NO_CANDIDATE(paragraph) and _sentence_splitter().shortcuts:
+            # No ".", "?" or "!": Punkt finds no candidate end, and its one sentence
+            # runs from the paragraph's start to its last visible character.
+            yield from _cut_long(para_start, last_end, text)
         else:
             splitter = splitter or _sentence_splitter()
             for start, end in splitter.span_tokenize(paragraph):
