@@ -67,6 +67,7 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         # fieldname -> array of quantised lengths (as whoosh reads them back), by docnum
         self._lengths: dict[str, array] = {}
         self._estimate = 0
+        self._layouts: dict[tuple, list] = {}  # field names as given -> (name, field, ...) sorted
         self._last: dict[str, tuple] = {}  # fieldname -> (last value, its encoded postings)
         if follows is not None:
             self._plans = follows._plans
@@ -87,23 +88,24 @@ class FastSegmentWriter(UnlockedSegmentWriter):
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
-        fieldnames = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(schema, fieldnames)
-        if any(name.startswith("_") for name in fields):
-            raise ValueError("FastSegmentWriter does not support boosts or custom stored values")
+        # Every document of a run names the same fields: check and sort them once.
+        layout = self._layouts.get(tuple(fields))
+        if layout is None:
+            if any(name.startswith("_") for name in fields):
+                raise ValueError("FastSegmentWriter does not support boosts or custom stored values")
+            fieldnames = sorted(fields)
+            self._check_fields(schema, fieldnames)
+            layout = self._layouts[tuple(fields)] = [
+                (name, schema[name], schema[name].indexed, schema[name].stored, schema[name].column_type)
+                for name in fieldnames]
 
         perdocwriter.start_doc(docnum)
-        for fieldname in fieldnames:
-            value = fields.get(fieldname)
+        for fieldname, field, indexed, stored, column in layout:
+            value = fields[fieldname]
             if value is None:
                 continue
-            field = schema[fieldname]
-            length = 0
-            if field.indexed:
-                length = self._index_value(fieldname, field, value, docnum)
-            sv = value if field.stored else None
-            perdocwriter.add_field(fieldname, field, sv, length)
-            column = field.column_type
+            length = self._index_value(fieldname, field, value, docnum) if indexed else 0
+            perdocwriter.add_field(fieldname, field, value if stored else None, length)
             if column:
                 perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
         perdocwriter.finish_doc()
