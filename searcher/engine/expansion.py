@@ -7,15 +7,20 @@ question's own words) and the first pass's EXPANSION_CANDIDATES best files are
 ranked again. It runs only for natural-language questions (see ``ranking.is_question``),
 never for keyword lookups.
 
-Both steps need the counts of every word in about a hundred files: they count the
-words of those files' stored text (``PassageTerms``), with the analysis the index
-was built with, instead of walking the posting lists of thirty mostly common words.
+Feedback needs every word of a few files' best passages: it counts the words of their
+stored text (``PassageTerms``), with the analysis the index was built with. The second
+pass needs thirty words' counts in a hundred files: it reads them from each word's
+postings, two binary searches per run of a file's passages (``_holding``), instead of
+walking those mostly common words' postings or counting the text of every passage.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
+from itertools import repeat
+from operator import add
 
 from searcher.engine import ranking
 from searcher.engine.ranking import FIELDS, _Scores, score_terms, term_factor, top_files
@@ -152,13 +157,13 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
 
 
 def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, float],
-                      candidates: int, files_with=None, texts: PassageTerms | None = None) -> _Scores:
+                      candidates: int, files_with=None) -> _Scores:
     """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
 
     Scores are linear in the term weights, so the question's own words are the first
     pass scaled; only what expansion adds is scored, and only in the first pass's best
-    files, from the counts of their passages' text (``PassageTerms``): the postings of
-    the (mostly frequent) expansion words are not read. A file outside keeps its
+    files, from the expansion words' postings inside those files' passages (``_holding``):
+    the rest of those (mostly frequent) words' postings is not walked. A file outside keeps its
     first-pass score scaled, which cannot put it above a candidate. How many files an
     expansion word is in is estimated from how many passages it is in (the count of
     files would need all its postings).
@@ -176,9 +181,9 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
     # Files keep their whole D (excluded passages included); excluded passages get no P.
     docnums = [g for number in best for g in stats.passages_of(number)]
     exclude = scores.exclude
-    texts = texts or PassageTerms(reader)
-    for g, p in scores.passage_scores(docnums, texts).items():
+    for g, p in scores.passage_scores(docnums).items():
         passage[g] = factor * p
+    runs = _runs(sorted(docnums))
     schema = reader.schema
     file_of = stats.file_of
     files = rescored.file
@@ -188,17 +193,11 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         fieldobj = schema[fieldname]
         fnorm, norms = stats.file_norms[fieldname], stats.norms[fieldname]
         title = fieldname == "title"
-        # (passage, file, tf) of the passages holding each expansion word
-        holding: dict[str, list[tuple[int, int, int]]] = {stem: [] for stem in extra}
-        for g in docnums:
-            counts = texts.of(g)[fieldname]
-            for stem in holding.keys() & counts.keys():
-                holding[stem].append((g, file_of[g], counts[stem]))
         for stem, weight in extra.items():
-            holders = holding[stem]
+            btext = fieldobj.to_bytes(stem)
+            holders = [(g, file_of[g], tf) for g, tf in _holding(stats, fieldname, btext, runs)]
             if not holders:
                 continue
-            btext = fieldobj.to_bytes(stem)
             df = reader.doc_frequency(fieldname, btext)
             total = reader.frequency(fieldname, btext)
             c = weight * field_weight * term_factor(stats.passages, df, total)
@@ -213,6 +212,55 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
             for number, tf in file_tf.items():
                 files[number] += c * tf / (tf + fnorm[number])
     return rescored
+
+
+def _runs(docnums: list[int]) -> list[tuple[int, int]]:
+    """Sorted global docnums as runs of consecutive ones, (first, last + 1)."""
+    runs: list[tuple[int, int]] = []
+    for g in docnums:
+        if runs and runs[-1][1] == g:
+            runs[-1] = (runs[-1][0], g + 1)
+        else:
+            runs.append((g, g + 1))
+    return runs
+
+
+def _holding(stats: Statistics, fieldname: str, btext: bytes, runs: list[tuple[int, int]]):
+    """(global docnum, tf) of the passages in ``runs`` that hold a term, from its postings.
+
+    A candidate file's passages are a run or a few of consecutive docnums, so each run
+    is two binary searches in the term's postings however common the word: a hundred
+    long files cost as little as a hundred short ones, where counting their text cost a
+    tokenizer pass over every passage (most of a question's time on folders of long pages).
+    """
+    starts = [first for first, _ in runs]
+    found: list[tuple[int, int]] = []
+    for seg in stats.segments:
+        offset, count = seg.offset, seg.count
+        # the runs overlapping the segment, clipped to it (a run may go on into the next one)
+        inside = runs[max(0, bisect_right(starts, offset) - 1):bisect_left(starts, offset + count)]
+        local = [(max(first - offset, 0), min(end - offset, count)) for first, end in inside if end > offset]
+        if not local:
+            continue
+        local_starts = [first for first, _ in local]
+
+        def wanted(first: int, last: int, local=local, local_starts=local_starts) -> bool:
+            # runs do not overlap, so the last one starting by ``last`` ends last of them
+            i = bisect_right(local_starts, last)
+            return i > 0 and local[i - 1][1] > first
+
+        for ids, tfs in ranking._postings(seg, fieldname, btext, wanted):
+            if not len(ids):
+                continue
+            # only the runs that can overlap this block of ids
+            lo = max(0, bisect_right(local_starts, ids[0]) - 1)
+            hi = bisect_right(local_starts, ids[-1])
+            for first, end in local[lo:hi]:
+                i = bisect_left(ids, first)
+                j = bisect_left(ids, end, i)
+                if i < j:
+                    found.extend(zip(map(add, ids[i:j], repeat(offset)), tfs[i:j]))
+    return found
 
 
 def _files_with(df: int, stats: Statistics) -> float:
@@ -231,10 +279,9 @@ def rank(reader, terms: dict, count: int, per_file: int | None, *, expansion: bo
     def feedback(reader, scores, terms, count, exclude):
         candidates = max(count, EXPANSION_CANDIDATES)
         candidates = candidate_count(statistics(reader), top_files(scores, candidates), count)
-        texts = PassageTerms(reader)
-        mixed = expand(reader, scores, terms, stopwords, texts)
+        mixed = expand(reader, scores, terms, stopwords)
         if len(scores.file) > candidates:
-            scores = rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
+            scores = rescore_expanded(reader, scores, terms, mixed, candidates)
         else:  # few files match: score them all
             scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
         return scores, mixed
