@@ -76,7 +76,8 @@ def _read_back(flat, key, postings) -> None:
     assert list(map(list, term.position_lists(indexes))) == [postings[i][1] for i in indexes]
 
 
-_postings = st.lists(st.tuples(st.integers(0, 2**20), st.sets(st.integers(0, 70000), min_size=1, max_size=300)),
+# ids of the segment (below _written's document count)
+_postings = st.lists(st.tuples(st.integers(0, 10**6 - 1), st.sets(st.integers(0, 70000), min_size=1, max_size=300)),
                      min_size=1, max_size=40).map(
     lambda pairs: sorted({d: sorted(p) for d, p in pairs}.items()))
 
@@ -217,3 +218,16 @@ def test_a_damaged_flat_file_is_a_one_line_error(tmp_path, corpus, run):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "searcher: error: the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'"]
+
+
+def test_a_record_naming_a_document_past_the_segment_reads_as_damaged():
+    """An id past the document count between the first and the last (which whoosh's term
+    info checks): None, so that the query says the index is damaged; phrases, which
+    check only their rarest word's ids, can still read it."""
+    postings = [(1, [0]), (50, [1]), (7, [2])]
+    flat, (key,) = _written([postings], doc_count=10)
+    assert flat.term(_info(key, postings)) is None
+    assert list(flat.term(_info(key, postings), check_ids=False).ids) == [1, 50, 7]
+    fine = [(1, [0]), (5, [1]), (7, [2])]
+    flat, (key,) = _written([fine], doc_count=10)
+    assert list(flat.term(_info(key, fine)).ids) == [1, 5, 7]

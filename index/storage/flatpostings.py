@@ -181,6 +181,7 @@ class FlatPostings:
             raise ValueError("not a flat postings file of this segment")
         # Format 2 holds the only copy: whoosh's term info then points here (``held_flat``).
         self.sole = form == _FORMAT
+        self.doc_count = docs
         if table + 16 * terms != length:
             raise ValueError("flat postings file of the wrong length")
         self._offsets = array("Q", dbfile.get(table, 8 * terms))
@@ -195,9 +196,11 @@ class FlatPostings:
             return 0
         return (self._records[i + 1] if i + 1 < len(offsets) else self._table) - self._records[i]
 
-    def term(self, terminfo) -> FlatTerm | None:
+    def term(self, terminfo, check_ids: bool = True) -> FlatTerm | None:
         """The flat postings of the term with whoosh's ``terminfo`` (W3TermInfo), or
-        None when this file does not hold them as whoosh does."""
+        None when this file does not hold them as whoosh does (or they are damaged).
+        ``check_ids=False``: the caller checks the ids it uses as document numbers
+        (``ids_fit``); phrases look most of a common word's ids up, not at them."""
         if self.sole != held_flat(terminfo):
             return None
         offset = postings_offset(terminfo)
@@ -234,7 +237,31 @@ class FlatPostings:
             return None
         if n and (ids[0] != terminfo.min_id() or ids[-1] != terminfo.max_id()):
             return None
+        if not ((not check_ids or ids_fit(ids, self.doc_count)) and checkpoints_fit(checkpoints, npos)):
+            return None
         return FlatTerm(ids, tfs, checkpoints, positions)
+
+
+DAMAGED_POSTINGS = "the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'"
+
+# Checks of a record's arrays against the segment, so that damaged bytes (a flipped bit, a
+# zeroed block) read as a damaged index instead of failing deep in the query code. Each
+# is one pass at C speed over one array; what they guard is in each docstring.
+
+def ids_fit(ids: array, doc_count: int) -> bool:
+    """Whether every posting names a document of the segment (``id < doc_count``): the
+    query code indexes per-document arrays (file numbers, lengths, stored fields) with
+    them, and the first and last ids (checked against whoosh's term info) say nothing of
+    the ones between. Order is not checked here: an id out of order gives a wrong answer,
+    never an error or an unbounded query (``bisect`` and the matchers only move forward)."""
+    return not ids or max(ids) < doc_count
+
+
+def checkpoints_fit(checkpoints: array, positions: int) -> bool:
+    """Whether every checkpoint (where the positions of postings 0, 16, 32... start)
+    lies within the term's ``positions``: a posting's positions are then a slice of the
+    record's (at worst the wrong ones, or cut short), never read from past its end."""
+    return not checkpoints or max(checkpoints) <= positions
 
 
 def flat_postings(reader) -> FlatPostings | None:
@@ -256,15 +283,16 @@ def flat_postings(reader) -> FlatPostings | None:
     return found
 
 
-def flat_term(reader, fieldname: str, btext: bytes) -> FlatTerm | None:
-    """A term's flat postings in one segment's ``reader``, or None: read whoosh's then."""
+def flat_term(reader, fieldname: str, btext: bytes, check_ids: bool = True) -> FlatTerm | None:
+    """A term's flat postings in one segment's ``reader``, or None: read whoosh's then
+    (``check_ids``: as for ``FlatPostings.term``)."""
     if fieldname not in FLAT_FIELDS:
         return None
     flat = flat_postings(reader)
     if flat is None:
         return None
     info = term_info(reader, fieldname, btext)
-    return None if info is None else flat.term(info)
+    return None if info is None else flat.term(info, check_ids)
 
 
 def renumbered(ids, tfs, positions, base: int, docmap) -> tuple[array, list, array]:

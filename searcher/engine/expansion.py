@@ -25,6 +25,8 @@ from operator import add
 from searcher.engine import ranking
 from searcher.engine.ranking import FIELDS, _Scores, score_terms, term_factor, top_files
 from searcher.engine.statistics import Statistics, statistics
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS
 
 FEEDBACK_FILES = 5
 FEEDBACK_TERMS = 30
@@ -249,7 +251,9 @@ def _holding(stats: Statistics, fieldname: str, btext: bytes, runs: list[tuple[i
             i = bisect_right(local_starts, last)
             return i > 0 and local[i - 1][1] > first
 
-        for ids, tfs in ranking._postings(seg, fieldname, btext, wanted):
+        # Only the ids inside the runs are kept: checked there (a damaged list may hold
+        # one past the segment), not all of a common word's (ranking._postings' check_ids).
+        for ids, tfs in ranking._postings(seg, fieldname, btext, wanted, check_ids=False):
             if not len(ids):
                 continue
             # only the runs that can overlap this block of ids
@@ -259,7 +263,10 @@ def _holding(stats: Statistics, fieldname: str, btext: bytes, runs: list[tuple[i
                 i = bisect_left(ids, first)
                 j = bisect_left(ids, end, i)
                 if i < j:
-                    found.extend(zip(map(add, ids[i:j], repeat(offset)), tfs[i:j]))
+                    kept = ids[i:j]
+                    if max(kept) >= count:
+                        raise IndexDamaged(DAMAGED_POSTINGS)
+                    found.extend(zip(map(add, kept, repeat(offset)), tfs[i:j]))
     return found
 
 

@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import add, ge, ne
 
-from searcher.index.storage.flatpostings import flat_term
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, flat_term
 from searcher.index.storage.whoosh_private import decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks
 from searcher.engine import statistics as _statistics
 from searcher.engine.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
@@ -118,13 +119,15 @@ def _any_of_postings(seg: _Segment, fieldname: str, btexts: AnyOf):
         yield ids, list(map(tf_of.__getitem__, ids))
 
 
-def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
+def _postings(seg: _Segment, fieldname: str, btext, wanted=None, check_ids: bool = True):
     """(ids, term frequencies) blocks of a term in one segment, deleted passages included.
 
     ``btext`` is a term's bytes, or an exact phrase as a tuple of its stems: then
     the blocks give the passages holding the phrase and how often (searcher/engine/phrases.py).
     ``wanted(first, last)`` (optional) says whether a block holding ids in
     first..last is needed; blocks that are not are skipped without decoding.
+    ``check_ids=False``: the caller looks every id up in a list of the segment's length,
+    which checks them (index/storage/flatpostings.py ``ids_fit``) at no cost.
     """
     if type(btext) is AnyOf:
         yield from _any_of_postings(seg, fieldname, btext)
@@ -134,7 +137,7 @@ def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
 
         yield from phrase_postings(seg.reader, fieldname, btext, wanted)
         return
-    flat = flat_term(seg.reader, fieldname, btext)
+    flat = flat_term(seg.reader, fieldname, btext, check_ids)
     if flat is not None:  # the same postings as plain arrays (index/storage/flatpostings.py): no decoding
         yield flat.ids, flat.tfs
         return
@@ -441,8 +444,8 @@ def term_walk(stats: Statistics, fieldname: str, key):
     file_tf: dict[int, float] = {} if title else Counter()
     for seg in stats.segments:
         offset, deleted = seg.offset, seg.deleted
-        number_of = seg.file_of.__getitem__
-        for ids, tfs in _postings(seg, fieldname, key):
+        number_of = seg.file_of.__getitem__  # (one number per passage of the segment)
+        for ids, tfs in _postings(seg, fieldname, key, check_ids=False):
             if deleted:
                 keep = [i for i, d in enumerate(ids) if d not in deleted]
                 ids = [ids[i] for i in keep]
@@ -451,10 +454,13 @@ def term_walk(stats: Statistics, fieldname: str, key):
                 continue
             blocks.append((offset, ids, tfs))
             df += len(ids)
+            try:
+                numbers = list(map(number_of, ids))
+            except IndexError:  # an id past the segment: unchecked flat postings, damaged
+                raise IndexDamaged(DAMAGED_POSTINGS) from None
             if title:  # the same title in every passage of a file: count it once
-                file_tf.update(zip(map(number_of, ids), tfs))
+                file_tf.update(zip(numbers, tfs))
                 continue
-            numbers = list(map(number_of, ids))
             if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
                 file_tf.update(numbers)
             elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
