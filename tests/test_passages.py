@@ -141,5 +141,40 @@ def test_punkt_decisions_are_remembered():
     splitter = _sentence_splitter()
     text = "Wings stall at high angles. The flow separates, e.g. near the tip. Dr. Smith said so."
     first = list(splitter.span_tokenize(text))
-    assert "angles. The" in splitter.decisions and "e.g. near" in splitter.decisions
+    assert "e.g. near" in splitter.decisions and "Dr. Smith" in splitter.decisions
+    assert "angles. The" not in splitter.decisions  # after a plain word: decided without Punkt
     assert list(splitter.span_tokenize(text)) == first and len(first) == 3
+
+
+_NON_WORD = ")\";}]*:@'({[!?"
+_WORDS = st.one_of(st.text("abcXYZéß.", min_size=1, max_size=6), st.sampled_from(["etc", "Dr", "e.g", "vs", "A", "I"]))
+_NEXT = st.one_of(st.sampled_from(list(_NON_WORD)),
+                  st.tuples(st.sampled_from([" ", "  ", "\n", "\t", "\u00a0"]),
+                            st.text("aZ1.,-'\"()?!…é", min_size=1, max_size=5)).map("".join))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_WORDS, st.sampled_from([".", "?", "!"]), _NEXT)
+def test_decisions_after_a_plain_word_are_punkts(word, end, after):
+    """The contexts decided without Punkt's annotation (a plain word before the end) get
+    Punkt's own decision, as do all others."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    from searcher.index.text.passages import _sentence_splitter
+
+    remembering = _sentence_splitter()
+    fresh = PunktSentenceTokenizer(remembering._params)
+    context = word + end + after
+    assert remembering.text_contains_sentbreak(context) == fresh.text_contains_sentbreak(context)
+    # And a whole text with such a candidate splits as Punkt splits it.
+    text = f"Some words {context} and more words here. Then an end."
+    assert list(remembering.span_tokenize(text)) == list(fresh.span_tokenize(text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["alpha", "beta", "Gamma", "x1", "(note)", "a-b", "\n", "\n\n", ",", ";", " ", "end."]),
+                min_size=250, max_size=900))
+def test_long_paragraphs_with_few_or_no_sentence_ends(words):
+    """Paragraphs longer than a passage, many with no ".", "?" or "!" (which go without Punkt):
+    the passages Punkt's sentences give."""
+    check_passages(" ".join(words))

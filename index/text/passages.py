@@ -44,19 +44,43 @@ _CONTEXT_CHARS = 100
 _CONTEXTS = 200_000
 
 
+# A context Punkt is asked about (text_contains_sentbreak) is the word before a candidate
+# end (".", "?" or "!"), the end, and what follows: a punctuation mark of Punkt's
+# non-word set, or space and the next token. Two thirds of them start with a plain word:
+# two or more ASCII letters, right before the end, which is right before that mark or
+# space (not "Japan..." nor "abc.def.": there the word is not the first token). Such a word, unless an abbreviation, is a sentence break for the
+# untrained Punkt used here, whatever the word and whatever follows: its first pass marks
+# "word." as a break (a token ending in a period that is no abbreviation, no ellipsis), or
+# "?"/"!" after "word"; its second pass changes that only for abbreviations, ellipses,
+# initials ("J.") and numbers, or from what training learns (collocations, sentence
+# starters, orthographic context), which is empty here; and the context always holds a
+# token after the break (the punctuation mark or the next token), so it "contains a
+# sentence break". tests/test_passages.py checks this against Punkt's own decisions.
+# Punkt's candidate ends (``PunktLanguageVars.sent_end_chars``); a paragraph with none is one sentence.
+_SENT_END_CHARS = (".", "?", "!")
+_NO_CANDIDATE = re.compile(r"[^.?!]*\Z").match
+_PLAIN_WORD_END = re.compile(r"([A-Za-z]{2,})[.?!](?=[\s)\";}\]*:@'({\[!?])").match
+_ABBREVIATION_SET = frozenset(_ABBREVIATIONS)
+
+
 @lru_cache(maxsize=1)
 def _sentence_splitter():
     from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
     class RememberingPunkt(PunktSentenceTokenizer):
         """Punkt, remembering its decision for each context it has seen (a pure function
-        of the context's text, for fixed parameters)."""
+        of the context's text, for fixed parameters), and deciding without its
+        annotation the contexts after a plain word (``_PLAIN_WORD_END``)."""
 
         def __init__(self, params):
             super().__init__(params)
             self.decisions: dict[str, bool] = {}
+            self.shortcuts = False
 
         def text_contains_sentbreak(self, text: str) -> bool:
+            plain = _PLAIN_WORD_END(text) if self.shortcuts else None
+            if plain is not None and plain.group(1).lower() not in _ABBREVIATION_SET:
+                return True
             decision = self.decisions.get(text)
             if decision is None:
                 decision = super().text_contains_sentbreak(text)
@@ -68,7 +92,11 @@ def _sentence_splitter():
 
     params = PunktParameters()
     params.abbrev_types = set(_ABBREVIATIONS)
-    return RememberingPunkt(params)
+    splitter = RememberingPunkt(params)
+    # The shortcuts above read the rules of nltk's Punkt (3.8-3.10): another candidate
+    # set means other rules, and Punkt decides everything itself.
+    splitter.shortcuts = tuple(splitter._lang_vars.sent_end_chars) == _SENT_END_CHARS
+    return splitter
 
 
 # Punkt's cost grows faster than linearly on one huge paragraph, and nltk (3.10+)
@@ -136,6 +164,10 @@ def _sentence_spans(text: str, joins_whole):
             # paragraph's start and its last ends at the last visible character,
             # so the passage comes out the same (tests/test_passages.py checks).
             yield para_start, last_end
+        elif joins_whole is not None and _NO_CANDIDATE(paragraph) and _sentence_splitter().shortcuts:
+            # No ".", "?" or "!": Punkt finds no candidate end, and its one sentence
+            # runs from the paragraph's start to its last visible character.
+            yield from _cut_long(para_start, last_end, text)
         else:
             splitter = splitter or _sentence_splitter()
             for start, end in splitter.span_tokenize(paragraph):
