@@ -263,10 +263,10 @@ class _Term:
     the few passages that need it, instead of a {docnum: tf} dict built for all of them.
     """
 
-    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "field", "stem")
+    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "field", "stem", "file_tf")
 
     def __init__(self, c: float, norms, blocks: list[tuple[int, list[int], list[float]]], df: int,
-                 field: str = "", stem: str | None = None):
+                 field: str = "", stem: str | None = None, file_tf: dict | None = None):
         self.field = field
         self.stem = stem  # the stem of a word (its tf can be counted in text); None for a phrase
         self.c = c
@@ -275,6 +275,27 @@ class _Term:
         self.starts = [offset + ids[0] for offset, ids, _ in blocks]
         self.df = df
         self._tf_of: dict[int, float] | None = None
+        # {file number: tf} (a passage's tf is at most its file's; a file without the term has
+        # none): what bounds the P of a file's passages (``_Scores.file_bound``). None: unknown.
+        self.file_tf = file_tf
+
+    def in_range(self, start: int, end: int) -> list[tuple[int, float]]:
+        """(docnum, tf) of the passages start..end - 1 (global docnums) that hold the term:
+        two binary searches per block instead of one per passage (a file's passages are
+        consecutive, so asking for them as a range is the cheap way)."""
+        blocks, starts = self.blocks, self.starts
+        i = bisect_right(starts, start) - 1
+        if i < 0:
+            i = 0
+        found = []
+        for offset, ids, tfs in blocks[i:]:
+            if offset + ids[0] >= end:
+                break
+            j = bisect_left(ids, start - offset)
+            stop = bisect_left(ids, end - offset, j)
+            if j < stop:
+                found.extend(zip(map(add, ids[j:stop], repeat(offset)) if offset else ids[j:stop], tfs[j:stop]))
+        return found
 
     def tfs(self, docnums: list[int]) -> list[tuple[int, float]]:
         """(docnum, tf) of those of ``docnums`` (global, ascending) that hold the term."""
@@ -377,6 +398,59 @@ class _Scores:
             return {g: known[g] for g in docnums if known[g] is not None and g in include and g not in exclude}
         return {g: known[g] for g in docnums if known[g] is not None and g not in exclude}
 
+    def file_passage_scores(self, runs) -> dict[int, float]:
+        """``passage_scores`` of the passages of ``runs`` ((start, end) ranges of global
+        docnums, end excluded: a file's live passages), each term's postings in them found
+        by range; the same sums, added in the same order (fixed P first, then the terms in
+        the order they were added)."""
+        known = self._passage
+        fixed = self.fixed
+        found: dict[int, float] = {}
+        if fixed:
+            for start, end in runs:
+                for g in range(start, end):
+                    p = fixed.get(g)
+                    if p is not None:
+                        found[g] = p
+        get = found.get
+        for term in self.terms:
+            c, norms = term.c, term.norms
+            for start, end in runs:
+                for g, tf in term.in_range(start, end):
+                    found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
+        for start, end in runs:
+            for g in range(start, end):
+                if g not in known:
+                    known[g] = get(g)
+        exclude, include = self.exclude, self.include
+        if include is not None:
+            return {g: p for g, p in found.items() if g in include and g not in exclude}
+        if exclude:
+            return {g: p for g, p in found.items() if g not in exclude}
+        return found
+
+    def file_bound(self, number: int, runs) -> float:
+        """No passage of file ``number`` (its live passages: ``runs``) has a P above this:
+        a term adds c * tf / (tf + norm) <= c * ftf / (ftf + least norm), ftf the file's
+        tf (at least any of its passages'), the least norm among the file's passages;
+        nothing if the file lacks it. Loose terms of a query mostly miss most files."""
+        bound = max(self.fixed.values()) if self.fixed else 0.0
+        least: dict = {}
+        for term in self.terms:
+            file_tf = term.file_tf
+            if file_tf is None:
+                bound += term.c
+                continue
+            ftf = file_tf.get(number)
+            if ftf is None:
+                continue
+            norms = term.norms
+            low = least.get(id(norms))
+            if low is None:
+                low = least[id(norms)] = min(min(norms[start:end]) for start, end in runs)
+            bound += term.c * ftf / (ftf + low)
+        return bound
+
     def passage_bound(self) -> float:
         """No passage's P is above this (tf / (tf + norm) < 1)."""
         return (max(self.fixed.values()) if self.fixed else 0.0) + sum(term.c for term in self.terms)
@@ -401,7 +475,7 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         counts = shared.get((fieldname, key), counts)
     idf_df, file_df, total, file_total = counts
     c = weight * field_weight * term_factor(stats.passages, idf_df, total)
-    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
+    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem, file_tf))
     scores._matched = None
     scores._top_count = 0
     c = weight * field_weight * term_factor(stats.file_count, file_df, file_total)
@@ -493,6 +567,11 @@ def score_fields(reader, fields: dict, scores: _Scores | None = None) -> _Scores
     return scores
 
 
+# A file is skipped when its bound times this is below the count-th best passage: more than
+# the rounding of two sums of a few dozen positive terms in different orders.
+BOUND_SLACK = 1.0 + 1e-9
+
+
 def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Statistics) -> list[Ranked]:
     """The best ``count`` passages, at most ``per_file`` from one file; ties by index order."""
     files, share = scores.file, PASSAGE_SHARE
@@ -506,10 +585,17 @@ def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Stati
         margin = share * scores.passage_bound()
         floor = _kth_largest(files, count) - margin
         best: list[tuple[float, int]] = []  # heap of the count best files' best passages
+        runs_of = stats.runs_of
         for d, number in sorted(_files_at_least(files, floor), reverse=True):
-            if len(best) == count and d + margin < best[0][0]:
-                break
-            ranked = [(d + share * p, -g) for g, p in scores.passage_scores(stats.passages_of(number)).items()]
+            runs = runs_of(number)
+            if len(best) == count:
+                if d + margin < best[0][0]:
+                    break
+                # This file's own bound: it can skip a file the common margin cannot
+                # (BOUND_SLACK: the bound and the score are sums in different orders).
+                if (d + share * scores.file_bound(number, runs)) * BOUND_SLACK < best[0][0]:
+                    continue
+            ranked = [(d + share * p, -g) for g, p in scores.file_passage_scores(runs).items()]
             if ranked:
                 by_file[number] = ranked
                 top = max(ranked)

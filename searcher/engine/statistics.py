@@ -110,6 +110,13 @@ class Statistics:
         """Global docnums of a file's live passages, in index order."""
         return self._data.passages_of(number)
 
+    def runs_of(self, number: int) -> list[tuple[int, int]]:
+        """A file's live passages as (first, last + 1) global docnums, in index order."""
+        data = self._data
+        first = data.file_run_first
+        starts, ends = data.run_start, data.run_end
+        return [(starts[i], ends[i]) for i in data.file_runs[first[number]:first[number + 1]]]
+
 
 def statistics(reader) -> Statistics:
     """The reader's Statistics, loaded or built on first use and kept with the reader."""
