@@ -7,9 +7,10 @@ question's own words) and the first pass's EXPANSION_CANDIDATES best files are
 ranked again. It runs only for natural-language questions (see ``ranking.is_question``),
 never for keyword lookups.
 
-Both steps need the counts of every word in about a hundred files: they count the
-words of those files' stored text (``PassageTerms``), with the analysis the index
-was built with, instead of walking the posting lists of thirty mostly common words.
+Feedback needs the counts of every word in a few files' best passages: it counts the
+words of their stored text (``PassageTerms``), with the analysis the index was built
+with. The second pass needs thirty words' counts in about a hundred files: it looks
+their postings up in those files' passages by range, without walking them.
 """
 
 from __future__ import annotations
@@ -152,15 +153,15 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
 
 
 def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, float],
-                      candidates: int, files_with=None, texts: PassageTerms | None = None) -> _Scores:
+                     candidates: int, files_with=None) -> _Scores:
     """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
 
     Scores are linear in the term weights, so the question's own words are the first
     pass scaled; only what expansion adds is scored, and only in the first pass's best
-    files, from the counts of their passages' text (``PassageTerms``): the postings of
-    the (mostly frequent) expansion words are not read. A file outside keeps its
-    first-pass score scaled, which cannot put it above a candidate. How many files an
-    expansion word is in is estimated from how many passages it is in (the count of
+    files: each expansion word's postings are looked up in those files' passages by range
+    (two binary searches per file, ``ranking.term_in_runs``), never walked. A file outside
+    keeps its first-pass score scaled, which cannot put it above a candidate. How many files
+    an expansion word is in is estimated from how many passages it is in (the count of
     files would need all its postings).
     """
     stats = statistics(reader)
@@ -174,10 +175,9 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
     rescored.file = {number: factor * scores.file[number] for number in best}
     passage = rescored.fixed
     # Files keep their whole D (excluded passages included); excluded passages get no P.
-    docnums = [g for number in best for g in stats.passages_of(number)]
+    runs = [run for number in best for run in stats.runs_of(number)]
     exclude = scores.exclude
-    texts = texts or PassageTerms(reader)
-    for g, p in scores.passage_scores(docnums, texts).items():
+    for g, p in scores.file_passage_scores(runs).items():
         passage[g] = factor * p
     schema = reader.schema
     file_of = stats.file_of
@@ -188,24 +188,19 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         fieldobj = schema[fieldname]
         fnorm, norms = stats.file_norms[fieldname], stats.norms[fieldname]
         title = fieldname == "title"
-        # (passage, file, tf) of the passages holding each expansion word
-        holding: dict[str, list[tuple[int, int, int]]] = {stem: [] for stem in extra}
-        for g in docnums:
-            counts = texts.of(g)[fieldname]
-            for stem in holding.keys() & counts.keys():
-                holding[stem].append((g, file_of[g], counts[stem]))
         for stem, weight in extra.items():
-            holders = holding[stem]
+            btext = fieldobj.to_bytes(stem)
+            holders = ranking.term_in_runs(stats, fieldname, btext, runs)  # (passage, tf), in runs' order
             if not holders:
                 continue
-            btext = fieldobj.to_bytes(stem)
             df = reader.doc_frequency(fieldname, btext)
             total = reader.frequency(fieldname, btext)
             c = weight * field_weight * term_factor(stats.passages, df, total)
             file_tf: dict[int, float] = {}
-            for g, number, tf in holders:
+            for g, tf in holders:
                 if g not in exclude:
                     passage[g] = passage.get(g, 0.0) + c * tf / (tf + norms[g])
+                number = file_of[g]
                 file_tf[number] = tf if title else file_tf.get(number, 0) + tf
             fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
             # (a title is counted once per file, a body word each time)
@@ -231,10 +226,9 @@ def rank(reader, terms: dict, count: int, per_file: int | None, *, expansion: bo
     def feedback(reader, scores, terms, count, exclude):
         candidates = max(count, EXPANSION_CANDIDATES)
         candidates = candidate_count(statistics(reader), top_files(scores, candidates), count)
-        texts = PassageTerms(reader)
-        mixed = expand(reader, scores, terms, stopwords, texts)
+        mixed = expand(reader, scores, terms, stopwords)
         if len(scores.file) > candidates:
-            scores = rescore_expanded(reader, scores, terms, mixed, candidates, texts=texts)
+            scores = rescore_expanded(reader, scores, terms, mixed, candidates)
         else:  # few files match: score them all
             scores = score_terms(reader, mixed, _Scores(statistics(reader), exclude))
         return scores, mixed

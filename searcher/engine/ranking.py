@@ -263,12 +263,10 @@ class _Term:
     the few passages that need it, instead of a {docnum: tf} dict built for all of them.
     """
 
-    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "field", "stem", "file_tf")
+    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "file_tf")
 
     def __init__(self, c: float, norms, blocks: list[tuple[int, list[int], list[float]]], df: int,
-                 field: str = "", stem: str | None = None, file_tf: dict | None = None):
-        self.field = field
-        self.stem = stem  # the stem of a word (its tf can be counted in text); None for a phrase
+                 file_tf: dict | None = None):
         self.c = c
         self.norms = norms  # passage norms by global docnum
         self.blocks = blocks  # (offset, ids, tfs), in docnum order
@@ -369,27 +367,17 @@ class _Scores:
                     found.update(ids)
         return sum(map(len, local.values()))
 
-    def passage_scores(self, docnums, texts=None) -> dict[int, float]:
-        """{docnum: P} of those of ``docnums`` (global) that match and are not excluded.
-
-        ``texts``: the passages' counted text (expansion.PassageTerms), for the words' tfs
-        (phrases' come from postings).
-        """
+    def passage_scores(self, docnums) -> dict[int, float]:
+        """{docnum: P} of those of ``docnums`` (global) that match and are not excluded."""
         known = self._passage
         wanted = sorted(g for g in set(docnums) if g not in known)
         if wanted:
             fixed = self.fixed
             found = {g: fixed[g] for g in wanted if g in fixed}
             get = found.get
-            counted = [texts.of(g) for g in wanted] if texts is not None else None
             for term in self.terms:  # terms in the order they were added, as P always sums them
                 c, norms = term.c, term.norms
-                if counted is not None and term.stem is not None:
-                    field, stem = term.field, term.stem
-                    pairs = [(g, counts[field][stem]) for g, counts in zip(wanted, counted) if stem in counts[field]]
-                else:
-                    pairs = term.tfs(wanted)
-                for g, tf in pairs:
+                for g, tf in term.tfs(wanted):
                     found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
             for g in wanted:
                 known[g] = get(g)
@@ -418,16 +406,15 @@ class _Scores:
             for start, end in runs:
                 for g, tf in term.in_range(start, end):
                     found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
+        exclude, include = self.exclude, self.include
+        ordered = {}  # in the order of ``runs``, as passage_scores gives its docnums
         for start, end in runs:
             for g in range(start, end):
-                if g not in known:
-                    known[g] = get(g)
-        exclude, include = self.exclude, self.include
-        if include is not None:
-            return {g: p for g, p in found.items() if g in include and g not in exclude}
-        if exclude:
-            return {g: p for g, p in found.items() if g not in exclude}
-        return found
+                p = get(g)
+                known[g] = p
+                if p is not None and g not in exclude and (include is None or g in include):
+                    ordered[g] = p
+        return ordered
 
     def file_bound(self, number: int, runs) -> float:
         """No passage of file ``number`` (its live passages: ``runs``) has a P above this:
@@ -462,9 +449,8 @@ class _Scores:
 
 
 def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: float,
-              key, weight: float, stem: str | None = None) -> None:
-    """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field;
-    ``stem``: the word's stem (None for a phrase)."""
+              key, weight: float) -> None:
+    """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field."""
     blocks, df, file_tf = term_walk(stats, fieldname, key)
     if not blocks:
         return
@@ -475,7 +461,7 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         counts = shared.get((fieldname, key), counts)
     idf_df, file_df, total, file_total = counts
     c = weight * field_weight * term_factor(stats.passages, idf_df, total)
-    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem, file_tf))
+    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, file_tf))
     scores._matched = None
     scores._top_count = 0
     c = weight * field_weight * term_factor(stats.file_count, file_df, file_total)
@@ -492,6 +478,22 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         for number, tf in file_tf.items():
             dense[number] += c * tf / (tf + fnorm[number])
         files.changed()
+
+
+def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs) -> list[tuple[int, float]]:
+    """(global docnum, tf) of the passages in ``runs`` ((start, end) of live passages, in
+    any order) that hold a term, run after run, ascending in each: its postings are read
+    (flat ones are plain arrays, one copy each) and searched by range, not walked."""
+    blocks = []
+    for seg in stats.segments:
+        blocks.extend((seg.offset, ids, tfs) for ids, tfs in _postings(seg, fieldname, btext) if len(ids))
+    if not blocks:
+        return []
+    term = _Term(0.0, (), blocks, 0)
+    found = []
+    for start, end in runs:
+        found.extend(term.in_range(start, end))
+    return found
 
 
 def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
@@ -560,10 +562,8 @@ def score_fields(reader, fields: dict, scores: _Scores | None = None) -> _Scores
         fieldobj = schema[fieldname]
         for key, weight in terms.items():
             if weight > 0:  # a phrase (tuple of stems) or an AnyOf goes to _postings as it is
-                if type(key) is str:
-                    _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key), weight, key)
-                else:
-                    _add_term(stats, scores, fieldname, field_weight, key, weight)
+                _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key) if type(key) is str else key,
+                          weight)
     return scores
 
 
