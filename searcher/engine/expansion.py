@@ -182,6 +182,7 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
     schema = reader.schema
     file_of = stats.file_of
     files = rescored.file
+    wanted = ranking.Runs(stats, runs)
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
             continue
@@ -190,7 +191,7 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         title = fieldname == "title"
         for stem, weight in extra.items():
             btext = fieldobj.to_bytes(stem)
-            holders = ranking.term_in_runs(stats, fieldname, btext, runs)  # (passage, tf), in runs' order
+            holders = ranking.term_in_runs(fieldname, btext, wanted)  # (passage, tf)
             if not holders:
                 continue
             df = reader.doc_frequency(fieldname, btext)

@@ -480,19 +480,41 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         files.changed()
 
 
-def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs) -> list[tuple[int, float]]:
-    """(global docnum, tf) of the passages in ``runs`` ((start, end) of live passages, in
-    any order) that hold a term, run after run, ascending in each: its postings are read
-    (flat ones are plain arrays, one copy each) and searched by range, not walked."""
-    blocks = []
-    for seg in stats.segments:
-        blocks.extend((seg.offset, ids, tfs) for ids, tfs in _postings(seg, fieldname, btext) if len(ids))
-    if not blocks:
-        return []
-    term = _Term(0.0, (), blocks, 0)
+class Runs:
+    """Ranges of live passages ((start, end) global docnums) to look terms up in, grouped
+    by segment once for all the terms (``term_in_runs``)."""
+
+    def __init__(self, stats: Statistics, runs):
+        offsets = [seg.offset for seg in stats.segments]
+        by_segment: dict[int, list[tuple[int, int]]] = {}
+        for start, end in sorted(runs):
+            i = bisect_right(offsets, start) - 1
+            offset = offsets[i]
+            by_segment.setdefault(i, []).append((start - offset, end - offset))  # (a run never crosses segments)
+        self.parts = [(stats.segments[i], local) for i, local in sorted(by_segment.items())]
+
+
+def term_in_runs(fieldname: str, btext: bytes, runs: Runs) -> list[tuple[int, float]]:
+    """(global docnum, tf) of the passages in ``runs`` that hold a term, ascending: the
+    postings of the segments holding a run are read (flat ones are plain arrays, one
+    copy each) and searched by range, two binary searches per run, never walked."""
     found = []
-    for start, end in runs:
-        found.extend(term.in_range(start, end))
+    extend = found.extend
+    for seg, local in runs.parts:
+        offset = seg.offset
+        for ids, tfs in _postings(seg, fieldname, btext):
+            if not len(ids):
+                continue
+            first, last = ids[0], ids[-1]
+            j = 0
+            for start, end in local:
+                if end <= first or start > last:
+                    continue
+                j = bisect_left(ids, start, j)
+                stop = bisect_left(ids, end, j)
+                if j < stop:
+                    extend(zip(map(add, ids[j:stop], repeat(offset)) if offset else ids[j:stop], tfs[j:stop]))
+                j = stop
     return found
 
 
