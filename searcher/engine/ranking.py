@@ -35,12 +35,13 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import add, ge, ne
+from itertools import accumulate, compress, repeat
+from operator import add, ge, mul, ne, not_, sub, truediv
 
 from searcher.index.storage.flatpostings import flat_term
 from searcher.index.storage.whoosh_private import decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks
@@ -469,14 +470,16 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
     files = scores.file
     if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
         files = scores.file = _DenseFiles(len(fnorm), files)
+    # D += c * tf / (tf + norm) for each file, at C speed: the same operations in the same
+    # order as the expression (c * tf first), so the same floats.
+    numbers = list(file_tf.keys())
+    tfs = list(file_tf.values())
+    parts = map(truediv, map(mul, repeat(c), tfs), map(add, tfs, map(fnorm.__getitem__, numbers)))
     if type(files) is dict:
-        get = files.get
-        for number, tf in file_tf.items():
-            files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
+        files.update(zip(numbers, map(add, map(files.get, numbers, repeat(0.0)), parts)))
     else:
         dense = files.scores
-        for number, tf in file_tf.items():
-            dense[number] += c * tf / (tf + fnorm[number])
+        deque(map(dense.__setitem__, numbers, map(add, map(dense.__getitem__, numbers), parts)), 0)
         files.changed()
 
 
@@ -526,6 +529,32 @@ def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
     return float(sum(map(sum, (tfs for _, _, tfs in blocks)))), float(sum(file_tf.values()))
 
 
+# A segment's postings of a term are counted by file from its runs of passages (two binary
+# searches per run, at C speed) when it has more than this many postings per run; else one by one.
+RUN_WALK = 4
+
+
+def _walk_by_runs(file_tf: dict, ids, tfs, runs, title: bool) -> None:
+    """Add a segment's postings (``ids`` ascending, ``tfs`` ints) to ``file_tf`` by file:
+    each run of a file's passages (``runs``: local starts, ends, file numbers, each file
+    in one run) is found in ``ids`` by binary search, so the cost is per run, not per
+    posting. The same counts as one by one, in the same order (runs ascend)."""
+    starts, ends, numbers = runs
+    lo = list(map(bisect_left, repeat(ids), starts))
+    hi = list(map(bisect_left, repeat(ids), ends))
+    counts = list(map(sub, hi, lo))
+    keys = list(compress(numbers, counts))
+    if title:  # each file's tf (every passage's, the same title): the last passage's, as one by one
+        dict.update(file_tf, zip(keys, map(tfs.__getitem__, map(sub, compress(hi, counts), repeat(1)))))
+        return
+    if tfs.count(1) == len(tfs):
+        sums = compress(counts, counts)
+    else:
+        prefix = list(accumulate(tfs, initial=0))
+        sums = map(sub, map(prefix.__getitem__, compress(hi, counts)), map(prefix.__getitem__, compress(lo, counts)))
+    dict.update(file_tf, zip(keys, map(add, map(file_tf.get, keys, repeat(0)), sums)))
+
+
 def term_walk(stats: Statistics, fieldname: str, key):
     """(live postings as (offset, ids, tfs) blocks, passage df, {file number: tf}) of a term;
     kept in ``stats.walks`` when the caller set that dict (searcher/engine/multi.py counts first)."""
@@ -541,23 +570,30 @@ def term_walk(stats: Statistics, fieldname: str, key):
         offset, deleted = seg.offset, seg.deleted
         number_of = seg.file_of.__getitem__
         for ids, tfs in _postings(seg, fieldname, key):
+            whole = type(tfs) is array and tfs.typecode in "BHIL"  # a flat term's counts: ints
             if deleted:
-                keep = [i for i, d in enumerate(ids) if d not in deleted]
-                ids = [ids[i] for i in keep]
-                tfs = [tfs[i] for i in keep]
-            if not ids:
+                dead = list(map(deleted.__contains__, ids))
+                if any(dead):
+                    keep = list(map(not_, dead))
+                    ids = list(compress(ids, keep))
+                    tfs = list(compress(tfs, keep))
+            if not len(ids):
                 continue
             blocks.append((offset, ids, tfs))
             df += len(ids)
+            runs = seg.runs() if whole and len(ids) > RUN_WALK * seg.run_count else None
+            if runs is not None:  # many postings per file: count them by file, not one by one
+                _walk_by_runs(file_tf, ids, tfs, runs, title)
+                continue
             if title:  # the same title in every passage of a file: count it once
                 file_tf.update(zip(map(number_of, ids), tfs))
                 continue
             numbers = list(map(number_of, ids))
-            if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
+            if tfs.count(1) == len(tfs):  # the common case: count each file's passages
                 file_tf.update(numbers)
-            elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
+            elif whole or type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
                 file_tf.update(numbers)
-                for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
+                for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1))):
                     file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)
             else:  # fractional weights (not made by searcher's indexer): sum them as they come
                 get = file_tf.get
