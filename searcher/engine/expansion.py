@@ -191,11 +191,9 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         title = fieldname == "title"
         for stem, weight in extra.items():
             btext = fieldobj.to_bytes(stem)
-            holders = ranking.term_in_runs(fieldname, btext, wanted)  # (passage, tf)
+            holders, df, total = ranking.term_in_runs(stats, fieldname, btext, wanted)  # holders: (passage, tf)
             if not holders:
                 continue
-            df = reader.doc_frequency(fieldname, btext)
-            total = reader.frequency(fieldname, btext)
             c = weight * field_weight * term_factor(stats.passages, df, total)
             file_tf: dict[int, float] = {}
             for g, tf in holders:

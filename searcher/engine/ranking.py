@@ -43,8 +43,9 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import add, ge, mul, ne, not_, sub, truediv
 
-from searcher.index.storage.flatpostings import flat_term
-from searcher.index.storage.whoosh_private import decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks
+from searcher.index.storage.flatpostings import FLAT_FIELDS, flat_postings, flat_term
+from searcher.index.storage.whoosh_private import (decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks,
+                                                   term_info)
 from searcher.engine import statistics as _statistics
 from searcher.engine.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
@@ -494,18 +495,39 @@ class Runs:
             i = bisect_right(offsets, start) - 1
             offset = offsets[i]
             by_segment.setdefault(i, []).append((start - offset, end - offset))  # (a run never crosses segments)
-        self.parts = [(stats.segments[i], local) for i, local in sorted(by_segment.items())]
+        self.parts = [(stats.segments[i].offset, local) for i, local in sorted(by_segment.items())]
 
 
-def term_in_runs(fieldname: str, btext: bytes, runs: Runs) -> list[tuple[int, float]]:
-    """(global docnum, tf) of the passages in ``runs`` that hold a term, ascending: the
-    postings of the segments holding a run are read (flat ones are plain arrays, one
-    copy each) and searched by range, two binary searches per run, never walked."""
+def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
+    """(holders, df, total) of a term: holders, the (global docnum, tf) of the passages in
+    ``runs`` that hold it, ascending; df and total, the passages holding it and its
+    occurrences in all, deleted passages included, as whoosh's reader.doc_frequency and
+    reader.frequency count them. Each segment's term info is looked up once for both; the
+    postings of the segments holding a run are read (flat ones are plain arrays, one copy
+    each) and searched by range, two binary searches per run, never walked."""
     found = []
     extend = found.extend
-    for seg, local in runs.parts:
+    df = total = 0
+    wanted = dict(runs.parts)
+    for seg in stats.segments:
+        reader = seg.reader
+        info = term_info(reader, fieldname, btext)
+        if info is None:  # not in this segment (or a codec without term infos: ask the reader)
+            held = reader.doc_frequency(fieldname, btext)
+            df += held
+            total += reader.frequency(fieldname, btext)
+        else:
+            held = info.doc_frequency()
+            df += held
+            total += info.weight()
+        local = wanted.get(seg.offset)
+        if local is None or not held:
+            continue
+        flat = flat_postings(reader) if info is not None and fieldname in FLAT_FIELDS else None
+        term = flat.term(info) if flat is not None else None
+        blocks = ((term.ids, term.tfs),) if term is not None else _postings(seg, fieldname, btext)
         offset = seg.offset
-        for ids, tfs in _postings(seg, fieldname, btext):
+        for ids, tfs in blocks:
             if not len(ids):
                 continue
             first, last = ids[0], ids[-1]
@@ -518,7 +540,7 @@ def term_in_runs(fieldname: str, btext: bytes, runs: Runs) -> list[tuple[int, fl
                 if j < stop:
                     extend(zip(map(add, ids[j:stop], repeat(offset)) if offset else ids[j:stop], tfs[j:stop]))
                 j = stop
-    return found
+    return found, df, total
 
 
 def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
