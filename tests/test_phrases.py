@@ -30,6 +30,9 @@ def build_index(segments, deleted, monkeypatch):
 
     from searcher.index.storage.fastwrite import FastSegmentWriter
 
+    # Format-2 segments hold their postings only in the flat file, which whoosh reads
+    # through the door's patched readers (applied here, not by whichever test ran first).
+    whoosh_private.use_searcher_readers()
     ix = RamStorage().create_index(make_schema())
     count = 0
     for kind, blocklimit, docs in segments:
@@ -121,3 +124,32 @@ def test_wanted_limits_the_rarest_words_blocks(monkeypatch):
         assert list(everything) == list(range(1, 40, 2))
         some = match_phrase(reader, "body", ("wing", "air"), wanted=lambda first, last: first <= 10)
         assert set(some) <= set(everything) and {1, 3, 5, 7, 9} <= set(some) and 39 not in some
+
+
+def _near_match_by_levels(where, words, slop, ordered):
+    """Every partial match grown word by word (whoosh's SpanNear2), uncapped: the reference."""
+    partial = {(pos, pos) for pos in where.get(words[0], ())}
+    for word in words[1:]:
+        partial = {grown for start, end in partial for pos in where.get(word, ())
+                   for grown in ([(start, pos)] if end < pos <= end + slop else
+                                 [(pos, end)] if not ordered and start - slop <= pos < start else [])}
+    return bool(partial)
+
+
+@settings(max_examples=400, deadline=None)
+@given(positions=st.dictionaries(st.sampled_from("abcd"), st.lists(st.integers(0, 40), min_size=1, max_size=8, unique=True)),
+       words=st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), slop=st.integers(1, 12), ordered=st.booleans())
+def test_near_match_finds_what_growing_every_partial_match_finds(positions, words, slop, ordered):
+    from searcher.present.snippets import near_match
+
+    where = {word: sorted(found) for word, found in positions.items()}
+    assert near_match(where, words, slop, ordered) == _near_match_by_levels(where, words, slop, ordered)
+
+
+def test_near_match_of_a_common_word_repeated_stops_at_the_first_match(monkeypatch):
+    from searcher.present import snippets
+
+    where = {"the": list(range(0, 3000, 3))}
+    monkeypatch.setattr(snippets, "_MAX_PARTIAL_MATCHES", 10)  # 80 partial matches at most: enough
+    assert snippets.near_match(where, ["the"] * 8, 1000)
+    assert not snippets.near_match(where, ["the"] * 8, 2, ordered=True)

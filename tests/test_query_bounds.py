@@ -16,7 +16,7 @@ from searcher.index.errors import IndexingError
 from searcher.parse import query as query_module
 from searcher.errors import QueryError
 from searcher.parse.query import (
-    MAX_EDIT_DISTANCE, MAX_FUZZY_LETTERS, MAX_NESTING, MAX_QUERY_CHARS, MAX_QUERY_WORDS,
+    MAX_EDIT_DISTANCE, MAX_FUZZY_LETTERS, MAX_NESTING, MAX_PASTED_CHARS, MAX_QUERY_CHARS, MAX_QUERY_WORDS,
     MAX_WORD_LETTERS, BoundedFuzzy, leaves,
 )
 from searcher.engine.search import SearchSession
@@ -147,9 +147,9 @@ def test_a_pattern_of_many_words_matches_every_passage_holding_one(session, monk
 
 @pytest.mark.parametrize("text, fragment", [
     ("a" * (MAX_WORD_LETTERS + 1), "letters"),
-    ("ab" * 5000, "too long"),
-    ("word " * (MAX_QUERY_WORDS + 1), "too many words"),
-    ("x" * (MAX_QUERY_CHARS + 1), "too long"),
+    ("ab" * 5000, "has no words"),  # pasted: its one "word" is no word
+    ("x" * (MAX_QUERY_CHARS + 1), "has no words"),
+    ("river " * (MAX_PASTED_CHARS // 6 + 1), "too long"),
     ("(" * (MAX_NESTING + 1) + "river" + ")" * (MAX_NESTING + 1), "parentheses"),
     ("(" * 500 + "river" + ")" * 500, "parentheses"),
 ])
@@ -157,6 +157,31 @@ def test_oversized_queries_are_refused_in_one_line(code_and_flow, run, session, 
     _one_line_error(run("query", "--", text), fragment)
     with pytest.raises(QueryError, match=fragment):
         session.search(text)
+
+
+def test_a_pasted_text_is_searched_as_its_distinct_words(session, run):
+    """Past 200 words or 2,000 characters a query is pasted text: its quotes, parentheses,
+    operators and field names are not syntax, each word counts once, and no spelling hint
+    repeats the whole text back."""
+    text = ('He said: "the lagoon (by the island) -- AND the river" OR NOT title: rivers? '
+            + "the river meets the lagoon " * 60 + 'and a stray quote " and ( too')
+    assert len(text.split()) > MAX_QUERY_WORDS
+    result = run("query", "--json", "--explain", "--", text)
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert hits and hits[0]["path"].endswith("river.txt")
+    assert "searched as plain words, each once" in result.output
+    assert "did you mean" not in result.output
+    read_as = session.parse(text).read_as.split()
+    assert len(read_as) == len(set(read_as)) and {"lagoon", "island", "river", "stray"} <= set(read_as)
+    assert not {"AND", "OR", "NOT", '"', "("} & set(read_as)
+
+
+def test_a_pasted_text_of_many_distinct_words_keeps_the_first_ones(session):
+    words = [f"w{i:04}x" for i in range(MAX_QUERY_WORDS + 50)]
+    parsed = session.parse(" ".join(["lagoon"] + words))
+    assert parsed.read_as.split() == ["lagoon"] + words[:MAX_QUERY_WORDS - 1]
+    assert any(f"the first {MAX_QUERY_WORDS} of {MAX_QUERY_WORDS + 51}" in note for note in parsed.notes)
 
 
 def test_repeated_field_prefixes_read_as_one(session, run):
@@ -228,3 +253,13 @@ def test_a_pattern_is_expanded_over_the_whole_index_not_per_segment(tmp_path, ru
     result = run("query", "--index", index, "p*", "-l")
     assert result.exit_code == 0, result.output
     assert "one.txt" in result.stdout
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(_QUERY_PIECES, min_size=MAX_QUERY_WORDS + 1, max_size=MAX_QUERY_WORDS * 3))
+def test_random_pasted_texts_raise_only_named_errors(session, pieces):
+    try:
+        session.search(" ".join(pieces), limit=3)
+    except (QueryError, IndexingError) as exc:
+        message = str(exc)
+        assert message and "\n" not in message

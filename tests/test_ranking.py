@@ -339,6 +339,7 @@ def test_many_blocks_deletions_and_mapped_segments(tmp_path, monkeypatch):
             ranked, total, _ = ranking.rank(reader, {stem: 1.0}, 1000, None)
             assert total == len(expected)
             assert [r.docnum for r in ranked] == sorted(expected, key=lambda d: (-expected[d], d))
+        _assert_holding_matches_the_postings(reader, random.Random(3), 40)
         for seg in stats.segments:  # skip_to with a binary search lands where whoosh's does
             for stem in (b"alpha", b"beta", b"delta", b"gamma"):
                 if ("body", stem) not in seg.reader:
@@ -469,6 +470,43 @@ def test_passage_terms_counted_from_text_equal_the_postings(larger):
                             from_postings.setdefault(seg.offset + d, Counter())[btext.decode()] = tf
         live = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
         assert {d: dict(texts.of(d)[fieldname]) for d in live} == {d: dict(from_postings.get(d, {})) for d in live}
+
+
+def _assert_holding_matches_the_postings(reader, rng, rounds: int):
+    """ranking.term_in_runs (two binary searches a run) gives what filtering every posting gives."""
+    stats = ranking.statistics(reader)
+    live = [g for g in range(reader.doc_count_all()) if not reader.is_deleted(g)]
+    for _ in range(rounds):
+        wanted = sorted(rng.sample(live, rng.randint(0, len(live))))
+        chosen = set(wanted)
+        runs = _consecutive(wanted)
+        assert sorted(g for first, end in runs for g in range(first, end)) == wanted
+        rng.shuffle(runs)  # (in any order, crossing segments)
+        for fieldname, _ in ranking.FIELDS:
+            for btext in list(reader.lexicon(fieldname))[:12]:
+                expected = [(seg.offset + d, tf) for seg in stats.segments
+                            for ids, tfs in ranking._postings(seg, fieldname, btext)
+                            for d, tf in zip(ids, tfs) if seg.offset + d in chosen]
+                holders, df, total = ranking.term_in_runs(stats, fieldname, btext, ranking.Runs(stats, runs))
+                assert holders == expected
+                assert (df, total) == (reader.doc_frequency(fieldname, btext), reader.frequency(fieldname, btext))
+
+
+def _consecutive(docnums: list[int]) -> list[tuple[int, int]]:
+    """Sorted docnums as runs of consecutive ones, (first, last + 1)."""
+    runs: list[tuple[int, int]] = []
+    for g in docnums:
+        if runs and runs[-1][1] == g:
+            runs[-1] = (runs[-1][0], g + 1)
+        else:
+            runs.append((g, g + 1))
+    return runs
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_holding_reads_the_postings_of_chosen_passages(larger, seed):
+    _assert_holding_matches_the_postings(larger.searcher.reader(), random.Random(seed), 3)
 
 
 _ODD_TEXT = st.text(alphabet=st.sampled_from(

@@ -114,3 +114,22 @@ def test_a_short_page_is_not_very_few_hits(tmp_path, run):
         assert result.exit_code == ExitStatus.FOUND
         # The unknown word is corrected; the word the documents have is left as it is.
         assert "did you mean: gather results  (resuls → results;" in result.stderr, (args, result.stderr)
+
+
+def test_a_long_query_corrects_each_word_once_and_a_bounded_number_of_words(suggestions, run, monkeypatch):
+    """A pasted paragraph that finds little must not try to correct every word it holds (each
+    try walks the term dictionary): distinct words only, the unknown ones first, at most
+    MAX_CORRECTED of them; the hint still names a misspelt word among the first."""
+    from searcher.engine import suggest
+
+    tried = []
+    correct_word = suggest.correct_word
+    monkeypatch.setattr(suggest, "correct_word", lambda reader, typed, *rest: tried.append(typed)
+                        or correct_word(reader, typed, *rest))
+    nonsense = ["qzxvb", "wqpfk", "jjxqz", "vvkqp", "xqzjw", "pqxzv", "zkqxj", "kxzqw", "qjzxk", "wzxqj", "xjqkz"]
+    query = " ".join(["pipes", "managr"] + nonsense * 4)
+    result = run("query", query)
+    assert result.exit_code in (ExitStatus.FOUND, ExitStatus.NOTHING_FOUND)
+    assert len(tried) == len(set(tried)) == suggest.MAX_CORRECTED
+    assert tried[0] == "managr" and "pipes" not in tried  # unknown words before words the index has
+    assert "did you mean: " in result.stderr and "manager" in result.stderr

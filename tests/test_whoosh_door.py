@@ -200,3 +200,28 @@ def test_one_cache_per_reader_holds_what_searcher_keeps(corpus, index_location):
         assert reader_cache(segment)["flat postings"] is flat_postings(segment) is not None
         assert reader_cache(reader) is reader_cache(reader)
     assert reader_cache(3) == {} and reader_cache(3) is not reader_cache(3)  # no attributes: nothing kept
+
+
+def test_a_flat_matchers_block_maximum_is_taken_once():
+    """whoosh's collector asks a matcher's block maximum at every step where it could skip;
+    a flat term is one block, so taking the maximum each time made `path:x common`
+    quadratic in the postings."""
+    from array import array
+
+    from searcher.index.storage.flatpostings import FlatTerm
+    from searcher.index.storage.whoosh_private import FlatMatcher
+
+    class Counted(array):
+        reads = 0
+
+        def __iter__(self):
+            Counted.reads += 1
+            return super().__iter__()
+
+    tfs = Counted("B", [1, 3, 2, 1])
+    matcher = FlatMatcher(FlatTerm(array("I", [0, 4, 9, 11]), tfs, array("I", [0]), array("B", range(7))))
+    copies = [matcher.copy() for _ in range(3)]
+    assert all(m.block_max_weight() == 3.0 for m in [matcher, *copies] for _ in range(50))
+    assert Counted.reads <= 1 + len(copies)
+    matcher.skip_to(9)
+    assert (matcher.id(), matcher.weight(), matcher.block_max_weight()) == (9, 2.0, 3.0)

@@ -486,16 +486,20 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
 
 class Runs:
     """Ranges of live passages ((start, end) global docnums) to look terms up in, grouped
-    by segment once for all the terms (``term_in_runs``)."""
+    by segment once for all the terms (``term_in_runs``): sorted, and cut where a segment
+    ends."""
 
     def __init__(self, stats: Statistics, runs):
         offsets = [seg.offset for seg in stats.segments]
+        ends = [seg.offset + seg.count for seg in stats.segments]
         by_segment: dict[int, list[tuple[int, int]]] = {}
         for start, end in sorted(runs):
             i = bisect_right(offsets, start) - 1
-            offset = offsets[i]
-            by_segment.setdefault(i, []).append((start - offset, end - offset))  # (a run never crosses segments)
-        self.parts = [(stats.segments[i].offset, local) for i, local in sorted(by_segment.items())]
+            while start < end and 0 <= i < len(offsets):
+                stop = min(end, ends[i])
+                by_segment.setdefault(offsets[i], []).append((start - offsets[i], stop - offsets[i]))
+                start, i = stop, i + 1
+        self.parts = by_segment  # segment offset -> its runs, local docnums
 
 
 def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
@@ -508,7 +512,7 @@ def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
     found = []
     extend = found.extend
     df = total = 0
-    wanted = dict(runs.parts)
+    wanted = runs.parts
     for seg in stats.segments:
         reader = seg.reader
         info = term_info(reader, fieldname, btext)
@@ -525,7 +529,16 @@ def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
             continue
         flat = flat_postings(reader) if info is not None and fieldname in FLAT_FIELDS else None
         term = flat.term(info) if flat is not None else None
-        blocks = ((term.ids, term.tfs),) if term is not None else _postings(seg, fieldname, btext)
+        if term is not None:
+            blocks = ((term.ids, term.tfs),)
+        else:  # whoosh's blocks: only those that can hold a run are decoded
+            firsts = [start for start, _ in local]
+
+            def overlaps(first: int, last: int, local=local, firsts=firsts) -> bool:
+                i = bisect_right(firsts, last)  # (runs do not overlap: the last to start by ``last`` ends last)
+                return i > 0 and local[i - 1][1] > first
+
+            blocks = _postings(seg, fieldname, btext, overlaps)
         offset = seg.offset
         for ids, tfs in blocks:
             if not len(ids):

@@ -52,6 +52,10 @@ class Suggestion:
 
 # Shorter words are one edit away from too many others to guess which was meant.
 MIN_LENGTH = 3
+# Distinct words a suggestion tries to correct, those the index lacks first, then the
+# rarest: each costs a walk of the term dictionary, and a pasted paragraph would
+# otherwise make a query that found little take seconds more to say so.
+MAX_CORRECTED = 8
 
 
 def max_edits(word: str) -> int:
@@ -215,16 +219,18 @@ def suggest(session, parsed: ParsedQuery, hits: int) -> Suggestion | None:
     (``session``: the open index, a searcher.engine.search.SearchSession)."""
     from searcher.engine.plan import plan_of
 
+    if parsed.pasted:  # hundreds of words: a hint would repeat them all to change one
+        return None
     plan = plan_of(parsed, session.searcher.reader())
     # (Words under NOT/-: correcting them would not find anything more.)
     words, excluded = plan.looked_up(), plan.excluded_words()
     stopwords = stopwords_for(session.meta.language)
     analyzer = session.schema["body"].analyzer
-    corrections: dict[str, Correction] = {}
     reader = session.searcher.reader()
-    for match in WORD_PATTERN.finditer(parsed.text):
+    tried: dict[str, tuple] = {}  # typed word -> (frequency, first place, stem, fields)
+    for place, match in enumerate(WORD_PATTERN.finditer(parsed.text)):
         typed = match.group()
-        if (typed in OPERATORS or fold(typed) in stopwords or typed in corrections
+        if (typed in OPERATORS or fold(typed) in stopwords or typed in tried
                 or len(fold(typed)) < MIN_LENGTH):
             continue
         stems = [t.text for t in analyzer(typed)]
@@ -234,9 +240,13 @@ def suggest(session, parsed: ParsedQuery, hits: int) -> Suggestion | None:
         frequency = _frequency(reader, fields, stems[0])
         if frequency and hits > FEW_HITS:
             continue
-        correction = correct_word(reader, typed, stems[0], fields, frequency, stopwords)
+        tried[typed] = (frequency, place, stems[0], fields)
+    corrections: dict[str, Correction] = {}
+    for typed, (frequency, _, stem, fields) in sorted(tried.items(), key=lambda item: item[1][:2])[:MAX_CORRECTED]:
+        correction = correct_word(reader, typed, stem, fields, frequency, stopwords)
         if correction is not None:
             corrections[typed] = correction
+    corrections = {typed: corrections[typed] for typed in tried if typed in corrections}  # in the query's order
     if not corrections:
         return None
     text = WORD_PATTERN.sub(

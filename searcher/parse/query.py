@@ -45,6 +45,9 @@ _NEGATION = re.compile(r"(?:^|[\s(])(?:-|NOT\s)")
 # --explain says so.
 MAX_QUERY_CHARS = 2_000  # a pasted paragraph fits; a pasted page does not
 MAX_QUERY_WORDS = 200
+# Past those, the query is pasted text, not syntax: it is searched as its distinct words
+# (``pasted_words``), at most MAX_QUERY_WORDS of them; only a text longer than this is refused.
+MAX_PASTED_CHARS = 100_000
 MAX_WORD_LETTERS = 100  # no real word is longer (the index keeps longer runs, no one types them)
 MAX_EDIT_DISTANCE = 2  # word~N: past 2 edits most words of a language match
 MAX_FUZZY_LETTERS = 30  # word~ on a longer word looks for the word itself
@@ -305,12 +308,42 @@ def _bound_patterns(q, notes: list[str]):
     return q.accept(convert)
 
 
+def _is_pasted(text: str) -> bool:
+    """Past the size bounds of a typed query: operators, quotes and fields of a text this
+    long were not typed as syntax (no one writes a 300-word boolean query)."""
+    return len(text) > MAX_QUERY_CHARS or len(text.split()) > MAX_QUERY_WORDS
+
+
+def pasted_words(text: str, schema, language: str = "english") -> tuple[str, str]:
+    """(query text, note) for a pasted text: its words once each (by stem), stopwords left
+    out, at most MAX_QUERY_WORDS in the order they first come, punctuation and operators
+    read as nothing. Its cost is then that of a long question, whatever was pasted."""
+    if len(text) > MAX_PASTED_CHARS:
+        raise QueryError(f"the query is too long: {len(text):,} characters, at most {MAX_PASTED_CHARS:,}")
+    analyzer = schema["body"].analyzer
+    stopwords = _stemmed_stopwords(schema, language)
+    content: dict[tuple, str] = {}
+    common: dict[tuple, str] = {}
+    total = 0
+    for word in WORD_PATTERN.findall(text):
+        if len(word) > MAX_WORD_LETTERS:
+            continue
+        total += 1
+        stems = tuple(token.text for token in analyzer(word))
+        if not stems:
+            continue
+        kept = common if all(stem in stopwords for stem in stems) else content
+        kept.setdefault(stems, word.lower())
+    chosen = list(content.values() or common.values())
+    note = (f"{total:,} words pasted: searched as plain words, each once"
+            + (", stopwords left out" if content and common else ""))
+    if len(chosen) > MAX_QUERY_WORDS:
+        note += f"; the first {MAX_QUERY_WORDS} of {len(chosen):,} distinct words"
+        chosen = chosen[:MAX_QUERY_WORDS]
+    return " ".join(chosen), note
+
+
 def _check_size(text: str) -> None:
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is too long: {len(text):,} characters, at most {MAX_QUERY_CHARS:,}")
-    words = text.split()
-    if len(words) > MAX_QUERY_WORDS:
-        raise QueryError(f"the query has too many words: {len(words):,}, at most {MAX_QUERY_WORDS}")
     longest = max(map(len, WORD_PATTERN.findall(text)), default=0)
     if longest > MAX_WORD_LETTERS:
         raise QueryError(f"the query has a word of {longest:,} letters, at most {MAX_WORD_LETTERS}")
@@ -339,6 +372,8 @@ class ParsedQuery:
     filters: tuple = ()
     # What the query asks for, against the open index (searcher/engine/plan.py; set by SearchSession.parse).
     plan: object = None
+    # A pasted text searched as its distinct words (``pasted_words``): no spelling hints for it.
+    pasted: bool = False
 
     @property
     def phrases(self) -> list[tuple[str, tuple[str, ...], int]]:
@@ -515,12 +550,21 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     """Parse ``text`` against ``schema``; raises QueryError with a one-line reason."""
     if not text.strip():
         raise QueryError("empty query: give some words to search for")
-    _check_size(text)
     typed = text
-    text, filters = _split_filters(text)
+    pasted = None
+    if _is_pasted(text):
+        text, pasted = pasted_words(text, schema, language)
+        filters = ()
+        if not text:
+            raise QueryError("nothing to search for: the pasted text has no words")
+    else:
+        _check_size(text)
+        text, filters = _split_filters(text)
     if not text.strip():
         raise QueryError(f"nothing to search for: {typed!r} has only filters; add a word to look for")
     read_as, notes = read_query(text)
+    if pasted:
+        notes.insert(0, pasted)
     if not WORD_PATTERN.search(text):
         raise QueryError(f"nothing to search for: {text!r} has no words, only punctuation")
     if not WORD_PATTERN.search(read_as):
@@ -552,7 +596,8 @@ def parse_query(text: str, schema, language: str = "english") -> ParsedQuery:
     q = _bound_patterns(_stem_prefixes(_near_phrases(q), schema), notes)
     q = _one_character_queries(q)
     dropped = _typed_stopwords(read_as, schema, stopwords) if stopwords and dropped_words else []
-    return ParsedQuery(typed, q, read_as=read_as, notes=notes, stopwords=dropped, filters=filters)
+    return ParsedQuery(typed, q, read_as=read_as, notes=notes, stopwords=dropped, filters=filters,
+                       pasted=pasted is not None)
 
 
 def _one_character_queries(q):

@@ -7,6 +7,7 @@ query "simonyte", "Russia’s" for "russia") with their exact character offsets.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -94,22 +95,40 @@ def phrase_positions(tokens, words, slop: int, ordered: bool = True) -> set[int]
 
 
 def near_match(where: dict, words, slop: int, ordered: bool = False) -> bool:
-    """Whether the positions ``where`` ({word: its positions}) hold a match of ``words``,
-    grown as in ``phrase_positions`` (searcher/engine/phrases.py's ``match_near``)."""
-    partial = {(pos, pos) for pos in where.get(words[0], ())}
-    for word in words[1:]:
-        positions = where.get(word, ())
-        grown = set()
-        for start, end in partial:
-            for pos in positions:
-                if end < pos <= end + slop:
-                    grown.add((start, pos))
-                elif not ordered and start - slop <= pos < start:
-                    grown.add((pos, end))
-        partial = set(list(grown)[:_MAX_PARTIAL_MATCHES]) if len(grown) > _MAX_PARTIAL_MATCHES else grown
-        if not partial:
+    """Whether the positions ``where`` ({word: its positions, ascending}) hold a match of
+    ``words``, grown as in ``phrase_positions`` (searcher/engine/phrases.py's ``match_near``).
+
+    Depth first, stopping at the first whole match: a passage holding a common word many
+    times matches at once where growing every partial match word by word made thousands
+    of them (``"the the the"~1000`` took seconds). A partial match already seen is not
+    grown again, so a passage with no match costs no more than growing them all did,
+    and at most _MAX_PARTIAL_MATCHES per word are grown.
+    """
+    lists = [where.get(word, ()) for word in words]
+    if not all(lists):
+        return False
+    last = len(lists)
+    seen: set[tuple[int, int, int]] = set()
+    budget = _MAX_PARTIAL_MATCHES * last
+    stack = [(1, pos, pos) for pos in reversed(lists[0])]
+    while stack:
+        k, start, end = stack.pop()
+        if k == last:
+            return True
+        if (k, start, end) in seen:
+            continue
+        seen.add((k, start, end))
+        budget -= 1
+        if budget < 0:
             return False
-    return True
+        positions = lists[k]
+        # after the span: end < pos <= end + slop
+        after = positions[bisect_right(positions, end):bisect_right(positions, end + slop)]
+        # before it (unordered): start - slop <= pos < start
+        before = positions[bisect_left(positions, start - slop):bisect_left(positions, start)] if not ordered else ()
+        stack.extend((k + 1, pos, end) for pos in reversed(before))
+        stack.extend((k + 1, start, pos) for pos in reversed(after))
+    return False
 
 
 def _merge_adjacent(spans: list[Span], text: str) -> list[Span]:
