@@ -24,7 +24,12 @@ class UserError(click.ClickException):
 
 
 def _escaped(exc: click.ClickException) -> click.ClickException:
-    """click's own usage errors quote the command line (an option, a file name) back: escape it."""
+    """click's own usage errors quote the command line (an option, a file name) back: escape
+    it, and say it in one line (click's "Usage: ... Try ... Error: ..." is four) that names
+    the help to read."""
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else "searcher"
+        return UserError(f"{exc.format_message()} (see '{where} --help')")
     exc.message = escape_line(exc.message)
     return exc
 
@@ -37,6 +42,9 @@ class SearcherGroup(click.Group):
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             raise _escaped(exc) from None
+        except KeyboardInterrupt:  # (click would print "Aborted!" and exit with 1)
+            click.echo("searcher: interrupted", file=sys.stderr)
+            raise click.exceptions.Exit(int(ExitStatus.INTERRUPTED)) from None
 
     def invoke(self, ctx):
         from searcher.index.errors import SearcherError
@@ -159,6 +167,20 @@ class SizeType(click.ParamType):
         return size
 
 
+class Seconds(click.FloatRange):
+    """A duration in seconds, 0 or more; "nan" (which click's FloatRange lets through, and
+    which no deadline is ever past) is refused."""
+
+    def __init__(self):
+        super().__init__(min=0)
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_dir_option
@@ -174,10 +196,10 @@ class SizeType(click.ParamType):
 @click.option("--max-size", "max_bytes", type=SizeType(), default="20M", show_default=True, metavar="SIZE",
               help="Skip files larger than SIZE (e.g. 500K, 20M, 1G).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: one per core).")
-@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="Worker processes (default: one per core; at most 4 per core).")
+@click.option("--wait", "wait_seconds", type=Seconds(), default=10, show_default=True,
               help="If another 'searcher index' is writing to the index, wait this many seconds for it.")
-@click.option("--commit-every", type=click.FloatRange(min=0), default=None, hidden=True,
+@click.option("--commit-every", type=Seconds(), default=None, hidden=True,
               help="Publish finished work every this many seconds (default 60).")
 @click.option("--hidden", is_flag=True, help="Also index hidden files and folders (names starting with '.').")
 @click.option("--no-ignore", is_flag=True,
@@ -764,7 +786,7 @@ def show_command(location, words, index_dir, context, color_mode):
 @cli.command("watch")
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_dir_option
-@click.option("--debounce", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--debounce", type=Seconds(), default=1.0, show_default=True, metavar="SECONDS",
               help="Index once the folders have been quiet this long after a change.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def watch_command(paths, index_dir, debounce, quiet):
@@ -873,7 +895,19 @@ def config_command(ctx, as_json):
 
 
 def main():
+    import signal
+
+    from searcher.launcher import exit_interrupted, quit_on_interrupt
+
+    quit_on_interrupt()  # (python -m searcher does not go through the launcher)
     from searcher.index.storage.lean_whoosh import import_whoosh
 
     import_whoosh()  # start-up time: see index/storage/lean_whoosh.py
-    cli(prog_name="searcher")
+    # From here a Ctrl-C is a KeyboardInterrupt that the commands handle (a run keeps what
+    # it finished); once they are done, it ends the process again without a traceback.
+    if signal.getsignal(signal.SIGINT) is exit_interrupted:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        cli(prog_name="searcher")
+    finally:
+        quit_on_interrupt()

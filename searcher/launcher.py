@@ -22,6 +22,23 @@ import os
 import stat
 import sys
 
+import _signal  # (not signal, which imports enum: the launcher imports little)
+
+
+def exit_interrupted(signum, frame):
+    os.write(2, b"searcher: interrupted\n")
+    os._exit(130)
+
+
+def quit_on_interrupt():
+    """Until the command line takes over Ctrl-C (searcher/cli.py), it ends the process
+    with "searcher: interrupted" and status 130: a Ctrl-C while Python imports the query
+    code (most of a query's first 300 ms) gave a KeyboardInterrupt traceback. A SIGINT
+    ignored (a command started in the background by a shell) stays ignored."""
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, exit_interrupted)
+
+
 RESIDENT_ENV = "SEARCHER_RESIDENT"
 SOCKET_NAME = "resident.sock"
 META_NAME = "searcher.json"  # index/store.py: a folder holding it is an index
@@ -55,6 +72,7 @@ class _Unsure(Exception):
 
 
 def main() -> None:
+    quit_on_interrupt()  # the console script's first call: only the standard library is imported
     status = None
     try:
         status = run_resident(sys.argv[1:])
@@ -419,8 +437,6 @@ def _replay(response: list[tuple[bytes, bytes]]) -> int | None:
     status = int(fields[b"status"])
     if fields.get(b"sigpipe") == b"1":
         # The command let a closed pipe end it by SIGPIPE (console.end_on_closed_output).
-        import _signal
-
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     for name, data in response:
         fd = {b"stdout": 1, b"stderr": 2}.get(name)

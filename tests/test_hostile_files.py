@@ -3,6 +3,7 @@ extractors past their time or memory limit (issue 13)."""
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 
@@ -131,3 +132,24 @@ def test_isolated_extractor_errors_become_one_line_reasons():
     with pytest.raises(SkipFile) as info:
         run_isolated(_fail, what="EPUB")
     assert str(info.value) == "unreadable EPUB: bad thing"
+
+
+def test_isolated_extractor_works_past_a_thousand_open_descriptors():
+    """A long-lived process (a test run, a program using the library) may hold more than
+    1023 descriptors: select() refused the extractor's pipe then ("filedescriptor out of
+    range"), and every PDF was skipped."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip("cannot open 1100 descriptors here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100) if soft != resource.RLIM_INFINITY else soft, hard))
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        assert run_isolated(_allocate, 1024, what="PDF") == 1024
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -153,3 +153,33 @@ def test_near_match_of_a_common_word_repeated_stops_at_the_first_match(monkeypat
     monkeypatch.setattr(snippets, "_MAX_PARTIAL_MATCHES", 10)  # 80 partial matches at most: enough
     assert snippets.near_match(where, ["the"] * 8, 1000)
     assert not snippets.near_match(where, ["the"] * 8, 2, ordered=True)
+
+
+def test_a_phrase_of_a_word_repeated_everywhere_is_matched_in_parts_with_the_same_answer(tmp_path, monkeypatch):
+    """Past PART_POSITIONS positions of its rarest word, a phrase is matched a slice of
+    candidates at a time (memory bounded): the same passages and frequencies as at once."""
+    from searcher.engine import phrases
+    from searcher.index.runs.writer import build_index
+    from searcher.index.storage.store import open_index
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(30):
+        (corpus / f"f{i}.txt").write_text(
+            "\n\n".join(" ".join(["tide harbour"] * (5 + i % 7) + ["harbour"] * (i % 3)) + "." for _ in range(4)),
+            encoding="utf-8")
+    build_index([str(corpus)], str(tmp_path / "ix"))
+    ix = open_index(tmp_path / "ix")
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        subs = getattr(reader, "readers", [reader])
+        whole = [phrases.match_phrase(sub, "body", ["tide", "harbour"]) for sub in subs]
+        repeated = [phrases.match_phrase(sub, "body", ["harbour", "harbour"]) for sub in subs]
+        parts = []
+        real = phrases._match_part
+        monkeypatch.setattr(phrases, "_match_part", lambda *a: parts.append(1) or real(*a))
+        monkeypatch.setattr(phrases, "PART_POSITIONS", 16)
+        assert [phrases.match_phrase(sub, "body", ["tide", "harbour"]) for sub in subs] == whole
+        assert [phrases.match_phrase(sub, "body", ["harbour", "harbour"]) for sub in subs] == repeated
+    assert sum(map(len, whole)) > 30 and any(repeated)
+    assert len(parts) > 2 * len(subs)

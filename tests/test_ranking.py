@@ -580,9 +580,9 @@ def test_phrases_are_handed_to_the_postings_as_tuples(larger, monkeypatch):
     asked = []
     postings = ranking._postings
 
-    def recording(seg, fieldname, key, wanted=None):
+    def recording(seg, fieldname, key, wanted=None, check_ids=True):
         asked.append((fieldname, key))
-        return postings(seg, fieldname, key, wanted)
+        return postings(seg, fieldname, key, wanted, check_ids)
 
     monkeypatch.setattr(ranking, "_postings", recording)
     ranking.score_terms(reader, {("heat", "transfer"): 1.0, "wing": 1.0})

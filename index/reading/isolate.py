@@ -86,14 +86,17 @@ def run_isolated(function, *args, what: str = "file", preload: tuple[str, ...] =
 
 def _collect(pid: int, fd: int, seconds: float, memory: int, what: str):
     chunks, deadline, timed_out = [], time.monotonic() + seconds, False
+    # poll, not select: select refuses descriptors past 1023, which a long-lived process
+    # (a test run, a program using the library) may have reached.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
                 break
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
+            if not poller.poll(max(1, int(left * 1000))):
                 continue
             chunk = os.read(fd, 1 << 20)
             if not chunk:

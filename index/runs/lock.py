@@ -10,10 +10,11 @@ so a killed run never leaves a stale lock behind.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
-from searcher.index.errors import IndexLocked
+from searcher.index.errors import IndexDamaged, IndexLocked
 
 LOCK_NAME = "searcher.lock"
 
@@ -29,7 +30,7 @@ class RunLock:
         ``on_wait(message)`` is called once, as soon as it is clear that the lock is
         taken and there is time to wait: a silent wait looks like a hang.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + timeout
         told = False
         try:
@@ -92,8 +93,8 @@ class RunLock:
         if not self.path.exists():
             return False
         try:
-            fd = os.open(self.path, os.O_RDWR)
-        except OSError:
+            fd = _open_lock_file(self.path, os.O_RDWR)
+        except (OSError, IndexDamaged):
             return False
         try:
             if _try_lock(fd):
@@ -108,6 +109,23 @@ class RunLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def _open_lock_file(path: Path, flags: int) -> int:
+    """The lock file, opened: never through a symlink (a folder shared with others could
+    point it at a file of yours, which the run would truncate), and only a regular file
+    (a folder or a FIFO there failed with an error the run did not expect)."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as exc:
+        if os.path.islink(path) or os.path.isdir(path):
+            raise IndexDamaged(f"{path} is not a regular file: remove it, then run again") from None
+        raise IndexDamaged(f"the index's lock file {path} cannot be opened ({exc.strerror}): "
+                           "remove it, then run again") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IndexDamaged(f"{path} is not a regular file: remove it, then run again")
+    return fd
 
 
 def _read_pid(fd: int) -> int | None:

@@ -781,15 +781,22 @@ def _chunks(jobs: list[FileJob]):
         yield chunk
 
 
+# --jobs past this many workers per core only adds processes (memory, start-up, and a
+# merge split as many ways): -j 100000 must not start a process per file.
+MAX_WORKERS_PER_CORE = 4
+
+
 def _choose_workers(jobs: int | None, work: list[FileJob] | None) -> int:
     """Worker processes for this much work (None: any amount); 0 means in this process."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
     if jobs is None:
-        try:
-            jobs = len(os.sched_getaffinity(0))
-        except AttributeError:
-            jobs = os.cpu_count() or 1
+        jobs = cores
         if work is not None and sum(job.size for job in work) < INLINE_BYTES:
             return 0
+    jobs = min(jobs, MAX_WORKERS_PER_CORE * cores)
     if jobs <= 1:
         return 0
     return jobs if work is None else min(jobs, len(work))

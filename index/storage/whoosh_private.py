@@ -70,6 +70,7 @@ if tuple(getattr(whoosh, "__version__", ())) != WHOOSH_VERSION:
 # ruff: noqa: E402 (the version is checked before any private module is imported)
 from whoosh import columns
 from whoosh.codec import base as _codec_base
+from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3Segment, W3TermInfo
 from whoosh.codec.whoosh3 import _lenfield
 from whoosh.filedb.compound import CompoundStorage
@@ -259,6 +260,53 @@ def _skip_to(self, targetid):
     self._i = bisect_left(self._ids, targetid, self._i)
 
 
+_whoosh_segment_reader_init = SegmentReader.__init__
+
+
+def _open_segment_reader(self, storage, schema, segment, generation=None, codec=None):
+    """``SegmentReader.__init__``, saying in one line that the index is damaged when a
+    segment's files cannot be opened: missing, unreadable, cut short, or with a table
+    (the terms file's field map, a column's header) that does not decode. Opening is
+    all-or-nothing, so whatever fails in it is the segment's files, not the query."""
+    try:
+        _whoosh_segment_reader_init(self, storage, schema, segment, generation, codec)
+    except (IndexingError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        name = getattr(segment, "segment_id", lambda: "?")()
+        if isinstance(exc, OSError) and exc.strerror:
+            detail = f"{exc.strerror}: {os.path.basename(str(exc.filename or name))}"
+        else:
+            detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+        folder = getattr(storage, "folder", None)
+        where = f"the index at {folder}" if folder else "the index"
+        raise IndexDamaged(f"{where} is damaged: its segment {name} cannot be opened ({detail}); "
+                           "rebuild it with 'searcher index --rebuild PATH...'") from None
+
+
+def _read_block_header(self):
+    """``W3LeafMatcher._read_header``, raising FileFormatError (a damaged index) where
+    whoosh raises a bare Exception: a term info pointing where no postings start."""
+    postfile = self._postfile
+    postfile.seek(self._startoffset)
+    magic = postfile.read(4)
+    if magic != whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise FileFormatError(f"no postings where the term's info points (block tag {magic!r})")
+    self._baseoffset = postfile.tell()  # (the start of the postings, after the tag)
+
+
+def _doc_field_length(self, docnum, fieldname, default=0):
+    """``W3PerDocReader.doc_field_length``, giving 0 for a length byte of 0 where whoosh
+    gives None (a damaged lengths column has them; scorers then failed on None)."""
+    if docnum > self._doccount:
+        raise IndexError("Asked for docnum %r of %d" % (docnum, self._doccount))
+    reader = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if reader is None:
+        return default
+    lbyte = reader[docnum]
+    return byte_to_length(lbyte) if lbyte else 0
+
+
 class _PickleModule:
     """What whoosh.index uses of the pickle module, with ``loads`` restricted."""
 
@@ -279,7 +327,10 @@ def use_searcher_readers() -> None:
     - ``SegmentReader.postings`` reads the terms held flat (``held_flat``) from the
       segment's flat file (index/storage/flatpostings.py), as a ``FlatMatcher``;
     - whoosh unpickles what it reads from an index with index/storage/safepickle.py's
-      ``loads``/``load``, so that opening a folder someone shared never runs code it names.
+      ``loads``/``load``, so that opening a folder someone shared never runs code it names;
+    - a segment whose files cannot be opened raises ``IndexDamaged`` (one line), a term
+      info pointing where no postings block starts ``FileFormatError``, and a length
+      byte of 0 reads as 0, not None.
     """
     global _patched
     if _patched:
@@ -295,6 +346,9 @@ def use_searcher_readers() -> None:
     _codec_base.Segment.open_compound_file = _open_compound_file
     W3LeafMatcher.skip_to = _skip_to
     SegmentReader.postings = _segment_postings
+    SegmentReader.__init__ = _open_segment_reader
+    whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
+    W3LeafMatcher._read_header = _read_block_header
     _patched = True
 
 
@@ -322,6 +376,13 @@ def pickled_classes() -> dict[tuple[str, str], object]:
 
 
 # ---------------------------------------------------------------- indexes, writers, columns
+
+
+def file_column():
+    """The column of the schema's ``file`` field (index/storage/schema.py): whoosh's
+    RefBytesColumn, which holds each distinct value once and a number per document."""
+    return columns.RefBytesColumn()
+
 
 
 def open_file_index(folder: str, indexname: str, schema=None):

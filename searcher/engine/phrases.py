@@ -29,7 +29,8 @@ from collections import Counter
 from itertools import chain, repeat
 from operator import add, lshift, rshift
 
-from searcher.index.storage.flatpostings import FlatTerm, flat_term
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, FlatTerm, flat_term, ids_fit
 from searcher.index.storage.whoosh_private import (block_matcher, decode_ids, decode_values, is_block_matcher,
                                            position_lists, term_blocks)
 
@@ -77,20 +78,46 @@ def match_phrase(reader, fieldname: str, words, wanted=None) -> dict[int, int]:
     # candidates hold the word (ids only), then where (positions). The rarest word's
     # positions wait for the second word's ids, which usually rule out most passages.
     _, rarest, rarest_places = terms[0]
+    rarest.check_ids(reader)
     candidates = rarest.ids(wanted)
+    found: dict[int, int] = {}
+    for part in _parts(candidates, rarest):
+        found.update(_match_part(part, terms, len(words)))
+    return found
+
+
+# Positions of the rarest word matched at once. The sets of phrase starts hold a big int
+# per position (about 100 bytes each): a word repeated through a 100 MB file made one
+# phrase query take 1.3 GB (0.2 GB in parts). Past this, the candidates are matched a slice at a time (the
+# same answer, in docnum order); below it, all at once as before.
+PART_POSITIONS = 1 << 18
+
+
+def _parts(candidates: list[int], rarest):
+    total = getattr(rarest, "positions_total", 0)
+    if total <= PART_POSITIONS or len(candidates) < 2:
+        yield candidates
+        return
+    size = max(1, len(candidates) * PART_POSITIONS // total)
+    for start in range(0, len(candidates), size):
+        yield candidates[start:start + size]
+
+
+def _match_part(candidates: list[int], terms, length: int) -> dict[int, int]:
+    _, rarest, rarest_places = terms[0]
     starts: set[int] | None = None
     for _, postings, places in terms[1:]:
         candidates = postings.intersect(candidates)
         if not candidates:
             return {}
         if starts is None:
-            starts = rarest.start_keys(candidates, [len(words) - place for place in rarest_places])
-        starts.intersection_update(postings.start_keys(candidates, [len(words) - place for place in places]))
+            starts = rarest.start_keys(candidates, [length - place for place in rarest_places])
+        starts.intersection_update(postings.start_keys(candidates, [length - place for place in places]))
         if not starts:
             return {}
         candidates = sorted(set(map(rshift, starts, repeat(_SHIFT))))
     if starts is None:  # a phrase of one word
-        starts = rarest.start_keys(candidates, [len(words) - place for place in rarest_places])
+        starts = rarest.start_keys(candidates, [length - place for place in rarest_places])
     counts = Counter(map(rshift, starts, repeat(_SHIFT)))
     return {docnum: counts[docnum] for docnum in sorted(counts)}
 
@@ -117,6 +144,7 @@ def match_near(reader, fieldname: str, words, slop: int, ordered: bool = False) 
                 return []
             terms[btext] = postings
     ordered_terms = sorted(terms.items(), key=lambda item: item[1].df)
+    ordered_terms[0][1].check_ids(reader)
     candidates = ordered_terms[0][1].ids(None)
     for _, postings in ordered_terms[1:]:
         candidates = postings.intersect(candidates)
@@ -131,7 +159,9 @@ def match_near(reader, fieldname: str, words, slop: int, ordered: bool = False) 
 def _term_postings(reader, fieldname: str, btext: bytes, fmt):
     if (fieldname, btext) not in reader:
         return None
-    flat = flat_term(reader, fieldname, btext)
+    # The ids are checked for the rarest word only (``check_ids``): the phrase's passages
+    # are among its ids, while the other words' ids are only compared with them.
+    flat = flat_term(reader, fieldname, btext, check_ids=False)
     if flat is not None:
         return _FlatPostings(flat)
     matcher, df = block_matcher(reader, fieldname, btext, fmt)
@@ -171,6 +201,9 @@ class _ListPostings:
             self.positions[matcher.id()] = list(matcher.value_as("positions"))
             matcher.next()
 
+    def check_ids(self, reader) -> None:
+        """(whoosh's own reading: nothing flat to check)"""
+
     def ids(self, wanted) -> list[int]:
         return [docnum for docnum in self.positions if wanted is None or wanted(docnum, docnum)]
 
@@ -190,6 +223,11 @@ class _FlatPostings:
     def __init__(self, term: FlatTerm):
         self.term = term
         self.df = len(term.ids)
+        self.positions_total = len(term.positions)
+
+    def check_ids(self, reader) -> None:
+        if not ids_fit(self.term.ids, reader.doc_count_all()):
+            raise IndexDamaged(DAMAGED_POSTINGS)
 
     def ids(self, wanted) -> list[int]:
         ids = self.term.ids
@@ -233,6 +271,9 @@ class _BlockPostings:
         self.blocks = term_blocks(reader, fieldname, btext, matcher)
         self.lasts = self.blocks.lasts
         self.read: dict[int, list] = {}  # block -> what decode_ids left for decode_values
+
+    def check_ids(self, reader) -> None:
+        """(whoosh's blocks: nothing flat to check)"""
 
     def _ids(self, block: int) -> list[int]:
         """A block's ids; the rest of the block (weights, positions) is decoded when asked for."""

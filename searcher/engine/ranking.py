@@ -43,7 +43,8 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import add, ge, mul, ne, not_, sub, truediv
 
-from searcher.index.storage.flatpostings import FLAT_FIELDS, flat_postings, flat_term
+from searcher.index.errors import IndexDamaged
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, FLAT_FIELDS, flat_postings, flat_term
 from searcher.index.storage.whoosh_private import (decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks,
                                                    term_info)
 from searcher.engine import statistics as _statistics
@@ -120,13 +121,15 @@ def _any_of_postings(seg: _Segment, fieldname: str, btexts: AnyOf):
         yield ids, list(map(tf_of.__getitem__, ids))
 
 
-def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
+def _postings(seg: _Segment, fieldname: str, btext, wanted=None, check_ids: bool = True):
     """(ids, term frequencies) blocks of a term in one segment, deleted passages included.
 
     ``btext`` is a term's bytes, or an exact phrase as a tuple of its stems: then
     the blocks give the passages holding the phrase and how often (searcher/engine/phrases.py).
     ``wanted(first, last)`` (optional) says whether a block holding ids in
     first..last is needed; blocks that are not are skipped without decoding.
+    ``check_ids=False``: the caller looks every id up in a list of the segment's length,
+    which checks them (index/storage/flatpostings.py ``ids_fit``) at no cost.
     """
     if type(btext) is AnyOf:
         yield from _any_of_postings(seg, fieldname, btext)
@@ -136,7 +139,7 @@ def _postings(seg: _Segment, fieldname: str, btext, wanted=None):
 
         yield from phrase_postings(seg.reader, fieldname, btext, wanted)
         return
-    flat = flat_term(seg.reader, fieldname, btext)
+    flat = flat_term(seg.reader, fieldname, btext, check_ids)
     if flat is not None:  # the same postings as plain arrays (index/storage/flatpostings.py): no decoding
         yield flat.ids, flat.tfs
         return
@@ -528,7 +531,8 @@ def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
         if local is None or not held:
             continue
         flat = flat_postings(reader) if info is not None and fieldname in FLAT_FIELDS else None
-        term = flat.term(info) if flat is not None else None
+        # (ids unchecked: those found in a run are checked below, not all of a common word's)
+        term = flat.term(info, check_ids=False) if flat is not None else None
         if term is not None:
             blocks = ((term.ids, term.tfs),)
         else:  # whoosh's blocks: only those that can hold a run are decoded
@@ -538,8 +542,8 @@ def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
                 i = bisect_right(firsts, last)  # (runs do not overlap: the last to start by ``last`` ends last)
                 return i > 0 and local[i - 1][1] > first
 
-            blocks = _postings(seg, fieldname, btext, overlaps)
-        offset = seg.offset
+            blocks = _postings(seg, fieldname, btext, overlaps, check_ids=False)
+        offset, count = seg.offset, seg.count
         for ids, tfs in blocks:
             if not len(ids):
                 continue
@@ -551,7 +555,10 @@ def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
                 j = bisect_left(ids, start, j)
                 stop = bisect_left(ids, end, j)
                 if j < stop:
-                    extend(zip(map(add, ids[j:stop], repeat(offset)) if offset else ids[j:stop], tfs[j:stop]))
+                    kept = ids[j:stop]
+                    if max(kept) >= count:  # an id past the segment: damaged postings
+                        raise IndexDamaged(DAMAGED_POSTINGS)
+                    extend(zip(map(add, kept, repeat(offset)) if offset else kept, tfs[j:stop]))
                 j = stop
     return found, df, total
 
@@ -603,8 +610,8 @@ def term_walk(stats: Statistics, fieldname: str, key):
     file_tf: dict[int, float] = {} if title else Counter()
     for seg in stats.segments:
         offset, deleted = seg.offset, seg.deleted
-        number_of = seg.file_of.__getitem__
-        for ids, tfs in _postings(seg, fieldname, key):
+        number_of = seg.file_of.__getitem__  # (one number per passage of the segment)
+        for ids, tfs in _postings(seg, fieldname, key, check_ids=False):
             whole = type(tfs) is array and tfs.typecode in "BHIL"  # a flat term's counts: ints
             if deleted:
                 dead = list(map(deleted.__contains__, ids))
@@ -618,12 +625,17 @@ def term_walk(stats: Statistics, fieldname: str, key):
             df += len(ids)
             runs = seg.runs() if whole and len(ids) > RUN_WALK * seg.run_count else None
             if runs is not None:  # many postings per file: count them by file, not one by one
+                if max(ids) >= seg.count:  # an id past the segment: unchecked flat postings, damaged
+                    raise IndexDamaged(DAMAGED_POSTINGS)
                 _walk_by_runs(file_tf, ids, tfs, runs, title)
                 continue
+            try:
+                numbers = list(map(number_of, ids))
+            except IndexError:  # an id past the segment: unchecked flat postings, damaged
+                raise IndexDamaged(DAMAGED_POSTINGS) from None
             if title:  # the same title in every passage of a file: count it once
-                file_tf.update(zip(map(number_of, ids), tfs))
+                file_tf.update(zip(numbers, tfs))
                 continue
-            numbers = list(map(number_of, ids))
             if tfs.count(1) == len(tfs):  # the common case: count each file's passages
                 file_tf.update(numbers)
             elif whole or type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
