@@ -473,20 +473,34 @@ def test_passage_terms_counted_from_text_equal_the_postings(larger):
 
 
 def _assert_holding_matches_the_postings(reader, rng, rounds: int):
-    """expansion._holding (two binary searches a run) gives what filtering every posting gives."""
+    """ranking.term_in_runs (two binary searches a run) gives what filtering every posting gives."""
     stats = ranking.statistics(reader)
     live = [g for g in range(reader.doc_count_all()) if not reader.is_deleted(g)]
     for _ in range(rounds):
         wanted = sorted(rng.sample(live, rng.randint(0, len(live))))
         chosen = set(wanted)
-        runs = expansion._runs(wanted)
+        runs = _consecutive(wanted)
         assert sorted(g for first, end in runs for g in range(first, end)) == wanted
+        rng.shuffle(runs)  # (in any order, crossing segments)
         for fieldname, _ in ranking.FIELDS:
             for btext in list(reader.lexicon(fieldname))[:12]:
                 expected = [(seg.offset + d, tf) for seg in stats.segments
                             for ids, tfs in ranking._postings(seg, fieldname, btext)
                             for d, tf in zip(ids, tfs) if seg.offset + d in chosen]
-                assert expansion._holding(stats, fieldname, btext, runs) == expected
+                holders, df, total = ranking.term_in_runs(stats, fieldname, btext, ranking.Runs(stats, runs))
+                assert holders == expected
+                assert (df, total) == (reader.doc_frequency(fieldname, btext), reader.frequency(fieldname, btext))
+
+
+def _consecutive(docnums: list[int]) -> list[tuple[int, int]]:
+    """Sorted docnums as runs of consecutive ones, (first, last + 1)."""
+    runs: list[tuple[int, int]] = []
+    for g in docnums:
+        if runs and runs[-1][1] == g:
+            runs[-1] = (runs[-1][0], g + 1)
+        else:
+            runs.append((g, g + 1))
+    return runs
 
 
 @settings(max_examples=40, deadline=None)
@@ -613,3 +627,44 @@ def test_best_files_of_a_list_of_scores(scores, k, chunk):
         floor = matching[min(k, len(matching)) - 1]
         assert sorted(files.at_least(floor)) == sorted((d, n) for n, d in enumerate(scores) if d and d >= floor)
         assert len(files) == len(matching)
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_walk_by_runs_counts_what_a_walk_one_posting_at_a_time_counts(larger, larger_unchanged, monkeypatch,
+                                                                         replaced):
+    reader = (larger if replaced else larger_unchanged).searcher.reader()
+    stats = ranking.statistics(reader)
+    assert any(seg.runs() is not None for seg in stats.segments)
+    for fieldname, _ in ranking.FIELDS:
+        fieldobj = reader.schema[fieldname]
+        for word in WORDS:
+            key = fieldobj.to_bytes(word[:4]) if word == "boundary" else fieldobj.to_bytes(word)
+            monkeypatch.setattr(ranking, "RUN_WALK", 10**9)  # one posting at a time
+            blocks, df, file_tf = ranking.term_walk(stats, fieldname, key)
+            monkeypatch.setattr(ranking, "RUN_WALK", 0)  # by runs wherever a segment allows
+            by_runs = ranking.term_walk(stats, fieldname, key)
+            assert by_runs[1] == df
+            assert list(by_runs[2].items()) == list(file_tf.items())  # the same counts, in the same order
+            assert [type(tf) for tf in by_runs[2].values()] == [type(tf) for tf in file_tf.values()]
+
+
+@pytest.mark.parametrize("terms", QUERIES)
+def test_files_skipped_by_their_own_bound_change_nothing(larger, monkeypatch, terms):
+    reader = larger.searcher.reader()
+    stopwords = larger._stopwords()
+    monkeypatch.setattr(expansion, "EXPANSION_CANDIDATES", 7)
+    cases = [(count, per_file, expanded) for expanded in (False, True)
+             for count, per_file in ((1, 1), (3, 1), (5, 2), (10, 3))]
+    skipped = []
+    bound = ranking._Scores.file_bound
+
+    def counted(self, number, runs):
+        value = bound(self, number, runs)
+        skipped.append(value)
+        return value
+
+    monkeypatch.setattr(ranking._Scores, "file_bound", counted)
+    found = [_ranked(reader, terms, *case, stopwords) for case in cases]
+    monkeypatch.setattr(ranking._Scores, "file_bound", lambda self, number, runs: math.inf)  # never skips
+    assert [_ranked(reader, terms, *case, stopwords) for case in cases] == found
+    assert skipped

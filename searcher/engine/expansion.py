@@ -7,26 +7,20 @@ question's own words) and the first pass's EXPANSION_CANDIDATES best files are
 ranked again. It runs only for natural-language questions (see ``ranking.is_question``),
 never for keyword lookups.
 
-Feedback needs every word of a few files' best passages: it counts the words of their
-stored text (``PassageTerms``), with the analysis the index was built with. The second
-pass needs thirty words' counts in a hundred files: it reads them from each word's
-postings, two binary searches per run of a file's passages (``_holding``), instead of
-walking those mostly common words' postings or counting the text of every passage.
+Feedback needs the counts of every word in a few files' best passages: it counts the
+words of their stored text (``PassageTerms``), with the analysis the index was built
+with. The second pass needs thirty words' counts in about a hundred files: it looks
+their postings up in those files' passages by range, without walking them.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from collections import Counter
-from itertools import repeat
-from operator import add
 
 from searcher.engine import ranking
 from searcher.engine.ranking import FIELDS, _Scores, score_terms, term_factor, top_files
 from searcher.engine.statistics import Statistics, statistics
-from searcher.index.errors import IndexDamaged
-from searcher.index.storage.flatpostings import DAMAGED_POSTINGS
 
 FEEDBACK_FILES = 5
 FEEDBACK_TERMS = 30
@@ -159,15 +153,15 @@ def expand(reader, scores: _Scores, terms: dict[str, float], stopwords: frozense
 
 
 def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, float],
-                      candidates: int, files_with=None) -> _Scores:
+                     candidates: int, files_with=None) -> _Scores:
     """Scores of the ``mixed`` terms, for the ``candidates`` best files of the first pass.
 
     Scores are linear in the term weights, so the question's own words are the first
     pass scaled; only what expansion adds is scored, and only in the first pass's best
-    files, from the expansion words' postings inside those files' passages (``_holding``):
-    the rest of those (mostly frequent) words' postings is not walked. A file outside keeps its
-    first-pass score scaled, which cannot put it above a candidate. How many files an
-    expansion word is in is estimated from how many passages it is in (the count of
+    files: each expansion word's postings are looked up in those files' passages by range
+    (two binary searches per file, ``ranking.term_in_runs``), never walked. A file outside
+    keeps its first-pass score scaled, which cannot put it above a candidate. How many files
+    an expansion word is in is estimated from how many passages it is in (the count of
     files would need all its postings).
     """
     stats = statistics(reader)
@@ -181,14 +175,14 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
     rescored.file = {number: factor * scores.file[number] for number in best}
     passage = rescored.fixed
     # Files keep their whole D (excluded passages included); excluded passages get no P.
-    docnums = [g for number in best for g in stats.passages_of(number)]
+    runs = [run for number in best for run in stats.runs_of(number)]
     exclude = scores.exclude
-    for g, p in scores.passage_scores(docnums).items():
+    for g, p in scores.file_passage_scores(runs).items():
         passage[g] = factor * p
-    runs = _runs(sorted(docnums))
     schema = reader.schema
     file_of = stats.file_of
     files = rescored.file
+    wanted = ranking.Runs(stats, runs)
     for fieldname, field_weight in FIELDS:
         if fieldname not in schema:
             continue
@@ -197,16 +191,15 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
         title = fieldname == "title"
         for stem, weight in extra.items():
             btext = fieldobj.to_bytes(stem)
-            holders = [(g, file_of[g], tf) for g, tf in _holding(stats, fieldname, btext, runs)]
+            holders, df, total = ranking.term_in_runs(stats, fieldname, btext, wanted)  # holders: (passage, tf)
             if not holders:
                 continue
-            df = reader.doc_frequency(fieldname, btext)
-            total = reader.frequency(fieldname, btext)
             c = weight * field_weight * term_factor(stats.passages, df, total)
             file_tf: dict[int, float] = {}
-            for g, number, tf in holders:
+            for g, tf in holders:
                 if g not in exclude:
                     passage[g] = passage.get(g, 0.0) + c * tf / (tf + norms[g])
+                number = file_of[g]
                 file_tf[number] = tf if title else file_tf.get(number, 0) + tf
             fdf = files_with(fieldname, btext, df) if files_with else _files_with(df, stats)
             # (a title is counted once per file, a body word each time)
@@ -214,60 +207,6 @@ def rescore_expanded(reader, scores: _Scores, terms: dict, mixed: dict[str, floa
             for number, tf in file_tf.items():
                 files[number] += c * tf / (tf + fnorm[number])
     return rescored
-
-
-def _runs(docnums: list[int]) -> list[tuple[int, int]]:
-    """Sorted global docnums as runs of consecutive ones, (first, last + 1)."""
-    runs: list[tuple[int, int]] = []
-    for g in docnums:
-        if runs and runs[-1][1] == g:
-            runs[-1] = (runs[-1][0], g + 1)
-        else:
-            runs.append((g, g + 1))
-    return runs
-
-
-def _holding(stats: Statistics, fieldname: str, btext: bytes, runs: list[tuple[int, int]]):
-    """(global docnum, tf) of the passages in ``runs`` that hold a term, from its postings.
-
-    A candidate file's passages are a run or a few of consecutive docnums, so each run
-    is two binary searches in the term's postings however common the word: a hundred
-    long files cost as little as a hundred short ones, where counting their text cost a
-    tokenizer pass over every passage (most of a question's time on folders of long pages).
-    """
-    starts = [first for first, _ in runs]
-    found: list[tuple[int, int]] = []
-    for seg in stats.segments:
-        offset, count = seg.offset, seg.count
-        # the runs overlapping the segment, clipped to it (a run may go on into the next one)
-        inside = runs[max(0, bisect_right(starts, offset) - 1):bisect_left(starts, offset + count)]
-        local = [(max(first - offset, 0), min(end - offset, count)) for first, end in inside if end > offset]
-        if not local:
-            continue
-        local_starts = [first for first, _ in local]
-
-        def wanted(first: int, last: int, local=local, local_starts=local_starts) -> bool:
-            # runs do not overlap, so the last one starting by ``last`` ends last of them
-            i = bisect_right(local_starts, last)
-            return i > 0 and local[i - 1][1] > first
-
-        # Only the ids inside the runs are kept: checked there (a damaged list may hold
-        # one past the segment), not all of a common word's (ranking._postings' check_ids).
-        for ids, tfs in ranking._postings(seg, fieldname, btext, wanted, check_ids=False):
-            if not len(ids):
-                continue
-            # only the runs that can overlap this block of ids
-            lo = max(0, bisect_right(local_starts, ids[0]) - 1)
-            hi = bisect_right(local_starts, ids[-1])
-            for first, end in local[lo:hi]:
-                i = bisect_left(ids, first)
-                j = bisect_left(ids, end, i)
-                if i < j:
-                    kept = ids[i:j]
-                    if max(kept) >= count:
-                        raise IndexDamaged(DAMAGED_POSTINGS)
-                    found.extend(zip(map(add, kept, repeat(offset)), tfs[i:j]))
-    return found
 
 
 def _files_with(df: int, stats: Statistics) -> float:

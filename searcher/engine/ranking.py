@@ -35,16 +35,18 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import add, ge, ne
+from itertools import accumulate, compress, repeat
+from operator import add, ge, mul, ne, not_, sub, truediv
 
 from searcher.index.errors import IndexDamaged
-from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, flat_term
-from searcher.index.storage.whoosh_private import decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks
+from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, FLAT_FIELDS, flat_postings, flat_term
+from searcher.index.storage.whoosh_private import (decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks,
+                                                   term_info)
 from searcher.engine import statistics as _statistics
 from searcher.engine.statistics import B, K1, Statistics, _Segment, statistics  # noqa: F401 (B, K1: for tests and callers)
 
@@ -266,18 +268,37 @@ class _Term:
     the few passages that need it, instead of a {docnum: tf} dict built for all of them.
     """
 
-    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "field", "stem")
+    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "file_tf")
 
     def __init__(self, c: float, norms, blocks: list[tuple[int, list[int], list[float]]], df: int,
-                 field: str = "", stem: str | None = None):
-        self.field = field
-        self.stem = stem  # the stem of a word (its tf can be counted in text); None for a phrase
+                 file_tf: dict | None = None):
         self.c = c
         self.norms = norms  # passage norms by global docnum
         self.blocks = blocks  # (offset, ids, tfs), in docnum order
         self.starts = [offset + ids[0] for offset, ids, _ in blocks]
         self.df = df
         self._tf_of: dict[int, float] | None = None
+        # {file number: tf} (a passage's tf is at most its file's; a file without the term has
+        # none): what bounds the P of a file's passages (``_Scores.file_bound``). None: unknown.
+        self.file_tf = file_tf
+
+    def in_range(self, start: int, end: int) -> list[tuple[int, float]]:
+        """(docnum, tf) of the passages start..end - 1 (global docnums) that hold the term:
+        two binary searches per block instead of one per passage (a file's passages are
+        consecutive, so asking for them as a range is the cheap way)."""
+        blocks, starts = self.blocks, self.starts
+        i = bisect_right(starts, start) - 1
+        if i < 0:
+            i = 0
+        found = []
+        for offset, ids, tfs in blocks[i:]:
+            if offset + ids[0] >= end:
+                break
+            j = bisect_left(ids, start - offset)
+            stop = bisect_left(ids, end - offset, j)
+            if j < stop:
+                found.extend(zip(map(add, ids[j:stop], repeat(offset)) if offset else ids[j:stop], tfs[j:stop]))
+        return found
 
     def tfs(self, docnums: list[int]) -> list[tuple[int, float]]:
         """(docnum, tf) of those of ``docnums`` (global, ascending) that hold the term."""
@@ -351,27 +372,17 @@ class _Scores:
                     found.update(ids)
         return sum(map(len, local.values()))
 
-    def passage_scores(self, docnums, texts=None) -> dict[int, float]:
-        """{docnum: P} of those of ``docnums`` (global) that match and are not excluded.
-
-        ``texts``: the passages' counted text (expansion.PassageTerms), for the words' tfs
-        (phrases' come from postings).
-        """
+    def passage_scores(self, docnums) -> dict[int, float]:
+        """{docnum: P} of those of ``docnums`` (global) that match and are not excluded."""
         known = self._passage
         wanted = sorted(g for g in set(docnums) if g not in known)
         if wanted:
             fixed = self.fixed
             found = {g: fixed[g] for g in wanted if g in fixed}
             get = found.get
-            counted = [texts.of(g) for g in wanted] if texts is not None else None
             for term in self.terms:  # terms in the order they were added, as P always sums them
                 c, norms = term.c, term.norms
-                if counted is not None and term.stem is not None:
-                    field, stem = term.field, term.stem
-                    pairs = [(g, counts[field][stem]) for g, counts in zip(wanted, counted) if stem in counts[field]]
-                else:
-                    pairs = term.tfs(wanted)
-                for g, tf in pairs:
+                for g, tf in term.tfs(wanted):
                     found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
             for g in wanted:
                 known[g] = get(g)
@@ -379,6 +390,58 @@ class _Scores:
         if include is not None:
             return {g: known[g] for g in docnums if known[g] is not None and g in include and g not in exclude}
         return {g: known[g] for g in docnums if known[g] is not None and g not in exclude}
+
+    def file_passage_scores(self, runs) -> dict[int, float]:
+        """``passage_scores`` of the passages of ``runs`` ((start, end) ranges of global
+        docnums, end excluded: a file's live passages), each term's postings in them found
+        by range; the same sums, added in the same order (fixed P first, then the terms in
+        the order they were added)."""
+        known = self._passage
+        fixed = self.fixed
+        found: dict[int, float] = {}
+        if fixed:
+            for start, end in runs:
+                for g in range(start, end):
+                    p = fixed.get(g)
+                    if p is not None:
+                        found[g] = p
+        get = found.get
+        for term in self.terms:
+            c, norms = term.c, term.norms
+            for start, end in runs:
+                for g, tf in term.in_range(start, end):
+                    found[g] = get(g, 0.0) + c * tf / (tf + norms[g])
+        exclude, include = self.exclude, self.include
+        ordered = {}  # in the order of ``runs``, as passage_scores gives its docnums
+        for start, end in runs:
+            for g in range(start, end):
+                p = get(g)
+                known[g] = p
+                if p is not None and g not in exclude and (include is None or g in include):
+                    ordered[g] = p
+        return ordered
+
+    def file_bound(self, number: int, runs) -> float:
+        """No passage of file ``number`` (its live passages: ``runs``) has a P above this:
+        a term adds c * tf / (tf + norm) <= c * ftf / (ftf + least norm), ftf the file's
+        tf (at least any of its passages'), the least norm among the file's passages;
+        nothing if the file lacks it. Loose terms of a query mostly miss most files."""
+        bound = max(self.fixed.values()) if self.fixed else 0.0
+        least: dict = {}
+        for term in self.terms:
+            file_tf = term.file_tf
+            if file_tf is None:
+                bound += term.c
+                continue
+            ftf = file_tf.get(number)
+            if ftf is None:
+                continue
+            norms = term.norms
+            low = least.get(id(norms))
+            if low is None:
+                low = least[id(norms)] = min(min(norms[start:end]) for start, end in runs)
+            bound += term.c * ftf / (ftf + low)
+        return bound
 
     def passage_bound(self) -> float:
         """No passage's P is above this (tf / (tf + norm) < 1)."""
@@ -391,9 +454,8 @@ class _Scores:
 
 
 def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: float,
-              key, weight: float, stem: str | None = None) -> None:
-    """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field;
-    ``stem``: the word's stem (None for a phrase)."""
+              key, weight: float) -> None:
+    """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field."""
     blocks, df, file_tf = term_walk(stats, fieldname, key)
     if not blocks:
         return
@@ -404,7 +466,7 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
         counts = shared.get((fieldname, key), counts)
     idf_df, file_df, total, file_total = counts
     c = weight * field_weight * term_factor(stats.passages, idf_df, total)
-    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, fieldname, stem))
+    scores.terms.append(_Term(c, stats.norms[fieldname], blocks, df, file_tf))
     scores._matched = None
     scores._top_count = 0
     c = weight * field_weight * term_factor(stats.file_count, file_df, file_total)
@@ -412,15 +474,93 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
     files = scores.file
     if type(files) is dict and len(files) + len(file_tf) > len(fnorm) * DENSE_FILE_SHARE:
         files = scores.file = _DenseFiles(len(fnorm), files)
+    # D += c * tf / (tf + norm) for each file, at C speed: the same operations in the same
+    # order as the expression (c * tf first), so the same floats.
+    numbers = list(file_tf.keys())
+    tfs = list(file_tf.values())
+    parts = map(truediv, map(mul, repeat(c), tfs), map(add, tfs, map(fnorm.__getitem__, numbers)))
     if type(files) is dict:
-        get = files.get
-        for number, tf in file_tf.items():
-            files[number] = get(number, 0.0) + c * tf / (tf + fnorm[number])
+        files.update(zip(numbers, map(add, map(files.get, numbers, repeat(0.0)), parts)))
     else:
         dense = files.scores
-        for number, tf in file_tf.items():
-            dense[number] += c * tf / (tf + fnorm[number])
+        deque(map(dense.__setitem__, numbers, map(add, map(dense.__getitem__, numbers), parts)), 0)
         files.changed()
+
+
+class Runs:
+    """Ranges of live passages ((start, end) global docnums) to look terms up in, grouped
+    by segment once for all the terms (``term_in_runs``): sorted, and cut where a segment
+    ends."""
+
+    def __init__(self, stats: Statistics, runs):
+        offsets = [seg.offset for seg in stats.segments]
+        ends = [seg.offset + seg.count for seg in stats.segments]
+        by_segment: dict[int, list[tuple[int, int]]] = {}
+        for start, end in sorted(runs):
+            i = bisect_right(offsets, start) - 1
+            while start < end and 0 <= i < len(offsets):
+                stop = min(end, ends[i])
+                by_segment.setdefault(offsets[i], []).append((start - offsets[i], stop - offsets[i]))
+                start, i = stop, i + 1
+        self.parts = by_segment  # segment offset -> its runs, local docnums
+
+
+def term_in_runs(stats: Statistics, fieldname: str, btext: bytes, runs: Runs):
+    """(holders, df, total) of a term: holders, the (global docnum, tf) of the passages in
+    ``runs`` that hold it, ascending; df and total, the passages holding it and its
+    occurrences in all, deleted passages included, as whoosh's reader.doc_frequency and
+    reader.frequency count them. Each segment's term info is looked up once for both; the
+    postings of the segments holding a run are read (flat ones are plain arrays, one copy
+    each) and searched by range, two binary searches per run, never walked."""
+    found = []
+    extend = found.extend
+    df = total = 0
+    wanted = runs.parts
+    for seg in stats.segments:
+        reader = seg.reader
+        info = term_info(reader, fieldname, btext)
+        if info is None:  # not in this segment (or a codec without term infos: ask the reader)
+            held = reader.doc_frequency(fieldname, btext)
+            df += held
+            total += reader.frequency(fieldname, btext)
+        else:
+            held = info.doc_frequency()
+            df += held
+            total += info.weight()
+        local = wanted.get(seg.offset)
+        if local is None or not held:
+            continue
+        flat = flat_postings(reader) if info is not None and fieldname in FLAT_FIELDS else None
+        # (ids unchecked: those found in a run are checked below, not all of a common word's)
+        term = flat.term(info, check_ids=False) if flat is not None else None
+        if term is not None:
+            blocks = ((term.ids, term.tfs),)
+        else:  # whoosh's blocks: only those that can hold a run are decoded
+            firsts = [start for start, _ in local]
+
+            def overlaps(first: int, last: int, local=local, firsts=firsts) -> bool:
+                i = bisect_right(firsts, last)  # (runs do not overlap: the last to start by ``last`` ends last)
+                return i > 0 and local[i - 1][1] > first
+
+            blocks = _postings(seg, fieldname, btext, overlaps, check_ids=False)
+        offset, count = seg.offset, seg.count
+        for ids, tfs in blocks:
+            if not len(ids):
+                continue
+            first, last = ids[0], ids[-1]
+            j = 0
+            for start, end in local:
+                if end <= first or start > last:
+                    continue
+                j = bisect_left(ids, start, j)
+                stop = bisect_left(ids, end, j)
+                if j < stop:
+                    kept = ids[j:stop]
+                    if max(kept) >= count:  # an id past the segment: damaged postings
+                        raise IndexDamaged(DAMAGED_POSTINGS)
+                    extend(zip(map(add, kept, repeat(offset)) if offset else kept, tfs[j:stop]))
+                j = stop
+    return found, df, total
 
 
 def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
@@ -429,6 +569,32 @@ def term_totals(blocks, file_tf: dict[int, float]) -> tuple[float, float]:
     if _statistics.WEIGHTING == "bm25":
         return 0.0, 0.0
     return float(sum(map(sum, (tfs for _, _, tfs in blocks)))), float(sum(file_tf.values()))
+
+
+# A segment's postings of a term are counted by file from its runs of passages (two binary
+# searches per run, at C speed) when it has more than this many postings per run; else one by one.
+RUN_WALK = 4
+
+
+def _walk_by_runs(file_tf: dict, ids, tfs, runs, title: bool) -> None:
+    """Add a segment's postings (``ids`` ascending, ``tfs`` ints) to ``file_tf`` by file:
+    each run of a file's passages (``runs``: local starts, ends, file numbers, each file
+    in one run) is found in ``ids`` by binary search, so the cost is per run, not per
+    posting. The same counts as one by one, in the same order (runs ascend)."""
+    starts, ends, numbers = runs
+    lo = list(map(bisect_left, repeat(ids), starts))
+    hi = list(map(bisect_left, repeat(ids), ends))
+    counts = list(map(sub, hi, lo))
+    keys = list(compress(numbers, counts))
+    if title:  # each file's tf (every passage's, the same title): the last passage's, as one by one
+        dict.update(file_tf, zip(keys, map(tfs.__getitem__, map(sub, compress(hi, counts), repeat(1)))))
+        return
+    if tfs.count(1) == len(tfs):
+        sums = compress(counts, counts)
+    else:
+        prefix = list(accumulate(tfs, initial=0))
+        sums = map(sub, map(prefix.__getitem__, compress(hi, counts)), map(prefix.__getitem__, compress(lo, counts)))
+    dict.update(file_tf, zip(keys, map(add, map(file_tf.get, keys, repeat(0)), sums)))
 
 
 def term_walk(stats: Statistics, fieldname: str, key):
@@ -446,14 +612,23 @@ def term_walk(stats: Statistics, fieldname: str, key):
         offset, deleted = seg.offset, seg.deleted
         number_of = seg.file_of.__getitem__  # (one number per passage of the segment)
         for ids, tfs in _postings(seg, fieldname, key, check_ids=False):
+            whole = type(tfs) is array and tfs.typecode in "BHIL"  # a flat term's counts: ints
             if deleted:
-                keep = [i for i, d in enumerate(ids) if d not in deleted]
-                ids = [ids[i] for i in keep]
-                tfs = [tfs[i] for i in keep]
-            if not ids:
+                dead = list(map(deleted.__contains__, ids))
+                if any(dead):
+                    keep = list(map(not_, dead))
+                    ids = list(compress(ids, keep))
+                    tfs = list(compress(tfs, keep))
+            if not len(ids):
                 continue
             blocks.append((offset, ids, tfs))
             df += len(ids)
+            runs = seg.runs() if whole and len(ids) > RUN_WALK * seg.run_count else None
+            if runs is not None:  # many postings per file: count them by file, not one by one
+                if max(ids) >= seg.count:  # an id past the segment: unchecked flat postings, damaged
+                    raise IndexDamaged(DAMAGED_POSTINGS)
+                _walk_by_runs(file_tf, ids, tfs, runs, title)
+                continue
             try:
                 numbers = list(map(number_of, ids))
             except IndexError:  # an id past the segment: unchecked flat postings, damaged
@@ -461,11 +636,11 @@ def term_walk(stats: Statistics, fieldname: str, key):
             if title:  # the same title in every passage of a file: count it once
                 file_tf.update(zip(numbers, tfs))
                 continue
-            if tfs.count(1.0) == len(tfs):  # the common case: count each file's passages
+            if tfs.count(1) == len(tfs):  # the common case: count each file's passages
                 file_tf.update(numbers)
-            elif type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
+            elif whole or type(tfs[0]) is int or all(map(float.is_integer, tfs)):  # count, then add what is above 1
                 file_tf.update(numbers)
-                for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1.0))):
+                for number, tf in compress(zip(numbers, tfs), map(ne, tfs, repeat(1))):
                     file_tf[number] += int(tf) - 1  # (ints throughout: the same values, one type)
             else:  # fractional weights (not made by searcher's indexer): sum them as they come
                 get = file_tf.get
@@ -492,11 +667,14 @@ def score_fields(reader, fields: dict, scores: _Scores | None = None) -> _Scores
         fieldobj = schema[fieldname]
         for key, weight in terms.items():
             if weight > 0:  # a phrase (tuple of stems) or an AnyOf goes to _postings as it is
-                if type(key) is str:
-                    _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key), weight, key)
-                else:
-                    _add_term(stats, scores, fieldname, field_weight, key, weight)
+                _add_term(stats, scores, fieldname, field_weight, fieldobj.to_bytes(key) if type(key) is str else key,
+                          weight)
     return scores
+
+
+# A file is skipped when its bound times this is below the count-th best passage: more than
+# the rounding of two sums of a few dozen positive terms in different orders.
+BOUND_SLACK = 1.0 + 1e-9
 
 
 def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Statistics) -> list[Ranked]:
@@ -512,10 +690,17 @@ def top_passages(scores: _Scores, count: int, per_file: int | None, stats: Stati
         margin = share * scores.passage_bound()
         floor = _kth_largest(files, count) - margin
         best: list[tuple[float, int]] = []  # heap of the count best files' best passages
+        runs_of = stats.runs_of
         for d, number in sorted(_files_at_least(files, floor), reverse=True):
-            if len(best) == count and d + margin < best[0][0]:
-                break
-            ranked = [(d + share * p, -g) for g, p in scores.passage_scores(stats.passages_of(number)).items()]
+            runs = runs_of(number)
+            if len(best) == count:
+                if d + margin < best[0][0]:
+                    break
+                # This file's own bound: it can skip a file the common margin cannot
+                # (BOUND_SLACK: the bound and the score are sums in different orders).
+                if (d + share * scores.file_bound(number, runs)) * BOUND_SLACK < best[0][0]:
+                    continue
+            ranked = [(d + share * p, -g) for g, p in scores.file_passage_scores(runs).items()]
             if ranked:
                 by_file[number] = ranked
                 top = max(ranked)

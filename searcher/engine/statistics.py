@@ -14,6 +14,8 @@ slice like lists (``seq[i]``, ``map(seq.__getitem__, ids)``, ``len``, iteration)
 
 from __future__ import annotations
 
+from array import array
+
 from searcher.index.storage import rankstats
 from searcher.index.storage.whoosh_private import reader_cache
 
@@ -42,6 +44,31 @@ class _Segment:
         self.norms = {name: norms[offset:offset + count] for name, norms in data.passage_norms.items()}
         self.length_bytes = {name: raw[offset:offset + count] for name, raw in data.length_bytes.items()}
         self._passages: dict | None = None
+        first, last = self._run_span()
+        self.run_count = last - first
+        self._runs = None
+
+    def _run_span(self) -> tuple[int, int]:
+        from bisect import bisect_left
+
+        starts = self._data.run_start
+        return bisect_left(starts, self.offset), bisect_left(starts, self.offset + self.count)
+
+    def runs(self):
+        """(local starts, local ends, file numbers) of the segment's runs of live passages,
+        in index order, if no file has two runs here (else None: then they cannot be told
+        apart by range)."""
+        if self._runs is None:
+            data, offset = self._data, self.offset
+            first, last = self._run_span()
+            numbers = list(data.run_file[first:last])
+            if len(set(numbers)) == len(numbers):
+                starts = array("I", (start - offset for start in data.run_start[first:last]))
+                ends = array("I", (end - offset for end in data.run_end[first:last]))
+                self._runs = (starts, ends, numbers)
+            else:
+                self._runs = False
+        return self._runs or None
 
     def passages(self) -> dict:
         """{file number: range or list of its live passages' global docnums} in this segment."""
@@ -109,6 +136,13 @@ class Statistics:
     def passages_of(self, number: int) -> list[int]:
         """Global docnums of a file's live passages, in index order."""
         return self._data.passages_of(number)
+
+    def runs_of(self, number: int) -> list[tuple[int, int]]:
+        """A file's live passages as (first, last + 1) global docnums, in index order."""
+        data = self._data
+        first = data.file_run_first
+        starts, ends = data.run_start, data.run_end
+        return [(starts[i], ends[i]) for i in data.file_runs[first[number]:first[number + 1]]]
 
 
 def statistics(reader) -> Statistics:
