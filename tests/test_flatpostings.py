@@ -4,7 +4,9 @@ give the same answers from them as from whoosh's blocks (an index of whoosh's wr
 from __future__ import annotations
 
 import io
+from array import array
 import random
+from itertools import accumulate
 
 import pytest
 from hypothesis import given, settings
@@ -56,7 +58,7 @@ def _write(writer, postings) -> int:
     return writer.add(ids, [len(plist) for _, plist in postings], positions)
 
 
-def _written(terms, doc_count=10**6) -> tuple[FlatPostings, list[int]]:
+def _written(terms, doc_count=2**25) -> tuple[FlatPostings, list[int]]:
     buffer = _Buffer()
     writer = FlatWriter(buffer, doc_count)
     keys = [_write(writer, postings) for postings in terms]
@@ -82,10 +84,19 @@ _postings = st.lists(st.tuples(st.integers(0, 10**6 - 1), st.sets(st.integers(0,
     lambda pairs: sorted({d: sorted(p) for d, p in pairs}.items()))
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(_postings, min_size=1, max_size=4))
+# A frequent word's postings: ids close together, often one position each (no tfs stored),
+# anywhere in a large segment (ids past 65535 split in halves).
+_dense = st.tuples(st.integers(0, 2**24), st.lists(st.integers(1, 300), max_size=60),
+                   st.booleans(), st.integers(0, 70000)).map(
+    lambda drawn: [(d, [drawn[3]] if drawn[2] else [drawn[3], drawn[3] + 1 + i % 3])
+                   for i, d in enumerate(accumulate(drawn[1], initial=drawn[0]))])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_postings | _dense, min_size=1, max_size=4))
 def test_written_postings_read_back(terms):
-    """Any ids, tfs (to hundreds) and positions (past 65535) come back as written."""
+    """Any ids (far apart or close together, past 65535), tfs (to hundreds, or all 1) and
+    positions (past 65535) come back as written."""
     flat, keys = _written(terms)
     assert keys == list(range(len(terms)))
     for key, postings in zip(keys, terms):
@@ -141,6 +152,39 @@ def test_a_damaged_file_is_refused():
     buffer.written = b"X" + buffer.written[1:]
     with pytest.raises(ValueError):
         FlatPostings(buffer, len(buffer.written), 3)
+
+
+def test_a_frequent_word_takes_three_bytes_a_posting():
+    """Ids past 65535: their low halves, two bytes each, and how many share each high half;
+    one position each: no tfs, no checkpoints; positions under 256: a byte each."""
+    ids = list(range(65_000, 66_000))
+    flat, (key,) = _written([[(d, [7]) for d in ids]])
+    # checksum, typecodes and widths, 1000 postings and positions, the first id; the split ids
+    assert flat.record_size(key) == 4 + 2 + 2 + 2 + 2 + (4 + 2 * 4 + 2 * (len(ids) - 1)) + len(ids)
+    ids = [5, 9, 70_000]  # too few to split: as they are, 4 bytes each
+    flat, (key,) = _written([[(d, [7, 300]) for d in ids]])
+    assert flat.record_size(key) == 4 + 2 + 1 + 1 + 1 + 4 * (len(ids) - 1) + len(ids) + 1 + 2 * 2 * len(ids)
+    flat, (key,) = _written([[(3, [5])]])  # a word in one passage: 10 bytes
+    assert flat.record_size(key) == 4 + 2 + 1 + 1 + 1 + 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_changed_byte_of_a_record_is_never_read(data):
+    """Whatever byte of a term's record (or its place in the table) is changed, the term is
+    not read (then the one-line 'damaged' error), never ids past the document count."""
+    terms = data.draw(st.lists(_postings | _dense, min_size=1, max_size=3))
+    flat, keys = _written(terms)
+    original = flat._file.written
+    key = data.draw(st.sampled_from(keys))
+    start, end = flat._extent(key)
+    table_entry = len(original) - flat._records.itemsize * (flat._terms - key)
+    where = data.draw(st.integers(start, end - 1) | st.integers(table_entry, table_entry + flat._records.itemsize - 1))
+    change = data.draw(st.integers(1, 255))
+    damaged = _Buffer()
+    damaged.written = original[:where] + bytes([original[where] ^ change]) + original[where + 1:]
+    reread = FlatPostings(damaged, len(damaged.written), flat.doc_count)
+    assert reread.term(_info(key, terms[key])) is None
 
 
 def _cut(buffer, size):
@@ -205,6 +249,27 @@ def test_queries_answer_as_from_whoosh_blocks(tmp_path_factory, monkeypatch, rep
     with_flat = _answers(flat_index)
     assert any(hits for hits, _ in with_flat)
     assert _answers(blocks_index) == with_flat
+
+
+def test_damaged_postings_are_a_one_line_error(tmp_path, corpus, run):
+    """A byte changed in each term's record of the flat file, the file itself intact: the
+    query that reads one says the postings are damaged, in one line."""
+    build_index([corpus], tmp_path / "index", jobs=0)
+    assert run("query", "--index", tmp_path / "index", "cooperation").exit_code == 0
+    for segment in (tmp_path / "index").glob("*.seg"):
+        data = bytearray(segment.read_bytes())
+        at = data.index(b"SRCHFLAT")
+        _, _, _, _, terms, table = flatpostings._HEADER.unpack_from(data, at)
+        records = array(flatpostings._table_typecode(table),
+                        data[at + table:at + table + 4 * terms] if table < 2**32 else b"")
+        assert len(records) == terms
+        for record in records:
+            data[at + record + 4] ^= 0x01  # the ids' typecode: "B" -> "H"
+        segment.write_bytes(bytes(data))
+    result = run("query", "--index", tmp_path / "index", "cooperation")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "searcher: error: the index's postings are damaged: rebuild it with 'searcher index --rebuild PATH...'"]
 
 
 def test_a_damaged_flat_file_is_a_one_line_error(tmp_path, corpus, run):

@@ -2,7 +2,8 @@
 an older schema's is refused with the message to rebuild it.
 
 tests/data/index-schema<N> were built at schema version N (1 and 2 by searcher 0.1.0;
-3, whose text fields' postings are held in the flat file only, by the release after it)
+3, whose text fields' postings are held in the flat file only, by the release after it;
+4, flat format 3 and the file column's paths held once, by the one after that)
 from three small files under /tmp/fixsrc (rivers.txt, rice.md, python.txt), which are
 not needed to answer: passages are stored in the index. Their tables of contents
 pickle the analysis classes by their module path at the time (``index.analysis``):
@@ -18,10 +19,10 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
-FIXTURE = DATA / "index-schema3"
+FIXTURE = DATA / "index-schema4"
 
 
-@pytest.fixture(params=["index-schema3", "index-schema2", "index-schema1"])
+@pytest.fixture(params=["index-schema4", "index-schema3", "index-schema2", "index-schema1"])
 def old_index(request, tmp_path, monkeypatch) -> Path:
     location = tmp_path / "old-index"
     shutil.copytree(DATA / request.param, location)
@@ -71,3 +72,38 @@ def test_the_fixture_is_of_the_current_schema():
     assert meta["schema_version"] == SCHEMA_VERSION, (
         "the schema changed: keep this fixture as it is for the test below and build "
         "tests/data/index-schema<new> with the new code (see the module docstring)")
+
+
+def test_an_earlier_index_merges_with_new_segments(tmp_path, run):
+    """Schema 3's flat file (format 2) and this release's (format 3) merge into one segment
+    holding every posting of both."""
+    from whoosh.reading import SegmentReader
+
+    from flatcheck import assert_flat_postings_complete
+    from searcher.index.storage.flatpostings import flat_postings
+    from searcher.index.storage.merge import merge_segments
+    from searcher.index.storage.store import open_index
+
+    location = tmp_path / "old-index"
+    shutil.copytree(DATA / "index-schema3", location)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "heron.txt").write_text("Herons nest by the estuary.\n\nThe river herons wait.\n", encoding="utf-8")
+    assert run("index", "--index", location, extra).exit_code == 0
+    ix = open_index(location)
+    segments = ix._segments()
+    formats = []
+    for segment in segments:
+        source = SegmentReader(ix.storage, ix.schema, segment)
+        formats.append(flat_postings(source).format)
+        source.close()
+    assert formats == [2, 3]
+    merged = merge_segments(str(location), ix.indexname, ix.schema, segments)
+    reader = SegmentReader(ix.storage, ix.schema, merged)
+    try:
+        assert reader.doc_count() == sum(segment.doc_count() for segment in segments)
+        assert_flat_postings_complete(reader)
+        assert flat_postings(reader).format == 3
+        assert len(list(reader.postings("body", "heron").all_ids())) == 2
+    finally:
+        reader.close()

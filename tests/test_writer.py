@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from searcher.index.errors import IndexVersionMismatch
-from searcher.index.storage.manifest import Manifest, manifest_name
+from searcher.index.storage.manifest import FileEntry, Manifest, manifest_name
 from searcher.index.storage.store import open_index, read_meta
 from searcher.index.runs.writer import RunProgress, build_index
 from searcher.console import ExitStatus
@@ -257,6 +257,66 @@ def test_a_run_leaves_no_large_free_space_in_the_manifest(tmp_path, index_locati
     finally:
         db.close()
     assert free * 4 < pages
+
+
+def test_the_manifest_holds_each_path_once(tmp_path, index_location):
+    """The files' rows live in the paths' b-tree: no second copy of every path in an index."""
+    import sqlite3
+
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(400):
+        (docs / f"note-with-a-long-name-{i:04}.txt").write_text(f"Note {i}\n\nwords {i}", encoding="utf-8")
+    build_index([docs], index_location, jobs=0)
+    path = index_location / manifest_name(read_meta(index_location).indexname)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'").fetchone()[0] == 0
+        stored = db.execute("SELECT SUM(LENGTH(path)) FROM files").fetchone()[0]
+        pages, size = (db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "page_size"))
+    finally:
+        db.close()
+    assert pages * size < 2 * stored
+
+
+def test_the_file_column_holds_a_path_once(tmp_path, index_location):
+    """Every passage of a file carries its path: the column holds the path once and a
+    number per passage (whoosh's default column would hold the path once a passage)."""
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.filestore import FileStorage
+
+    docs = tmp_path / "a-folder-with-a-rather-long-name" / "and-a-subfolder"
+    docs.mkdir(parents=True)
+    words = " ".join(f"word{w}" for w in range(120))
+    (docs / "long.txt").write_text("\n\n".join(f"Paragraph {i}: {words}." for i in range(60)), encoding="utf-8")
+    passages = build_index([docs], index_location, jobs=0).passages
+    assert passages >= 30
+    (segment,) = index_location.glob("*.seg")
+    files = CompoundStorage(FileStorage(str(index_location)).open_file(segment.name))
+    (column,) = [name for name in files.list() if name.endswith(".file.col")]
+    assert files.file_length(column) < 2 * len(str(docs / "long.txt")) + 4 * passages
+
+
+def test_a_manifest_of_an_earlier_release_keeps_its_tables(tmp_path):
+    """A manifest made with a table of rows and an index of paths is used as it is."""
+    import sqlite3
+
+    path = tmp_path / "manifest-MAIN.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE files (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,"
+                     " passages INTEGER NOT NULL, skip_reason TEXT);"
+                     " CREATE TABLE pending (path TEXT PRIMARY KEY);"
+                     " INSERT INTO files VALUES ('/a.txt', 1, 2, 3, NULL);")
+    db.close()
+    manifest = Manifest(path)
+    try:
+        manifest.begin_commit(["/b.txt"])
+        assert manifest.uncertain() == {"/b.txt"}
+        manifest.finish_commit([FileEntry("/b.txt", 4, 5, 6)], ["/a.txt"])
+        assert manifest.entries() == {"/b.txt": FileEntry("/b.txt", 4, 5, 6)}
+        assert not manifest.uncertain()
+    finally:
+        manifest.close()
 
 
 def test_language_mismatch_is_a_library_error(corpus, index_location):

@@ -33,6 +33,9 @@ class FileEntry:
         return self.mtime_ns == mtime_ns and self.size == size
 
 
+# WITHOUT ROWID: the rows live in the path's b-tree, instead of a table of rows plus an
+# index of the paths holding each path a second time (half the file, for the same
+# lookups). A manifest made by an earlier release keeps its tables as they are.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
@@ -40,8 +43,8 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     passages INTEGER NOT NULL,
     skip_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 

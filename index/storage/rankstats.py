@@ -330,7 +330,16 @@ def _file_column(reader, count: int):
     column = reader.column_reader("file", translate=False)
     found = file_column_arrays(column, count)
     if found is not None and found[1] is not None:
-        return found
+        refs, uniques = found
+        # A RefBytes column's values start with its default (b""), which no passage of a
+        # searcher index holds: only the values passages refer to are files.
+        used = sorted(set(refs))
+        if len(used) == len(uniques):
+            return refs, uniques
+        renumber = [0] * len(uniques)
+        for new, old in enumerate(used):
+            renumber[old] = new
+        return list(map(renumber.__getitem__, refs)), list(map(uniques.__getitem__, used))
     values = found[0] if found is not None else list(column)
     uniques = list(dict.fromkeys(values))
     position = {value: i for i, value in enumerate(uniques)}

@@ -378,6 +378,13 @@ def pickled_classes() -> dict[tuple[str, str], object]:
 # ---------------------------------------------------------------- indexes, writers, columns
 
 
+def file_column():
+    """The column of the schema's ``file`` field (index/storage/schema.py): whoosh's
+    RefBytesColumn, which holds each distinct value once and a number per document."""
+    return columns.RefBytesColumn()
+
+
+
 def open_file_index(folder: str, indexname: str, schema=None):
     """whoosh's FileIndex over a folder, with no lock taken (``schema``: used as it is)."""
     return FileIndex(FileStorage(folder), schema=schema, indexname=indexname)
