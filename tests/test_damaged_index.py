@@ -214,3 +214,16 @@ def test_a_term_info_pointing_where_no_postings_start_reads_as_damaged():
     matcher = SimpleNamespace(_postfile=BufferFile(b"\x80\x02(junk and more"), _startoffset=0)
     with pytest.raises(DAMAGED_DATA_ERRORS):
         W3LeafMatcher._read_header(matcher)
+
+
+def test_a_folder_in_place_of_the_metadata_is_one_line_for_every_command(corpus, index_location, run):
+    assert run("index", corpus).exit_code == 0
+    meta = index_location / "searcher.json"
+    meta.unlink()
+    meta.mkdir()
+    for args in (("query", "rice"), ("status",), ("index", corpus), ("index", "--rebuild", corpus)):
+        result = run(*args)
+        assert result.exit_code == ExitStatus.ERROR, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "unexpected" not in lines[0], (args, lines)
+    assert not list(index_location.glob("searcher.json.*.tmp"))

@@ -97,7 +97,11 @@ def write_meta(index_dir: str | os.PathLike, meta: IndexMeta) -> None:
         f.write(json.dumps(asdict(meta), indent=2))
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except (IsADirectoryError, NotADirectoryError):  # a folder where the metadata goes
+        os.unlink(tmp)
+        raise IndexDamaged(f"{path} is not a file: remove it, then run again") from None
 
 
 def open_index(index_dir: str | os.PathLike, meta: IndexMeta | None = None):
