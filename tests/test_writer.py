@@ -238,14 +238,20 @@ def test_manifest_matches_index(corpus, index_location):
     assert {p: e.passages for p, e in entries.items()} == counts
 
 
-def test_a_run_leaves_no_large_free_space_in_the_manifest(tmp_path, index_location):
-    import sqlite3
-
+def _many_notes(tmp_path, index_location):
+    """400 short notes with long names, indexed; their folder."""
     docs = tmp_path / "many"
     docs.mkdir()
     for i in range(400):
         (docs / f"note-with-a-long-name-{i:04}.txt").write_text(f"Note {i}\n\nwords {i}", encoding="utf-8")
     build_index([docs], index_location, jobs=0)
+    return docs
+
+
+def test_a_run_leaves_no_large_free_space_in_the_manifest(tmp_path, index_location):
+    import sqlite3
+
+    docs = _many_notes(tmp_path, index_location)
     for i in range(0, 400, 2):
         (docs / f"note-with-a-long-name-{i:04}.txt").unlink()
     build_index([docs], index_location, jobs=0)  # half the rows go: their pages are given back
@@ -263,11 +269,7 @@ def test_the_manifest_holds_each_path_once(tmp_path, index_location):
     """The files' rows live in the paths' b-tree: no second copy of every path in an index."""
     import sqlite3
 
-    docs = tmp_path / "many"
-    docs.mkdir()
-    for i in range(400):
-        (docs / f"note-with-a-long-name-{i:04}.txt").write_text(f"Note {i}\n\nwords {i}", encoding="utf-8")
-    build_index([docs], index_location, jobs=0)
+    docs = _many_notes(tmp_path, index_location)
     path = index_location / manifest_name(read_meta(index_location).indexname)
     db = sqlite3.connect(path)
     try:
