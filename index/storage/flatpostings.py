@@ -309,6 +309,10 @@ class FlatPostings:
         self._table = table
         self._terms = terms
 
+    @property
+    def term_count(self) -> int:
+        return self._terms
+
     def _index(self, key: int) -> int | None:
         """Where the term with ``key`` is in the table, or None."""
         offsets = self._offsets

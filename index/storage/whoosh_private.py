@@ -104,6 +104,7 @@ __all__ = [
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
+    "field_term_infos",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
     "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
@@ -493,6 +494,19 @@ def term_info(reader, fieldname: str, btext: bytes):
         return terms.term_info(fieldname, btext)
     except Exception:  # TermNotFound, or a codec without term infos
         return None
+
+
+def field_term_infos(reader, fieldname: str):
+    """whoosh's term infos (W3TermInfo) of a field's terms in a SegmentReader, in term
+    order; nothing for another reader or a field it does not index."""
+    terms = getattr(reader, "_terms", None)
+    fieldmap = getattr(terms, "_fieldmap", None)
+    if terms is None or not isinstance(fieldmap, dict) or fieldname not in fieldmap:
+        return
+    for (name, _), info in terms.items_from(fieldname, b""):
+        if name != fieldname:
+            return
+        yield info
 
 
 def postings_offset(terminfo):

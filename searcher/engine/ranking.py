@@ -44,6 +44,7 @@ from itertools import accumulate, compress, repeat
 from operator import add, ge, mul, ne, not_, sub, truediv
 
 from searcher.index.errors import IndexDamaged
+from searcher.index.storage.filepostings import FIELDS as FILE_POSTINGS_FIELDS
 from searcher.index.storage.flatpostings import DAMAGED_POSTINGS, FLAT_FIELDS, flat_postings, flat_term
 from searcher.index.storage.whoosh_private import (decode_ids_weights, is_block_matcher, leaf_matcher, term_blocks,
                                                    term_info)
@@ -268,19 +269,26 @@ class _Term:
     the few passages that need it, instead of a {docnum: tf} dict built for all of them.
     """
 
-    __slots__ = ("c", "norms", "blocks", "starts", "df", "_tf_of", "file_tf")
+    __slots__ = ("c", "norms", "blocks", "_starts", "df", "_tf_of", "file_tf")
 
     def __init__(self, c: float, norms, blocks: list[tuple[int, list[int], list[float]]], df: int,
                  file_tf: dict | None = None):
         self.c = c
         self.norms = norms  # passage norms by global docnum
-        self.blocks = blocks  # (offset, ids, tfs), in docnum order
-        self.starts = [offset + ids[0] for offset, ids, _ in blocks]
+        self.blocks = blocks  # (offset, ids, tfs), in docnum order (a list, or _LazyBlocks: read when used)
+        self._starts: list[int] | None = None
         self.df = df
         self._tf_of: dict[int, float] | None = None
         # {file number: tf} (a passage's tf is at most its file's; a file without the term has
         # none): what bounds the P of a file's passages (``_Scores.file_bound``). None: unknown.
         self.file_tf = file_tf
+
+    @property
+    def starts(self) -> list[int]:
+        """Each block's first global docnum."""
+        if self._starts is None:
+            self._starts = [offset + ids[0] for offset, ids, _ in self.blocks]
+        return self._starts
 
     def in_range(self, start: int, end: int) -> list[tuple[int, float]]:
         """(docnum, tf) of the passages start..end - 1 (global docnums) that hold the term:
@@ -457,7 +465,7 @@ def _add_term(stats: Statistics, scores: _Scores, fieldname: str, field_weight: 
               key, weight: float) -> None:
     """Add a term (a term's bytes, or a phrase as a tuple of stems) of one field."""
     blocks, df, file_tf = term_walk(stats, fieldname, key)
-    if not blocks:
+    if not df:
         return
     # Several indexes ranked as one (searcher/engine/multi.py) give the term's counts over all of them.
     shared = getattr(stats, "shared_counts", None)
@@ -597,21 +605,140 @@ def _walk_by_runs(file_tf: dict, ids, tfs, runs, title: bool) -> None:
     dict.update(file_tf, zip(keys, map(add, map(file_tf.get, keys, repeat(0)), sums)))
 
 
+class _LazyBlocks:
+    """A term's live postings as ``term_walk`` gives them ((offset, ids, tfs) blocks in docnum
+    order), read on first use: where a segment's per-file postings gave the file counts,
+    the passage postings are needed only for the passage scores of the few files that can
+    reach the top and for an exact total, often not at all."""
+
+    __slots__ = ("_parts", "_load", "_blocks")
+
+    def __init__(self, parts: list, load):
+        self._parts = parts  # (offset, ids, tfs) read already, or (segment, term info) to read
+        self._load = load
+        self._blocks: list | None = None
+
+    def _list(self) -> list:
+        if self._blocks is None:
+            blocks = []
+            for part in self._parts:
+                if len(part) == 3:
+                    blocks.append(part)
+                else:
+                    blocks.extend(self._load(*part))
+            self._blocks = blocks
+            self._parts = None
+        return self._blocks
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __getitem__(self, index):
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __bool__(self) -> bool:
+        return bool(self._list())
+
+
+def _segment_postings(seg: _Segment, fieldname: str, key, info) -> list:
+    """A segment's postings of a term whose per-file postings were used, as (offset, ids, tfs)
+    blocks (no deletions: the segment has none); read as the walk reads them."""
+    flat = flat_postings(seg.reader)
+    term = flat.term(info, check_ids=False) if flat is not None else None
+    parts = ((term.ids, term.tfs),) if term is not None else _postings(seg, fieldname, key, check_ids=False)
+    blocks = []
+    for ids, tfs in parts:
+        if len(ids):
+            if max(ids) >= seg.count:  # an id past the segment: damaged postings
+                raise IndexDamaged(DAMAGED_POSTINGS)
+            blocks.append((seg.offset, ids, tfs))
+    return blocks
+
+
+def _file_counts(seg: _Segment, fieldname: str, key):
+    """A term in a segment with per-file postings (index/storage/filepostings.py): None
+    when the segment has none usable (walk); else (term info, its (run numbers, counts) or
+    None if the file does not hold the term). The term info is None when the term is not
+    in the segment (a segment with flat postings has term infos)."""
+    if type(key) is not bytes or fieldname not in FILE_POSTINGS_FIELDS:
+        return None
+    held = seg.file_entries()
+    if held is None:
+        return None
+    info = term_info(seg.reader, fieldname, key)
+    return info, (held[0].term(info) if info is not None else None)
+
+
 def term_walk(stats: Statistics, fieldname: str, key):
     """(live postings as (offset, ids, tfs) blocks, passage df, {file number: tf}) of a term;
-    kept in ``stats.walks`` when the caller set that dict (searcher/engine/multi.py counts first)."""
+    kept in ``stats.walks`` when the caller set that dict (searcher/engine/multi.py counts first).
+
+    A segment with per-file postings for the term gives the file counts from them (one entry
+    per run of a file's passages: the same sums, in the same order, as the walk over passage
+    postings), its df from the term info, and its passage postings only when read."""
     walks = getattr(stats, "walks", None)
     if walks is not None and (fieldname, key) in walks:
         return walks[(fieldname, key)]
-    blocks = []  # live postings: (offset, ids, tfs)
+    blocks = []  # live postings: (offset, ids, tfs), or (segment, term info) to read later
+    lazy = False
     df = 0
     title = fieldname == "title"
     # Counter.update(iterable) counts at C speed; the title's dict takes each file's tf once.
     file_tf: dict[int, float] = {} if title else Counter()
     for seg in stats.segments:
         offset, deleted = seg.offset, seg.deleted
+        entries = _file_counts(seg, fieldname, key)
+        postings = None
+        if entries is not None:
+            info, found = entries
+            if info is None:
+                continue
+            if found is None:  # a word the file does not hold: its flat postings, as _postings reads them
+                flat = flat_postings(seg.reader)
+                term = flat.term(info, check_ids=False) if flat is not None else None
+                if term is not None:
+                    postings = ((term.ids, term.tfs),)
+        if entries is not None and found is not None:
+            runs, counts = found
+            _, numbers, dead = seg.file_entries()
+            if dead:
+                keep = list(map(dead.__contains__, runs))
+                if any(keep):
+                    keep = list(map(not_, keep))
+                    runs, counts = list(compress(runs, keep)), list(compress(counts, keep))
+            try:
+                keys = list(map(numbers.__getitem__, runs))
+            except IndexError:  # a run number past the runs: not to be trusted, walk instead
+                pass
+            else:
+                if title:
+                    dict.update(file_tf, zip(keys, counts))
+                else:
+                    dict.update(file_tf, zip(keys, map(add, map(file_tf.get, keys, repeat(0)), counts)))
+                if not deleted:
+                    blocks.append((seg, info))
+                    df += info.doc_frequency()
+                    lazy = True
+                    continue
+                # Deleted passages: their postings are dropped as the walk drops them.
+                for ids, tfs in _postings(seg, fieldname, key, check_ids=False):
+                    dead_ids = list(map(deleted.__contains__, ids))
+                    if any(dead_ids):
+                        keep = list(map(not_, dead_ids))
+                        ids, tfs = list(compress(ids, keep)), list(compress(tfs, keep))
+                    if len(ids):
+                        if max(ids) >= seg.count:
+                            raise IndexDamaged(DAMAGED_POSTINGS)
+                        blocks.append((offset, ids, tfs))
+                        df += len(ids)
+                continue
         number_of = seg.file_of.__getitem__  # (one number per passage of the segment)
-        for ids, tfs in _postings(seg, fieldname, key, check_ids=False):
+        if postings is None:
+            postings = _postings(seg, fieldname, key, check_ids=False)
+        for ids, tfs in postings:
             whole = type(tfs) is array and tfs.typecode in "BHIL"  # a flat term's counts: ints
             if deleted:
                 dead = list(map(deleted.__contains__, ids))
@@ -646,6 +773,8 @@ def term_walk(stats: Statistics, fieldname: str, key):
                 get = file_tf.get
                 for number, tf in zip(numbers, tfs):
                     file_tf[number] = get(number, 0.0) + tf
+    if lazy:
+        blocks = _LazyBlocks(blocks, lambda seg, info: _segment_postings(seg, fieldname, key, info))
     if walks is not None:
         walks[(fieldname, key)] = (blocks, df, file_tf)
     return blocks, df, file_tf

@@ -15,6 +15,7 @@ slice like lists (``seq[i]``, ``map(seq.__getitem__, ids)``, ``len``, iteration)
 from __future__ import annotations
 
 from array import array
+from itertools import repeat
 
 from searcher.index.storage import rankstats
 from searcher.index.storage.whoosh_private import reader_cache
@@ -47,6 +48,7 @@ class _Segment:
         first, last = self._run_span()
         self.run_count = last - first
         self._runs = None
+        self._file_entries = None
 
     def _run_span(self) -> tuple[int, int]:
         from bisect import bisect_left
@@ -69,6 +71,33 @@ class _Segment:
             else:
                 self._runs = False
         return self._runs or None
+
+    def file_entries(self):
+        """(per-file postings of the segment (index/storage/filepostings.py), the file number
+        of each of its runs, the runs wholly deleted) when they can stand for the walk over
+        passage postings: None when there are none, or a run is partly deleted (its entry
+        would count deleted passages)."""
+        if self._file_entries is None:
+            self._file_entries = False
+            from searcher.index.storage.filepostings import file_postings
+
+            held = file_postings(self.reader)
+            if held is not None and len(held) and len(held.runs) <= len(self.file_of) == held.doc_count:
+                starts = held.runs
+                numbers = list(map(self.file_of.__getitem__, starts))  # (starts checked below the count)
+                dead: frozenset = frozenset()
+                if self.deleted:
+                    from bisect import bisect_right
+                    from collections import Counter
+
+                    gone = Counter(map(bisect_right, repeat(starts), self.deleted))  # run number + 1
+                    ends = list(starts[1:])
+                    ends.append(self.count)
+                    if any(ends[r - 1] - starts[r - 1] != k for r, k in gone.items()):
+                        return None
+                    dead = frozenset(r - 1 for r in gone)
+                self._file_entries = (held, numbers, dead)
+        return self._file_entries or None
 
     def passages(self) -> dict:
         """{file number: range or list of its live passages' global docnums} in this segment."""
