@@ -457,6 +457,9 @@ class _Run:
         from searcher.index.storage import rankstats  # (H3) ranking statistics for queries to load, not compute
 
         rankstats.save(self.index_dir, self.indexname)
+        from searcher.index.storage import filepostings  # per-file postings of the segments lacking them
+
+        filepostings.save(self.index_dir, self.indexname)
         write_meta(self.index_dir, meta)
         if self.rebuilding and old_indexname != self.indexname:
             remove_index_files(self.index_dir, old_indexname)
