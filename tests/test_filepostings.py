@@ -259,3 +259,26 @@ def test_the_cli_answers_the_same_with_and_without_the_files(replaced, run):
     for path in side_files(replaced):
         path.unlink()
     assert [run(*a).output for a in args] == with_files
+
+
+def test_a_made_up_runs_table_is_refused(replaced):
+    """A runs table that checks (its crc recomputed) but leaves the segment or goes back:
+    the file is not used (the walk answers), never an error."""
+    import struct
+    from array import array
+    from zlib import crc32
+
+    expected = _search_all(replaced)
+    path = side_files(replaced)[0]
+    original = path.read_bytes()
+    header = struct.Struct("=8sIIIIIIQ")
+    docs, runs = header.unpack_from(original)[3], header.unpack_from(original)[5]
+    where = header.size
+    for change in ({runs - 1: docs + 5}, {0: 1}, {1: 0}):
+        starts = array("I", original[where + 4:where + 4 + 4 * runs])
+        for i, value in change.items():
+            starts[i] = value
+        path.write_bytes(original[:where] + struct.pack("=I", crc32(starts)) + bytes(starts)
+                         + original[where + 4 + 4 * runs:])
+        assert _search_all(replaced) == expected, change
+    path.write_bytes(original)
