@@ -43,9 +43,10 @@ header: magic, format, byte-order mark, the segment's document count, the flat
 file's term count, runs R, words K, where the key table starts;
 then the runs table: a crc32 of it, the first passage of each run (``I`` * R, from 0,
 ascending); then one record per word, each: crc32 of the rest, a byte of typecodes
-(run numbers: ``B``/``H``/``I``; counts: ``1`` (all 1, none stored), ``B``/``H``/``I``),
-the word's postings count (as its term info says), entries m (``I``), the run numbers
-(ascending) and their counts;
+(run gaps: ``B``/``H``/``I``; counts: ``1`` (all 1, none stored), ``B``/``H``/``I``),
+the word's postings count (as its term info says), entries m, the first run number (``I``
+each), the m - 1 gaps from each run number to the next (a common word's are small: the
+narrowest type that holds them; summed at C speed when read) and the counts;
 then the key table: each word's key (its number in the segment's flat postings file,
 index/storage/flatpostings.py formats 2 and 3) ascending (``I`` * K), where each
 record starts (``Q`` * (K + 1), the last where the table starts), and a crc32 of the
@@ -59,7 +60,7 @@ import os
 import struct
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, compress, islice
+from itertools import accumulate, compress, islice, repeat
 from operator import lt, ne, sub
 from struct import Struct
 from zlib import crc32
@@ -79,7 +80,7 @@ _MAGIC = b"SRCHFPST"
 _FORMAT = 1
 _BYTE_ORDER = 0x01020304
 _HEADER = Struct("=8sIIIIIIQ")  # magic, format, byte order, documents, flat terms, runs, words, table
-_RECORD = Struct("=IBII")  # crc32 of the rest, typecodes, postings, entries
+_RECORD = Struct("=IBIII")  # crc32 of the rest, typecodes, postings, entries, the first run
 _CRC = Struct("=I")
 _RUN_CODES = (b"B", b"H", b"I")
 _TF_CODES = (b"1", b"B", b"H", b"I")
@@ -153,13 +154,14 @@ class FilePostings:
         start, end = self._offsets[i], self._offsets[i + 1]
         record = self._data[start:end]
         try:
-            crc, kinds, postings, m = _RECORD.unpack_from(record)
+            crc, kinds, postings, m, first = _RECORD.unpack_from(record)
             if crc32(memoryview(record)[4:]) != crc or postings != terminfo.doc_frequency() or not 0 < m <= postings:
                 return None
-            runs = array(_RUN_CODES[kinds & 3].decode())
+            gaps = array(_RUN_CODES[kinds & 3].decode())
             where = _RECORD.size
-            stop = where + runs.itemsize * m
-            runs.frombytes(record[where:stop])
+            stop = where + gaps.itemsize * (m - 1)
+            gaps.frombytes(record[where:stop])
+            runs = array("Q", accumulate(gaps, initial=first))
             tfcode = _TF_CODES[kinds >> 2 & 3]
             if tfcode == _ALL_ONES:
                 tfs = array("B", b"\x01" * m)
@@ -209,10 +211,9 @@ def encode(reader, file_refs) -> bytes | None:
     starts = array("I", (0, *compress(range(1, count), map(ne, file_refs, islice(file_refs, 1, None)))))
     if len(starts) == count:  # one passage per file: every word's runs are its postings
         return None
-    run_of = []  # each passage's run
+    run_of = array("I")  # each passage's run
     for r, (a, b) in enumerate(zip(starts, (*islice(starts, 1, None), count))):
-        run_of.extend((r,) * (b - a))
-    runcode = _typecode(len(starts) - 1)
+        run_of.extend(repeat(r, b - a))
     held: list[tuple[int, bytes]] = []
     for fieldname in FIELDS:
         title = fieldname == "title"
@@ -231,18 +232,23 @@ def encode(reader, file_refs) -> bytes | None:
             if m > n * RUN_SHARE:
                 continue
             firsts = [0, *ends[:-1]]
-            entries = array(runcode, map(runs.__getitem__, firsts))
+            entries = list(map(runs.__getitem__, firsts))
+            gaps = list(map(sub, islice(entries, 1, None), entries))
+            runcode = _typecode(max(gaps, default=0))
             if title:
                 counts = list(map(tfs.__getitem__, [e - 1 for e in ends]))
             else:
                 prefix = list(accumulate(tfs, initial=0))
                 counts = list(map(sub, map(prefix.__getitem__, ends), map(prefix.__getitem__, firsts)))
+            body = bytes(array(runcode, gaps))
             if counts.count(1) == m:
-                tfcode, body = 0, bytes(entries)
+                tfcode = 0
             else:
                 tfcode = 1 + "BHI".index(_typecode(max(counts)))
-                body = bytes(entries) + bytes(array("BHI"[tfcode - 1], counts))
-            rest = struct.pack("=BII", _RUN_CODES.index(runcode.encode()) | tfcode << 2, n, m) + body
+                body += bytes(array("BHI"[tfcode - 1], counts))
+            rest = struct.pack("=BIII", "BHI".index(runcode) | tfcode << 2, n, m, entries[0]) + body
+            if len(held) % 1024 == 1023:  # (pages read so far, unmapped: they would count in the run's RSS)
+                flat.release_pages()
             held.append((key, _CRC.pack(crc32(rest)) + rest))
     if not held:
         return None

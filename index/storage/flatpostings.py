@@ -59,8 +59,8 @@ import sys
 from struct import Struct
 from zlib import crc32
 
-from searcher.index.storage.whoosh_private import (Positions, held_flat, postings_offset, reader_cache, segment_storage,
-                                                   term_info)
+from searcher.index.storage.whoosh_private import (Positions, held_flat, postings_offset, reader_cache,
+                                                   release_file_pages, segment_storage, term_info)
 
 FLAT_EXT = ".flat"
 # The fields whose postings are kept flat: the text fields, with positions (queries rank
@@ -312,6 +312,11 @@ class FlatPostings:
     @property
     def term_count(self) -> int:
         return self._terms
+
+    def release_pages(self) -> None:
+        """Unmap the pages of the file read so far (they stay in the page cache): a pass over
+        every record would otherwise count the whole file in the process's RSS."""
+        release_file_pages(self._file)
 
     def _index(self, key: int) -> int | None:
         """Where the term with ``key`` is in the table, or None."""

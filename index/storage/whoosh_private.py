@@ -104,7 +104,7 @@ __all__ = [
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
-    "field_term_infos",
+    "field_term_infos", "release_file_pages",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
     "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
@@ -494,6 +494,13 @@ def term_info(reader, fieldname: str, btext: bytes):
         return terms.term_info(fieldname, btext)
     except Exception:  # TermNotFound, or a codec without term infos
         return None
+
+
+def release_file_pages(dbfile) -> None:
+    """Unmap the pages of a memory-mapped file (MappedFile) read so far; nothing for another file."""
+    mapped = getattr(dbfile, "file", None)
+    if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def field_term_infos(reader, fieldname: str):
