@@ -67,7 +67,7 @@ from zlib import crc32
 
 from searcher.index.storage.flatpostings import flat_postings
 from searcher.index.storage.whoosh_private import (field_term_infos, held_flat, postings_offset, reader_cache,
-                                                   reader_folder)
+                                                   reader_folder, release_term_pages)
 
 EXT = ".filepost"
 FIELDS = ("body", "title")
@@ -215,6 +215,7 @@ def encode(reader, file_refs) -> bytes | None:
     for r, (a, b) in enumerate(zip(starts, (*islice(starts, 1, None), count))):
         run_of.extend(repeat(r, b - a))
     held: list[tuple[int, bytes]] = []
+    read = 0
     for fieldname in FIELDS:
         title = fieldname == "title"
         for info in field_term_infos(reader, fieldname):
@@ -222,6 +223,10 @@ def encode(reader, file_refs) -> bytes | None:
             if n < MIN_POSTINGS:
                 continue
             term = flat.term(info)
+            read += 1
+            if read % 256 == 0:  # (pages read so far, unmapped: they would count in the run's RSS)
+                flat.release_pages()
+                release_term_pages(reader)
             key = postings_offset(info)
             if term is None or type(key) is not int:
                 continue
@@ -247,9 +252,9 @@ def encode(reader, file_refs) -> bytes | None:
                 tfcode = 1 + "BHI".index(_typecode(max(counts)))
                 body += bytes(array("BHI"[tfcode - 1], counts))
             rest = struct.pack("=BIII", "BHI".index(runcode) | tfcode << 2, n, m, entries[0]) + body
-            if len(held) % 1024 == 1023:  # (pages read so far, unmapped: they would count in the run's RSS)
-                flat.release_pages()
             held.append((key, _CRC.pack(crc32(rest)) + rest))
+    flat.release_pages()
+    release_term_pages(reader)
     if not held:
         return None
     held.sort()

@@ -104,7 +104,7 @@ __all__ = [
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
     "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
-    "field_term_infos", "release_file_pages",
+    "field_term_infos", "release_file_pages", "release_term_pages",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
     "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
@@ -501,6 +501,12 @@ def release_file_pages(dbfile) -> None:
     mapped = getattr(dbfile, "file", None)
     if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         mapped.madvise(mmap.MADV_DONTNEED)
+
+
+def release_term_pages(reader) -> None:
+    """``release_file_pages`` of a SegmentReader's terms table (a pass over every term)."""
+    tindex = getattr(getattr(reader, "_terms", None), "_tindex", None)
+    release_file_pages(getattr(tindex, "dbfile", None))
 
 
 def field_term_infos(reader, fieldname: str):
