@@ -279,10 +279,11 @@ def save(index_dir, indexname: str) -> bool:
     indexing run, which holds the index's lock. Best effort: False if some could not be
     written (queries then walk the passage postings)."""
     from searcher.index.storage.rankstats import _file_column, leaves
-    from searcher.index.storage.whoosh_private import open_file_index
+    from searcher.index.storage.whoosh_private import open_file_index, use_searcher_readers
 
     index_dir = os.fspath(index_dir)
     done = True
+    use_searcher_readers()  # segments read in place (mapped), not copied into memory
     try:
         reader = open_file_index(index_dir, indexname).reader()
     except Exception:  # noqa: BLE001 - a speed-up only: never fail the run for it
