@@ -9,8 +9,10 @@ lengths summed per file, statistics over files), ``P`` is BM25 over the passage
 (statistics over passages). Each is body + TITLE_WEIGHT * title. (DFR's I(ne)B2 can stand in
 for BM25 in both: statistics.WEIGHTING, measured in the README's Relevance section.) Files rank by
 what they say as a whole; ``P`` picks and orders the passages inside a file.
-Both come from one walk over the passage postings, so the index needs no
-whole-file records and a commit stays one atomic step.
+Both come from the passage postings, so the index needs no whole-file records and a
+commit stays one atomic step; a segment's per-file postings (index/storage/filepostings.py,
+written beside it after a run, optional) give a common word's file counts without walking
+its passage postings, with the same result.
 
 Every query is scored here, term-at-a-time over the postings, no whoosh matcher
 tree. Loose words and exact phrases (OR-ed, with ``-word`` exclusions: the common
