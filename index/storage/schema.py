@@ -13,7 +13,8 @@ from searcher.index.text.analysis import make_path_analyzer, make_text_analyzer
 # keeps its own analysis (its pickled tokenizer has cjk off) and still answers queries.
 # 3: the text fields' postings only in the flat file (index/storage/flatpostings.py).
 # 4: flat format 3, which earlier releases would take for damaged postings.
-# 5: the ``file`` field no longer stored with each passage (earlier releases read it there).
+# 5: the ``file`` field no longer stored with each passage (earlier releases read it there),
+# and shorter term infos for the terms held flat (index/storage/whoosh_private.py, ``_COMPACT``).
 SCHEMA_VERSION = 5
 READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
