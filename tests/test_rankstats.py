@@ -120,6 +120,9 @@ def test_an_indexing_run_saves_them_and_a_query_loads_them(docs, index_location)
     assert stats_files(index_location) == [f"_MAIN_{reader_of(index_location).generation()}.rankstats"]
     assert foreign_entries(index_location) == []
     check_loaded_equals_computed(index_location)
+    # (the file says its keys were computed with lost paths read back: tests/test_file_column.py)
+    data = (index_location / stats_files(index_location)[0]).read_bytes()
+    assert rankstats._PREAMBLE.unpack_from(data, 0)[2] & rankstats._FILES_RESTORED
     with SearchSession(index_location) as session:
         stats = stats_module.statistics(session.searcher.reader())
         assert isinstance(stats.file_of, memoryview)  # loaded, not computed

@@ -103,7 +103,7 @@ __all__ = [
     "leaf_matcher", "block_matcher", "is_block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
-    "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
+    "release_writer", "file_column_arrays", "writing_column", "segment_storage", "reader_folder", "segment_terms", "term_info",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
     "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
@@ -382,8 +382,69 @@ def pickled_classes() -> dict[tuple[str, str], object]:
 
 def file_column():
     """The column of the schema's ``file`` field (index/storage/schema.py): whoosh's
-    RefBytesColumn, which holds each distinct value once and a number per document."""
+    RefBytesColumn, which holds each distinct value once and a number per document.
+    Segments write it with ``writing_column`` (no limit on distinct values)."""
     return columns.RefBytesColumn()
+
+
+class _WideRefBytesWriter(columns.RefBytesColumn.Writer):
+    """whoosh's RefBytesColumn writer without its limit of 65,535 distinct values in a
+    segment: past it, whoosh's writer stores the default value instead (with a warning),
+    so every file after the 65,535th of a segment would lose its path and all of them
+    would read as one file. Here references widen from 1 to 2 to 4 bytes as needed. Up to
+    the limit the bytes are whoosh's own; past it whoosh's reader reads them too, as it
+    takes the reference width from the column's last byte."""
+
+    def __init__(self, dbfile, fixedlen, default):
+        super().__init__(dbfile, fixedlen, default)
+        self._refs = array("B")
+
+    def fill(self, docnum):
+        if docnum > self._count:
+            self._refs.extend(repeat(0, docnum - self._count))
+
+    def add(self, docnum, v):
+        self.fill(docnum)
+        uniques = self._uniques
+        ref = uniques.get(v)
+        if ref is None:
+            ref = uniques[v] = len(uniques)
+            refs = self._refs
+            if ref > 0xFF and refs.typecode == "B":
+                self._refs = array("H", refs)
+            elif ref > 0xFFFF and refs.typecode == "H":
+                self._refs = array(_WIDE_REFS, refs)
+        self._refs.append(ref)
+        self._count = docnum + 1
+
+    def finish(self, doccount):
+        self.fill(doccount)
+        refs = self._refs
+        step = 1 << 20  # (write_array copies what it is given: in slices, not the whole column again)
+        for start in range(0, len(refs), step):
+            self._dbfile.write_array(refs[start:start + step])
+        self._write_uniques(refs.typecode)
+        self._dbfile.write_byte(ord(refs.typecode))
+
+
+# whoosh's reader unpacks references with struct ("!" + typecode): 4 bytes for "I".
+_WIDE_REFS = "I" if array("I").itemsize == 4 else "L"
+
+
+class _WideRefBytesColumn(columns.RefBytesColumn):
+    """A RefBytesColumn written by ``_WideRefBytesWriter``; only ever used to write (the
+    schema stored in the index keeps whoosh's class)."""
+
+    def writer(self, dbfile):
+        return _WideRefBytesWriter(dbfile, self._fixedlen, self._default)
+
+
+def writing_column(column):
+    """The column object to write a field's column with: ``column`` itself, except that a
+    RefBytesColumn is written without whoosh's limit on distinct values."""
+    if type(column) is columns.RefBytesColumn:
+        return _WideRefBytesColumn(column._fixedlen, column._default)
+    return column
 
 
 
@@ -1103,6 +1164,7 @@ def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byte
         column = field.column_type
         if not column:
             continue
+        column = writing_column(column)
         for source in sources:
             if not source.live_count or not source.perdoc.has_column(name):
                 continue
