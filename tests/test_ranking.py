@@ -524,6 +524,27 @@ def test_fast_terms_equal_the_analyzers_terms(text):
         assert fast_terms(analyzer)(text) == [token.text for token in analyzer(text)]
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_ODD_TEXT, st.text(max_size=60)))
+def test_fast_tokens_equal_the_analyzers_tokens(text):
+    """Highlighting's tokens (index.text.analysis.fast_tokens) are the analyzer's own."""
+    from whoosh.analysis import StandardAnalyzer
+
+    from searcher.index.text.analysis import WordTokenizer, fast_tokens, make_path_analyzer, make_text_analyzer
+    from searcher.present.snippets import _tokens_of
+
+    def analyzers_tokens(analyzer):
+        return [(t.pos, t.text, t.startchar, t.endchar)
+                for t in analyzer(text, positions=True, chars=True, mode="index")]
+
+    old_tokenizer = WordTokenizer()  # (schema 1: no CJK bigrams)
+    for analyzer in (make_text_analyzer("english"), make_text_analyzer("french"), make_path_analyzer(), old_tokenizer):
+        assert fast_tokens(analyzer)(text) == analyzers_tokens(analyzer)
+    other = StandardAnalyzer()
+    assert fast_tokens(other) is None
+    assert _tokens_of(other)(text) == analyzers_tokens(other)
+
+
 def _capped(hits, count, per_file):
     """The first ``count`` of ``hits`` (docnum, score, file), at most ``per_file`` per file."""
     taken: Counter = Counter()
