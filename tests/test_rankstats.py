@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from passagefiles import file_of
 from searcher.index.storage import rankstats
 from searcher.index.runs import writer
 from searcher.index.storage.store import foreign_entries, open_index, read_meta
@@ -83,7 +84,7 @@ def check_against_stored_fields(reader, data: rankstats.RankStats) -> None:
     keys = data.keys()
     live: dict[str, list[int]] = {}
     for docnum in range(reader.doc_count_all()):
-        key = reader.stored_fields(docnum)["file"]
+        key = file_of(reader, docnum)
         assert keys[data.file_of[docnum]].decode() == key
         if not reader.is_deleted(docnum):
             live.setdefault(key, []).append(docnum)

@@ -327,6 +327,7 @@ def use_searcher_readers() -> None:
     - ``W3LeafMatcher.skip_to`` searches a block instead of stepping through it;
     - ``SegmentReader.postings`` reads the terms held flat (``held_flat``) from the
       segment's flat file (index/storage/flatpostings.py), as a ``FlatMatcher``;
+    - ``W3TermInfo.from_bytes`` reads the compact term infos of terms held flat too;
     - whoosh unpickles what it reads from an index with index/storage/safepickle.py's
       ``loads``/``load``, so that opening a folder someone shared never runs code it names;
     - a segment whose files cannot be opened raises ``IndexDamaged`` (one line), a term
@@ -347,6 +348,7 @@ def use_searcher_readers() -> None:
     _codec_base.Segment.open_compound_file = _open_compound_file
     W3LeafMatcher.skip_to = _skip_to
     SegmentReader.postings = _segment_postings
+    W3TermInfo.from_bytes = classmethod(_term_info_from_bytes)
     SegmentReader.__init__ = _open_segment_reader
     whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
     W3LeafMatcher._read_header = _read_block_header
@@ -676,22 +678,83 @@ def held_flat(terminfo) -> bool:
     return (length[0] if type(length) is tuple else length) == 0  # whoosh reads it back as a 1-tuple
 
 
+# Since schema 5 the term info of a term held flat is shorter than whoosh's 35 bytes: whoosh's
+# first 15 (flags, weight, document count, length bytes, max weight: whoosh reads some of
+# them in place, at fixed offsets) with flags = _COMPACT, then one byte giving the widths
+# (1 to 4 bytes, 2 bits each) of the first id, the last id minus the first, and the term's
+# key in the flat file, then those three, big-endian. whoosh's own layout (minid, maxid,
+# an 8-byte offset and a 4-byte length) took 20 bytes where these take 4 to 8: about 12
+# bytes of a term dictionary's ~90 per term. Term infos of the earlier layout still read.
+_COMPACT = 2  # whoosh's flags: 0, or 1 for inlined postings
+_PREFIX = Struct("!BfIBBf")
+_ORIGINAL_FROM_BYTES = W3TermInfo.from_bytes.__func__
+
+
+def _compact_term_info(weight: float, df: int, minlength: int, maxlength: int, maxweight: float,
+                       minid: int, maxid: int, key: int) -> bytes:
+    """``minlength``, ``maxlength``: length bytes (whoosh's ``length_to_byte``)."""
+    span = maxid - minid
+    if not 0 <= minid <= maxid < 2**32 or not 0 <= key < 2**32:
+        raise ValueError(f"a term info out of range: ids {minid}..{maxid}, key {key}")
+    # widths less one, by comparisons: cheaper than bit_length arithmetic, per term written
+    w0 = (minid > 0xFF) + (minid > 0xFFFF) + (minid > 0xFFFFFF)
+    w1 = (span > 0xFF) + (span > 0xFFFF) + (span > 0xFFFFFF)
+    w2 = (key > 0xFF) + (key > 0xFFFF) + (key > 0xFFFFFF)
+    tail = ((w0 | w1 << 2 | w2 << 4) << 8 * (w0 + w1 + w2 + 3) | minid << 8 * (w1 + w2 + 2)
+            | span << 8 * (w2 + 1) | key)
+    return (_PREFIX.pack(_COMPACT, weight, df, minlength, maxlength, maxweight)
+            + tail.to_bytes(w0 + w1 + w2 + 4, "big"))
+
+
+def _compact_fields(s: bytes) -> tuple:
+    """(the 15-byte prefix's values, first id, last id, key) of a compact term info;
+    FileFormatError (read as damage) if its length does not match its widths."""
+    size = _PREFIX.size
+    if len(s) < size + 1:
+        raise FileFormatError("a term info cut short")
+    code = s[size]
+    widths = (code & 3) + 1, (code >> 2 & 3) + 1, (code >> 4 & 3) + 1
+    if code >> 6 or len(s) != size + 1 + sum(widths):
+        raise FileFormatError("a term info of the wrong size")
+    at = size + 1
+    values = []
+    for width in widths:
+        values.append(int.from_bytes(s[at:at + width], "big"))
+        at += width
+    minid, span, key = values
+    return _PREFIX.unpack_from(s), minid, minid + span, key
+
+
+def _term_info_from_bytes(cls, s):
+    """``W3TermInfo.from_bytes``, reading the compact layout too."""
+    if not s or s[0] != _COMPACT:
+        return _ORIGINAL_FROM_BYTES(cls, s)
+    (_, weight, df, minlength, maxlength, maxweight), minid, maxid, key = _compact_fields(s)
+    info = cls()
+    info._weight, info._df, info._maxweight = weight, df, maxweight
+    info._minlength, info._maxlength = byte_to_length(minlength), byte_to_length(maxlength)
+    info._minid, info._maxid = minid, maxid
+    info.set_extent(key, 0)
+    return info
+
+
 def term_info_from_bytes(valbytes: bytes):
-    return W3TermInfo.from_bytes(valbytes)
+    return _term_info_from_bytes(W3TermInfo, valbytes)
 
 
 def flat_term_info(key: int, ids, tfs, minlength: int | None, maxlength: int) -> bytes:
     """Term info bytes of a term held flat: whoosh's statistics of its postings (``ids``
     ascending, ``tfs`` its weights, the field lengths' bounds over them) and ``key``, its
     number in the flat file."""
-    info = W3TermInfo()
-    info._weight = float(sum(tfs))
-    info._df = len(ids)
-    info._maxweight = float(max(tfs))
-    info._minid, info._maxid = ids[0], ids[-1]
-    info._minlength, info._maxlength = minlength, maxlength
-    info.set_extent(key, 0)
-    return info.to_bytes()
+    return _compact_term_info(float(sum(tfs)), len(ids), 0 if minlength is None else length_to_byte(minlength),
+                              length_to_byte(maxlength), float(max(tfs)), ids[0], ids[-1], key)
+
+
+def _term_info_extent(valbytes: bytes) -> tuple[int, int]:
+    """(offset, length) a term info's bytes point at (length 0: its key in the flat file)."""
+    if valbytes[0] == _COMPACT:
+        return _compact_fields(valbytes)[3], 0
+    return _EXTENT.unpack_from(valbytes, len(valbytes) - _EXTENT.size)
 
 
 class FlatMatcher(ListMatcher):
@@ -1083,8 +1146,7 @@ class SegmentSource:
         term order (a length of 0: held flat, the offset its key: ``held_flat``)."""
         names = {number: name for name, number in self.terms._fieldmap.items()}
         for key, value in self.terms._tindex.items():
-            yield ((names[_FIELD_ID.unpack_from(key)[0]], key[2:]),
-                   *_EXTENT.unpack_from(value, len(value) - _EXTENT.size))
+            yield (names[_FIELD_ID.unpack_from(key)[0]], key[2:]), *_term_info_extent(value)
 
     def field_names(self):
         """The names of the fields this segment has terms of."""
@@ -1220,6 +1282,9 @@ def encode_term(ids, weights, values, fixedsize, fieldlengths: bytes | None, com
 def shift_term_info(terminfo: bytes, shift: int, flat_shift: int = 0) -> bytes:
     """Term info bytes whose postings moved ``shift`` bytes further in the postings file,
     or, for a term held flat, ``flat_shift`` terms further in the flat file."""
+    if terminfo[0] == _COMPACT:
+        (_, *statistics), minid, maxid, key = _compact_fields(terminfo)
+        return _compact_term_info(*statistics, minid, maxid, key + flat_shift)
     cut = -_EXTENT.size
     offset, length = _EXTENT.unpack_from(terminfo, len(terminfo) + cut)
     return terminfo[:cut] + _EXTENT.pack(offset + (shift if length else flat_shift), length)
