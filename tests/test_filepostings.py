@@ -14,7 +14,7 @@ import pytest
 from searcher.engine import ranking, statistics
 from searcher.engine.search import SearchSession
 from searcher.index.runs.writer import build_index
-from searcher.index.storage import filepostings
+from searcher.index.storage import filepostings, rankstats
 from searcher.index.storage.flatpostings import flat_postings
 from searcher.index.storage.whoosh_private import field_term_infos, term_info
 
@@ -87,7 +87,7 @@ def test_entries_are_the_passage_postings_summed_by_run(replaced):
             held = filepostings.file_postings(seg_reader)
             assert held is not None and len(held)
             starts = list(held.runs)
-            refs = [seg_reader.stored_fields(d)["file"] for d in range(seg_reader.doc_count_all())]
+            refs = list(rankstats._file_column(seg_reader, seg_reader.doc_count_all())[0])
             assert starts == [i for i in range(len(refs)) if i == 0 or refs[i] != refs[i - 1]]
             flat = flat_postings(seg_reader)
             for fieldname in filepostings.FIELDS:
