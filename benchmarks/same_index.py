@@ -26,11 +26,13 @@ def contents(index_dir: str) -> tuple[dict, dict]:
         leaves = [leaf for leaf, _ in reader.leaf_readers()] if hasattr(reader, "leaf_readers") else [reader]
         for leaf in leaves:
             names = {}
+            files = leaf.column_reader("file")  # not stored with the passage since schema 5
             scorable = [name for name, field in leaf.schema.items() if field.scorable]
             for docnum in range(leaf.doc_count_all()):
                 if leaf.is_deleted(docnum):
                     continue
                 stored = leaf.stored_fields(docnum)
+                stored.setdefault("file", files[docnum])
                 key = (stored["file"], stored["position"])
                 names[docnum] = key
                 lengths = tuple(leaf.doc_field_length(docnum, name, 0) for name in scorable)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from passagefiles import live_passages
 from searcher.index.errors import IndexDamaged
 from searcher.index.runs.lock import RunLock
 from searcher.index.storage.manifest import Manifest, manifest_name
@@ -35,7 +36,7 @@ PASSAGES_PER_FILE = 2
 def passages_by_file(index_dir) -> Counter:
     ix = open_index(index_dir)
     with ix.searcher() as searcher:
-        return Counter(fields["file"] for fields in searcher.all_stored_fields())
+        return Counter(fields["file"] for fields in live_passages(searcher))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from passagefiles import live_passages
 from searcher.index.storage.store import open_index, read_meta
 from searcher.index.runs.writer import build_index
 
@@ -33,7 +34,7 @@ def stored(index_dir) -> Counter:
     """Every live passage as (file, start line, body): what queries can find."""
     ix = open_index(index_dir)
     with ix.searcher() as searcher:
-        return Counter((f["file"], f["start_line"], f["body"]) for f in searcher.all_stored_fields())
+        return Counter((f["file"], f["start_line"], f["body"]) for f in live_passages(searcher))
 
 
 def index_files(index_dir) -> set[str]:

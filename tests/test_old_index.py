@@ -3,7 +3,8 @@ an older schema's is refused with the message to rebuild it.
 
 tests/data/index-schema<N> were built at schema version N (1 and 2 by searcher 0.1.0;
 3, whose text fields' postings are held in the flat file only, by the release after it;
-4, flat format 3 and the file column's paths held once, by the one after that)
+4, flat format 3 and the file column's paths held once, by the one after that;
+5, passages stored without their file's path, by the one after that)
 from three small files under /tmp/fixsrc (rivers.txt, rice.md, python.txt), which are
 not needed to answer: passages are stored in the index. Their tables of contents
 pickle the analysis classes by their module path at the time (``index.analysis``):
@@ -19,10 +20,10 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
-FIXTURE = DATA / "index-schema4"
+FIXTURE = DATA / "index-schema5"
 
 
-@pytest.fixture(params=["index-schema4", "index-schema3", "index-schema2", "index-schema1"])
+@pytest.fixture(params=["index-schema5", "index-schema4", "index-schema3", "index-schema2", "index-schema1"])
 def old_index(request, tmp_path, monkeypatch) -> Path:
     location = tmp_path / "old-index"
     shutil.copytree(DATA / request.param, location)

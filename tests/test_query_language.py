@@ -8,6 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from passagefiles import file_of
 from searcher.console import ExitStatus
 
 AWKWARD = (
@@ -283,7 +284,8 @@ def whoosh_matches(index_location, query: str) -> set[tuple[str, int]]:
         def matches(q):
             if type(q) is wq.AndNot:
                 return matches(q.a) - matches(q.b)
-            return {(r["file"], r["start_line"]) for r in session.searcher.search(q, limit=None)}
+            return {(file_of(session.searcher.reader(), r.docnum), r["start_line"])
+                    for r in session.searcher.search(q, limit=None)}
 
         return matches(session.parse(query).query)
 

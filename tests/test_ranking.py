@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from passagefiles import file_of as passage_path
 from searcher.index.runs.writer import build_index
 from searcher.engine import expansion, ranking, statistics
 from searcher.engine.expansion import rank as rank_expanded
@@ -127,7 +128,7 @@ def _straightforward(reader, terms, term_score=_bm25):
     passages = [d for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
     fields = {name: {d: Counter(t.text for t in schema[name].analyzer(reader.stored_fields(d)[name]))
                      for d in passages} for name, _ in ranking.FIELDS}
-    file_of = {d: reader.stored_fields(d)["file"] for d in passages}
+    file_of = {d: passage_path(reader, d) for d in passages}
     files = sorted(set(file_of.values()))
     length = {name: {d: reader.doc_field_length(d, name) for d in passages} for name, _ in ranking.FIELDS}
     scores = {}
@@ -222,7 +223,7 @@ def _capped_top(scores: dict[int, float], file_of, count: int, per_file: int) ->
 def test_pruned_top_passages_match_a_full_sort(session, terms, count, per_file):
     reader = session.searcher.reader()
     expected = _straightforward(reader, terms)
-    file_of = {d: reader.stored_fields(d)["file"] for d in expected}
+    file_of = {d: passage_path(reader, d) for d in expected}
     ranked, _, _ = ranking.rank(reader, terms, count, per_file)
     assert [r.docnum for r in ranked] == _capped_top(expected, file_of, count, per_file)
 
@@ -230,7 +231,7 @@ def test_pruned_top_passages_match_a_full_sort(session, terms, count, per_file):
 def _file_frequency(reader):
     """The exact number of files whose passages hold a term (what _files_with estimates)."""
     def files_with(fieldname, btext, df):
-        found = {reader.stored_fields(d)["file"] for d in reader.postings(fieldname, btext).all_ids()
+        found = {passage_path(reader, d) for d in reader.postings(fieldname, btext).all_ids()
                  if not reader.is_deleted(d)}
         return len(found)
     return files_with
@@ -291,7 +292,7 @@ def test_passages_of_a_file_and_file_lengths(session):
     stats = ranking.statistics(reader)
     by_file: dict[str, list[int]] = {}
     for d in range(reader.doc_count_all()):
-        by_file.setdefault(reader.stored_fields(d)["file"], []).append(d)
+        by_file.setdefault(passage_path(reader, d), []).append(d)
     assert stats.file_count == len(by_file)
     for number, key in enumerate(stats.files):
         docnums = by_file[key.decode("utf-8")]
@@ -521,6 +522,27 @@ def test_fast_terms_equal_the_analyzers_terms(text):
 
     for analyzer in (make_text_analyzer("english"), make_path_analyzer()):
         assert fast_terms(analyzer)(text) == [token.text for token in analyzer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_ODD_TEXT, st.text(max_size=60)))
+def test_fast_tokens_equal_the_analyzers_tokens(text):
+    """Highlighting's tokens (index.text.analysis.fast_tokens) are the analyzer's own."""
+    from whoosh.analysis import StandardAnalyzer
+
+    from searcher.index.text.analysis import WordTokenizer, fast_tokens, make_path_analyzer, make_text_analyzer
+    from searcher.present.snippets import _tokens_of
+
+    def analyzers_tokens(analyzer):
+        return [(t.pos, t.text, t.startchar, t.endchar)
+                for t in analyzer(text, positions=True, chars=True, mode="index")]
+
+    old_tokenizer = WordTokenizer()  # (schema 1: no CJK bigrams)
+    for analyzer in (make_text_analyzer("english"), make_text_analyzer("french"), make_path_analyzer(), old_tokenizer):
+        assert fast_tokens(analyzer)(text) == analyzers_tokens(analyzer)
+    other = StandardAnalyzer()
+    assert fast_tokens(other) is None
+    assert _tokens_of(other)(text) == analyzers_tokens(other)
 
 
 def _capped(hits, count, per_file):

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from passagefiles import file_of
 from searcher.index.storage import rankstats
 from searcher.index.runs import writer
 from searcher.index.storage.store import foreign_entries, open_index, read_meta
@@ -83,7 +84,7 @@ def check_against_stored_fields(reader, data: rankstats.RankStats) -> None:
     keys = data.keys()
     live: dict[str, list[int]] = {}
     for docnum in range(reader.doc_count_all()):
-        key = reader.stored_fields(docnum)["file"]
+        key = file_of(reader, docnum)
         assert keys[data.file_of[docnum]].decode() == key
         if not reader.is_deleted(docnum):
             live.setdefault(key, []).append(docnum)
@@ -119,6 +120,9 @@ def test_an_indexing_run_saves_them_and_a_query_loads_them(docs, index_location)
     assert stats_files(index_location) == [f"_MAIN_{reader_of(index_location).generation()}.rankstats"]
     assert foreign_entries(index_location) == []
     check_loaded_equals_computed(index_location)
+    # (the file says its keys were computed with lost paths read back: tests/test_file_column.py)
+    data = (index_location / stats_files(index_location)[0]).read_bytes()
+    assert rankstats._PREAMBLE.unpack_from(data, 0)[2] & rankstats._FILES_RESTORED
     with SearchSession(index_location) as session:
         stats = stats_module.statistics(session.searcher.reader())
         assert isinstance(stats.file_of, memoryview)  # loaded, not computed

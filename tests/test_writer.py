@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from passagefiles import live_passages
 from searcher.index.errors import IndexVersionMismatch
 from searcher.index.storage.manifest import FileEntry, Manifest, manifest_name
 from searcher.index.storage.store import open_index, read_meta
@@ -18,7 +19,7 @@ from searcher.console import ExitStatus
 def passages_by_file(index_dir) -> Counter:
     ix = open_index(index_dir)
     with ix.searcher() as searcher:
-        return Counter(fields["file"] for fields in searcher.all_stored_fields())
+        return Counter(fields["file"] for fields in live_passages(searcher))
 
 
 def bodies(index_dir, path) -> list[str]:
@@ -297,6 +298,26 @@ def test_the_file_column_holds_a_path_once(tmp_path, index_location):
     files = CompoundStorage(FileStorage(str(index_location)).open_file(segment.name))
     (column,) = [name for name in files.list() if name.endswith(".file.col")]
     assert files.file_length(column) < 2 * len(str(docs / "long.txt")) + 4 * passages
+
+
+def test_passages_are_stored_without_their_path(tmp_path, index_location, run):
+    """The path is in the file column: a passage's stored fields leave it out (a sixth of
+    their bytes), and a hit still shows it."""
+    docs = tmp_path / "a-folder-with-a-rather-long-name"
+    docs.mkdir()
+    (docs / "heron.txt").write_text("Herons nest by the estuary.\n\nThe grey heron waits.\n", encoding="utf-8")
+    (docs / "river.txt").write_text("The river runs past the lagoon.\n", encoding="utf-8")
+    build_index([docs], index_location, jobs=0)
+    ix = open_index(index_location)
+    with ix.searcher() as searcher:
+        stored = list(searcher.all_stored_fields())
+    assert len(stored) >= 2 and all("file" not in fields and fields["body"] for fields in stored)
+    result = run("query", "--index", index_location, "-l", "heron")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [str(docs / "heron.txt")]
+    result = run("query", "--index", index_location, "lagoon")
+    assert result.exit_code == 0, result.output
+    assert str(docs / "river.txt") in result.output
 
 
 def test_a_manifest_of_an_earlier_release_keeps_its_tables(tmp_path):

@@ -34,7 +34,8 @@ from pickle import dumps
 
 from searcher.index.storage.flatpostings import FLAT_EXT, FlatWriter, held_flat_field
 from searcher.index.storage.whoosh_private import (Positions, UnlockedSegmentWriter, add_block, block_limit, byte_to_length,
-                                           flat_term_info, length_to_byte, pack_uint, postings_output, start_term)
+                                           flat_term_info, length_to_byte, pack_uint, postings_output, start_term,
+                                           writing_column)
 
 # Rough bytes of memory per posting kept (array slots, a small bytes object, its
 # positions for the flat postings) and per distinct term (key, four containers).
@@ -96,7 +97,8 @@ class FastSegmentWriter(UnlockedSegmentWriter):
             fieldnames = sorted(fields)
             self._check_fields(schema, fieldnames)
             layout = self._layouts[tuple(fields)] = [
-                (name, schema[name], schema[name].indexed, schema[name].stored, schema[name].column_type)
+                (name, schema[name], schema[name].indexed, schema[name].stored,
+                 schema[name].column_type and writing_column(schema[name].column_type))
                 for name in fieldnames]
 
         perdocwriter.start_doc(docnum)

@@ -46,7 +46,11 @@ FIELDS = ("body", "title")
 
 MAGIC = b"SRKSTAT1"
 SUFFIX = ".rankstats"
-_PREAMBLE = struct.Struct("<8sIIQ")  # magic, crc32 of the main part, 0, length of the main part
+_PREAMBLE = struct.Struct("<8sIIQ")  # magic, crc32 of the main part, flags, length of the main part
+# Flags: the file keys were computed with the paths lost by whoosh's column writer read back
+# (``_lost_files_restored``); files without it (0: earlier releases) are not used for an index
+# that may have lost some.
+_FILES_RESTORED = 1
 _HEADER = struct.Struct("<qddQQQQQQddddQQII")
 # generation, k1, b, segments, passages (all), files, runs, live passages, live files,
 # average passage length (body, title), average file length (body, title),
@@ -334,6 +338,8 @@ def _file_column(reader, count: int):
         # A RefBytes column's values start with its default (b""), which no passage of a
         # searcher index holds: only the values passages refer to are files.
         used = sorted(set(refs))
+        if used and used[0] == 0 and not uniques[0]:
+            return _lost_files_restored(reader, refs, uniques)
         if len(used) == len(uniques):
             return refs, uniques
         renumber = [0] * len(uniques)
@@ -341,6 +347,42 @@ def _file_column(reader, count: int):
             renumber[old] = new
         return list(map(renumber.__getitem__, refs)), list(map(uniques.__getitem__, used))
     values = found[0] if found is not None else list(column)
+    uniques = list(dict.fromkeys(values))
+    position = {value: i for i, value in enumerate(uniques)}
+    return list(map(position.__getitem__, values)), uniques
+
+
+def _may_have_lost_files(sub) -> bool:
+    """Whether a segment's ``file`` column may have been written by whoosh's own writer
+    past its limit (see ``_lost_files_restored``): only a segment of more passages than
+    that can be, and reading its column's unique values tells."""
+    if sub.doc_count_all() <= _OLD_REFS_LIMIT:
+        return False
+    column = sub.column_reader("file", translate=False)
+    uniques = getattr(column, "_uniques", None)
+    return uniques is not None and len(uniques) > _OLD_REFS_LIMIT and getattr(column, "_typecode", None) == "H"
+
+
+# Distinct values whoosh's RefBytesColumn writer keeps in a segment, its default included.
+_OLD_REFS_LIMIT = 65_535
+
+
+def _lost_files_restored(reader, refs, uniques):
+    """(refs, uniques) of a segment whose ``file`` column lost values: whoosh's own column
+    writer, which searcher used until schema 4, stores the default (b"") in place of every
+    distinct value past the 65,535th of a segment, so all the files after it read as one.
+    Each such passage's file is in its stored fields: read from there (once, when the
+    statistics of a run are computed)."""
+    from searcher.index.errors import IndexDamaged
+
+    field = reader.schema["file"]
+    values = list(map(uniques.__getitem__, refs))
+    for docnum, value in enumerate(values):
+        if not value:
+            stored = reader.stored_fields(docnum).get("file")
+            if not isinstance(stored, str) or not stored:
+                raise IndexDamaged("the index's file column is damaged: rebuild it with 'searcher index --rebuild PATH...'")
+            values[docnum] = field.to_column_value(stored)
     uniques = list(dict.fromkeys(values))
     position = {value: i for i, value in enumerate(uniques)}
     return list(map(position.__getitem__, values)), uniques
@@ -411,7 +453,7 @@ def encode(stats: RankStats) -> bytes:
         *(stats.avg_passage_length[name] for name in FIELDS), *(stats.avg_file_length[name] for name in FIELDS),
         _PREAMBLE.size + main_length, len(key_part), zlib.crc32(key_part), len(ids))
     main = b"".join(parts)
-    return _PREAMBLE.pack(MAGIC, zlib.crc32(main), 0, len(main)) + main + key_part
+    return _PREAMBLE.pack(MAGIC, zlib.crc32(main), _FILES_RESTORED, len(main)) + main + key_part
 
 
 def _view(buffer, position: int, code: str, count: int):
@@ -512,6 +554,9 @@ def load(reader) -> RankStats | None:
             return None
         with open(os.path.join(folder, file_name(indexname, generation)), "rb") as f:
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if not _PREAMBLE.unpack_from(mapped, 0)[2] & _FILES_RESTORED and any(_may_have_lost_files(sub)
+                                                                             for sub, _ in parts):
+            return None  # (saved before lost paths were read back: compute them again)
         stats = decode(mapped, generation, expected)
         for seg, gone in zip(stats.segments, deleted):
             seg.deleted = gone

@@ -13,8 +13,10 @@ from searcher.index.text.analysis import make_path_analyzer, make_text_analyzer
 # keeps its own analysis (its pickled tokenizer has cjk off) and still answers queries.
 # 3: the text fields' postings only in the flat file (index/storage/flatpostings.py).
 # 4: flat format 3, which earlier releases would take for damaged postings.
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+# 5: the ``file`` field no longer stored with each passage (earlier releases read it there),
+# and shorter term infos for the terms held flat (index/storage/whoosh_private.py, ``_COMPACT``).
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 # Fields a user may name in a query (``title:``, ``path:``, ``body:``).
 SEARCHABLE_FIELDS = ("title", "body", "path")
@@ -26,8 +28,11 @@ def make_schema(language: str = "english") -> Schema:
         # The file's absolute path: the key for deleting a file's passages and
         # for capping hits per file. Its column holds each path once and a number per
         # passage (whoosh's default, VarBytes, a path per passage: indexes made
-        # before schema 4 keep theirs, as their pickled schema says).
-        file=ID(stored=True, sortable=file_column()),
+        # before schema 4 keep theirs, as their pickled schema says). Not stored:
+        # a hit's path is read through the file numbers (searcher/engine/statistics.py,
+        # ``passage_file``); in each passage's stored dict it was a sixth of the stored
+        # bytes. Indexes made before schema 5 store it, as their pickled schema says.
+        file=ID(stored=False, sortable=file_column()),
         path=TEXT(analyzer=make_path_analyzer(), stored=False, phrase=True),
         title=TEXT(analyzer=text, stored=True, phrase=True),
         body=TEXT(analyzer=text, stored=True, phrase=True),

@@ -103,7 +103,7 @@ __all__ = [
     "leaf_matcher", "block_matcher", "is_block_matcher", "term_blocks", "BlockDirectory", "read_block_header",
     "decode_ids_weights", "decode_ids", "decode_values", "decode_block", "position_lists",
     "start_term", "block_limit", "add_block", "discard_segment", "finish_segment", "close_segment",
-    "release_writer", "file_column_arrays", "segment_storage", "reader_folder", "segment_terms", "term_info",
+    "release_writer", "file_column_arrays", "writing_column", "segment_storage", "reader_folder", "segment_terms", "term_info",
     "postings_offset", "MergeUnsupported", "SegmentSource", "write_per_document", "encode_term",
     "shift_term_info", "postings_output", "codec_compression",
     "held_flat", "flat_term_info", "term_info_from_bytes", "FlatMatcher", "DAMAGED_DATA_ERRORS",
@@ -326,6 +326,7 @@ def use_searcher_readers() -> None:
     - ``W3LeafMatcher.skip_to`` searches a block instead of stepping through it;
     - ``SegmentReader.postings`` reads the terms held flat (``held_flat``) from the
       segment's flat file (index/storage/flatpostings.py), as a ``FlatMatcher``;
+    - ``W3TermInfo.from_bytes`` reads the compact term infos of terms held flat too;
     - whoosh unpickles what it reads from an index with index/storage/safepickle.py's
       ``loads``/``load``, so that opening a folder someone shared never runs code it names;
     - a segment whose files cannot be opened raises ``IndexDamaged`` (one line), a term
@@ -346,6 +347,7 @@ def use_searcher_readers() -> None:
     _codec_base.Segment.open_compound_file = _open_compound_file
     W3LeafMatcher.skip_to = _skip_to
     SegmentReader.postings = _segment_postings
+    W3TermInfo.from_bytes = classmethod(_term_info_from_bytes)
     SegmentReader.__init__ = _open_segment_reader
     whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
     W3LeafMatcher._read_header = _read_block_header
@@ -380,8 +382,69 @@ def pickled_classes() -> dict[tuple[str, str], object]:
 
 def file_column():
     """The column of the schema's ``file`` field (index/storage/schema.py): whoosh's
-    RefBytesColumn, which holds each distinct value once and a number per document."""
+    RefBytesColumn, which holds each distinct value once and a number per document.
+    Segments write it with ``writing_column`` (no limit on distinct values)."""
     return columns.RefBytesColumn()
+
+
+class _WideRefBytesWriter(columns.RefBytesColumn.Writer):
+    """whoosh's RefBytesColumn writer without its limit of 65,535 distinct values in a
+    segment: past it, whoosh's writer stores the default value instead (with a warning),
+    so every file after the 65,535th of a segment would lose its path and all of them
+    would read as one file. Here references widen from 1 to 2 to 4 bytes as needed. Up to
+    the limit the bytes are whoosh's own; past it whoosh's reader reads them too, as it
+    takes the reference width from the column's last byte."""
+
+    def __init__(self, dbfile, fixedlen, default):
+        super().__init__(dbfile, fixedlen, default)
+        self._refs = array("B")
+
+    def fill(self, docnum):
+        if docnum > self._count:
+            self._refs.extend(repeat(0, docnum - self._count))
+
+    def add(self, docnum, v):
+        self.fill(docnum)
+        uniques = self._uniques
+        ref = uniques.get(v)
+        if ref is None:
+            ref = uniques[v] = len(uniques)
+            refs = self._refs
+            if ref > 0xFF and refs.typecode == "B":
+                self._refs = array("H", refs)
+            elif ref > 0xFFFF and refs.typecode == "H":
+                self._refs = array(_WIDE_REFS, refs)
+        self._refs.append(ref)
+        self._count = docnum + 1
+
+    def finish(self, doccount):
+        self.fill(doccount)
+        refs = self._refs
+        step = 1 << 20  # (write_array copies what it is given: in slices, not the whole column again)
+        for start in range(0, len(refs), step):
+            self._dbfile.write_array(refs[start:start + step])
+        self._write_uniques(refs.typecode)
+        self._dbfile.write_byte(ord(refs.typecode))
+
+
+# whoosh's reader unpacks references with struct ("!" + typecode): 4 bytes for "I".
+_WIDE_REFS = "I" if array("I").itemsize == 4 else "L"
+
+
+class _WideRefBytesColumn(columns.RefBytesColumn):
+    """A RefBytesColumn written by ``_WideRefBytesWriter``; only ever used to write (the
+    schema stored in the index keeps whoosh's class)."""
+
+    def writer(self, dbfile):
+        return _WideRefBytesWriter(dbfile, self._fixedlen, self._default)
+
+
+def writing_column(column):
+    """The column object to write a field's column with: ``column`` itself, except that a
+    RefBytesColumn is written without whoosh's limit on distinct values."""
+    if type(column) is columns.RefBytesColumn:
+        return _WideRefBytesColumn(column._fixedlen, column._default)
+    return column
 
 
 
@@ -588,22 +651,83 @@ def held_flat(terminfo) -> bool:
     return (length[0] if type(length) is tuple else length) == 0  # whoosh reads it back as a 1-tuple
 
 
+# Since schema 5 the term info of a term held flat is shorter than whoosh's 35 bytes: whoosh's
+# first 15 (flags, weight, document count, length bytes, max weight: whoosh reads some of
+# them in place, at fixed offsets) with flags = _COMPACT, then one byte giving the widths
+# (1 to 4 bytes, 2 bits each) of the first id, the last id minus the first, and the term's
+# key in the flat file, then those three, big-endian. whoosh's own layout (minid, maxid,
+# an 8-byte offset and a 4-byte length) took 20 bytes where these take 4 to 8: about 12
+# bytes of a term dictionary's ~90 per term. Term infos of the earlier layout still read.
+_COMPACT = 2  # whoosh's flags: 0, or 1 for inlined postings
+_PREFIX = Struct("!BfIBBf")
+_ORIGINAL_FROM_BYTES = W3TermInfo.from_bytes.__func__
+
+
+def _compact_term_info(weight: float, df: int, minlength: int, maxlength: int, maxweight: float,
+                       minid: int, maxid: int, key: int) -> bytes:
+    """``minlength``, ``maxlength``: length bytes (whoosh's ``length_to_byte``)."""
+    span = maxid - minid
+    if not 0 <= minid <= maxid < 2**32 or not 0 <= key < 2**32:
+        raise ValueError(f"a term info out of range: ids {minid}..{maxid}, key {key}")
+    # widths less one, by comparisons: cheaper than bit_length arithmetic, per term written
+    w0 = (minid > 0xFF) + (minid > 0xFFFF) + (minid > 0xFFFFFF)
+    w1 = (span > 0xFF) + (span > 0xFFFF) + (span > 0xFFFFFF)
+    w2 = (key > 0xFF) + (key > 0xFFFF) + (key > 0xFFFFFF)
+    tail = ((w0 | w1 << 2 | w2 << 4) << 8 * (w0 + w1 + w2 + 3) | minid << 8 * (w1 + w2 + 2)
+            | span << 8 * (w2 + 1) | key)
+    return (_PREFIX.pack(_COMPACT, weight, df, minlength, maxlength, maxweight)
+            + tail.to_bytes(w0 + w1 + w2 + 4, "big"))
+
+
+def _compact_fields(s: bytes) -> tuple:
+    """(the 15-byte prefix's values, first id, last id, key) of a compact term info;
+    FileFormatError (read as damage) if its length does not match its widths."""
+    size = _PREFIX.size
+    if len(s) < size + 1:
+        raise FileFormatError("a term info cut short")
+    code = s[size]
+    widths = (code & 3) + 1, (code >> 2 & 3) + 1, (code >> 4 & 3) + 1
+    if code >> 6 or len(s) != size + 1 + sum(widths):
+        raise FileFormatError("a term info of the wrong size")
+    at = size + 1
+    values = []
+    for width in widths:
+        values.append(int.from_bytes(s[at:at + width], "big"))
+        at += width
+    minid, span, key = values
+    return _PREFIX.unpack_from(s), minid, minid + span, key
+
+
+def _term_info_from_bytes(cls, s):
+    """``W3TermInfo.from_bytes``, reading the compact layout too."""
+    if not s or s[0] != _COMPACT:
+        return _ORIGINAL_FROM_BYTES(cls, s)
+    (_, weight, df, minlength, maxlength, maxweight), minid, maxid, key = _compact_fields(s)
+    info = cls()
+    info._weight, info._df, info._maxweight = weight, df, maxweight
+    info._minlength, info._maxlength = byte_to_length(minlength), byte_to_length(maxlength)
+    info._minid, info._maxid = minid, maxid
+    info.set_extent(key, 0)
+    return info
+
+
 def term_info_from_bytes(valbytes: bytes):
-    return W3TermInfo.from_bytes(valbytes)
+    return _term_info_from_bytes(W3TermInfo, valbytes)
 
 
 def flat_term_info(key: int, ids, tfs, minlength: int | None, maxlength: int) -> bytes:
     """Term info bytes of a term held flat: whoosh's statistics of its postings (``ids``
     ascending, ``tfs`` its weights, the field lengths' bounds over them) and ``key``, its
     number in the flat file."""
-    info = W3TermInfo()
-    info._weight = float(sum(tfs))
-    info._df = len(ids)
-    info._maxweight = float(max(tfs))
-    info._minid, info._maxid = ids[0], ids[-1]
-    info._minlength, info._maxlength = minlength, maxlength
-    info.set_extent(key, 0)
-    return info.to_bytes()
+    return _compact_term_info(float(sum(tfs)), len(ids), 0 if minlength is None else length_to_byte(minlength),
+                              length_to_byte(maxlength), float(max(tfs)), ids[0], ids[-1], key)
+
+
+def _term_info_extent(valbytes: bytes) -> tuple[int, int]:
+    """(offset, length) a term info's bytes point at (length 0: its key in the flat file)."""
+    if valbytes[0] == _COMPACT:
+        return _compact_fields(valbytes)[3], 0
+    return _EXTENT.unpack_from(valbytes, len(valbytes) - _EXTENT.size)
 
 
 class FlatMatcher(ListMatcher):
@@ -995,8 +1119,7 @@ class SegmentSource:
         term order (a length of 0: held flat, the offset its key: ``held_flat``)."""
         names = {number: name for name, number in self.terms._fieldmap.items()}
         for key, value in self.terms._tindex.items():
-            yield ((names[_FIELD_ID.unpack_from(key)[0]], key[2:]),
-                   *_EXTENT.unpack_from(value, len(value) - _EXTENT.size))
+            yield (names[_FIELD_ID.unpack_from(key)[0]], key[2:]), *_term_info_extent(value)
 
     def field_names(self):
         """The names of the fields this segment has terms of."""
@@ -1048,6 +1171,7 @@ def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byte
         column = field.column_type
         if not column:
             continue
+        column = writing_column(column)
         for source in sources:
             if not source.live_count or not source.perdoc.has_column(name):
                 continue
@@ -1146,6 +1270,9 @@ def encode_term(ids, weights, values, fixedsize, fieldlengths: bytes | None, com
 def shift_term_info(terminfo: bytes, shift: int, flat_shift: int = 0) -> bytes:
     """Term info bytes whose postings moved ``shift`` bytes further in the postings file,
     or, for a term held flat, ``flat_shift`` terms further in the flat file."""
+    if terminfo[0] == _COMPACT:
+        (_, *statistics), minid, maxid, key = _compact_fields(terminfo)
+        return _compact_term_info(*statistics, minid, maxid, key + flat_shift)
     cut = -_EXTENT.size
     offset, length = _EXTENT.unpack_from(terminfo, len(terminfo) + cut)
     return terminfo[:cut] + _EXTENT.pack(offset + (shift if length else flat_shift), length)

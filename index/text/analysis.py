@@ -11,6 +11,7 @@ behaviour only together with ``index.schema.SCHEMA_VERSION``.
 from __future__ import annotations
 
 import re
+from itertools import count
 import unicodedata
 
 from whoosh.analysis import Filter, Token, Tokenizer
@@ -202,30 +203,24 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def fast_terms(analyzer, cachesize: int = 200_000):
-    """A function text -> the terms ``analyzer`` makes of it (its tokens' texts, in order),
-    or None when ``analyzer`` is not one of this module's.
-
-    Why: the query side counts the terms of stored passages (query expansion, rescoring);
-    whoosh's token generator costs a Python call per token, while splitting the text at
-    C speed (``_words``) and a cache of surface word -> term give the same terms several
-    times faster. tests/test_ranking.py checks the equality on arbitrary text.
-    """
+def _our_parts(analyzer):
+    """(tokenizer, stem function or None) of one of this module's analyzers, else None."""
     from whoosh.analysis import CompositeAnalyzer
 
     if type(analyzer) is WordTokenizer:
-        stem, tokenizer = None, analyzer
-    elif (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
-          and type(analyzer.items[0]) is WordTokenizer and type(analyzer.items[1]) is SnowballStemFilter):
-        stem = analyzer.items[1].stem  # the analyzer's own stemmer: same stem table and cache
-        tokenizer = analyzer.items[0]
-    else:
-        return None
-    cache: dict[str, str] = {}
-    split, normal = (index_words(_words, WORD_PATTERN), fold_term) if tokenizer.cjk else (_words, fold)
+        return analyzer, None
+    if (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
+            and type(analyzer.items[0]) is WordTokenizer and type(analyzer.items[1]) is SnowballStemFilter):
+        return analyzer.items[0], analyzer.items[1].stem  # the analyzer's own stemmer: same stem table and cache
+    return None
 
-    def terms(text: str) -> list[str]:
-        words = split(text)
+
+def _cached_terms(normal, stem, cachesize: int):
+    """A function words -> their terms (``normal``, then ``stem``), with a cache of
+    surface word -> term."""
+    cache: dict[str, str] = {}
+
+    def terms_of(words: list[str]) -> list[str]:
         found = list(map(cache.get, words))
         if None in found:  # words not seen before
             if len(cache) >= cachesize:
@@ -242,7 +237,54 @@ def fast_terms(analyzer, cachesize: int = 200_000):
                     found[i] = term
         return found
 
-    return terms
+    return terms_of
+
+
+def fast_terms(analyzer, cachesize: int = 200_000):
+    """A function text -> the terms ``analyzer`` makes of it (its tokens' texts, in order),
+    or None when ``analyzer`` is not one of this module's.
+
+    Why: the query side counts the terms of stored passages (query expansion, rescoring);
+    whoosh's token generator costs a Python call per token, while splitting the text at
+    C speed (``_words``) and a cache of surface word -> term give the same terms several
+    times faster. tests/test_ranking.py checks the equality on arbitrary text.
+    """
+    parts = _our_parts(analyzer)
+    if parts is None:
+        return None
+    tokenizer, stem = parts
+    split, normal = (index_words(_words, WORD_PATTERN), fold_term) if tokenizer.cjk else (_words, fold)
+    terms_of = _cached_terms(normal, stem, cachesize)
+    return lambda text: terms_of(split(text))
+
+
+def fast_tokens(analyzer, cachesize: int = 200_000):
+    """A function text -> (position, term, start char, end char) of each token ``analyzer``
+    makes of it in "index" mode (what highlighting marks), or None when ``analyzer`` is not
+    one of this module's.
+
+    Why: highlighting runs the analyzer over every hit's text; whoosh's token generators
+    cost a few Python calls and attribute writes per token, a quarter of a keyword query.
+    Here the words and their spans come from the pattern, and a cache gives their terms.
+    Text holding CJK characters, which the tokenizer cuts into bigrams, goes through the
+    analyzer itself. tests/test_snippets.py checks the equality on arbitrary text.
+    """
+    parts = _our_parts(analyzer)
+    if parts is None:
+        return None
+    tokenizer, stem = parts
+    terms_of = _cached_terms(fold, stem, cachesize)
+    finditer = WORD_PATTERN.finditer
+
+    def tokens(text: str) -> list[tuple[int, str, int, int]]:
+        if tokenizer.cjk and has_cjk(text):
+            return [(t.pos, t.text, t.startchar, t.endchar)
+                    for t in analyzer(text, positions=True, chars=True, mode="index")]
+        spans = [match.span() for match in finditer(text)]
+        words = list(map(text.__getitem__, map(slice, *zip(*spans)))) if spans else []
+        return list(zip(count(), terms_of(words), *zip(*spans))) if spans else []
+
+    return tokens
 
 
 def make_text_analyzer(language: str = "english"):

@@ -11,7 +11,7 @@ from searcher.engine import plan as query_plan, ranking
 from searcher.engine.plan import QueryPlan, plan as make_plan
 from searcher.parse.query import ParsedQuery, parse_query
 from searcher.present.snippets import Fragment, Span, fragments, highlight_spans, match_terms
-from searcher.engine.statistics import statistics
+from searcher.engine.statistics import passage_file, statistics
 
 
 @dataclass
@@ -286,7 +286,7 @@ class SearchSession:
         Collapsing asks for ``limit`` more passages than shown, and more again in the rare
         case that copies leave the page short.
         """
-        stored_fields = self.searcher.stored_fields
+        stored_fields = self._stored_fields
         if not collapse:
             rows = best(offset + limit)[offset:offset + limit]
             return [self._hit(stored_fields(docnum), score, terms) for docnum, score in rows]
@@ -308,6 +308,13 @@ class SearchSession:
                           for i in group[1:]]
             hits.append(hit)
         return hits
+
+    def _stored_fields(self, docnum: int) -> dict:
+        """A passage's stored fields, with its file's path under ``file``."""
+        stored = self.searcher.stored_fields(docnum)
+        if "file" not in stored:
+            stored["file"] = passage_file(self.searcher.reader(), docnum)
+        return stored
 
     def _hit(self, stored: dict, score: float, terms) -> Hit:
         body = stored.get("body", "")

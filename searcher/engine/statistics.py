@@ -153,3 +153,10 @@ def statistics(reader) -> Statistics:
         stats = cache["statistics"] = Statistics(reader)
     return stats
 
+
+
+def passage_file(reader, docnum: int) -> str:
+    """The path of the file a passage (global docnum) is from. Since schema 5 a passage's
+    stored fields leave it out: it is the file's key, found through the passage's file number."""
+    stats = statistics(reader)
+    return stats.file_key(stats.file_of[docnum])

@@ -45,8 +45,7 @@ def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> l
     A phrase marks only its words where they occur as the phrase (or within
     the proximity window), not every occurrence of them in the passage.
     """
-    tokens = [(t.pos, t.text, t.startchar, t.endchar)
-              for t in analyzer(text, positions=True, chars=True, mode="index")]
+    tokens = _tokens_of(analyzer)(text)
     loose = terms.loose.get(fieldname, set())
     spans = {(start, end) for _, word, start, end in tokens if word in loose}
     if loose and not text.isascii():  # a one-character CJK query marks its character in bigrams
@@ -58,6 +57,28 @@ def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> l
         if phrase_field == fieldname and words:
             spans.update(chars[pos] for pos in phrase_positions(tokens, words, slop, ordered))
     return _merge_adjacent(sorted(spans), text)
+
+
+# Analyzers' fast token functions (index.text.analysis.fast_tokens), by id; the analyzer is
+# kept in the value so that its id is not reused while the entry lives.
+_fast_tokens: dict[int, tuple] = {}
+
+
+def _tokens_of(analyzer):
+    """A function text -> (position, term, start, end) of the tokens ``analyzer`` makes."""
+    entry = _fast_tokens.get(id(analyzer))
+    if entry is None or entry[0] is not analyzer:
+        from searcher.index.text.analysis import fast_tokens
+
+        if len(_fast_tokens) > 16:
+            _fast_tokens.clear()
+        tokens = fast_tokens(analyzer)
+        if tokens is None:  # another analyzer: its own tokens
+            def tokens(text, analyzer=analyzer):
+                return [(t.pos, t.text, t.startchar, t.endchar)
+                        for t in analyzer(text, positions=True, chars=True, mode="index")]
+        entry = _fast_tokens[id(analyzer)] = (analyzer, tokens)
+    return entry[1]
 
 
 # Proximity matching is combinatorial; a passage is a few sentences, but a
