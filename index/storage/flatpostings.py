@@ -150,7 +150,7 @@ class FlatWriter:
         else:
             tfs = _narrowest(tfs)
             parts.append(tfs)
-            starts = [0]
+            starts = array("Q", [0])  # 8 bytes a posting: a list of ints takes 36
             starts.extend(accumulate(tfs))
             checkpoints = _narrowest(starts[:n:1 << CHECKPOINT_SHIFT])
             parts.append(checkpoints)

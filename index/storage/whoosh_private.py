@@ -1064,7 +1064,7 @@ class SegmentSource:
         if deleted:
             # live[d]: 1 if document d stays; docmap[d]: its new number, -1 if deleted.
             self.live = bytes(0 if d in deleted else 1 for d in range(count_all))
-            self.docmap = [-1] * count_all
+            self.docmap = array("q", [-1]) * count_all  # 8 bytes a document, not a list's 36
             for new, old in enumerate(compress(range(count_all), self.live), base):
                 self.docmap[old] = new
         else:
@@ -1156,16 +1156,21 @@ class SegmentSource:
         """The size of the segment's postings file, if known."""
         return getattr(self.postfile, "_length", None)
 
-    def release_pages(self) -> None:
-        """Unmap the pages read so far (they stay in the page cache): a merge reads the
-        segments once, and mapped pages would count in its process's RSS."""
-        for dbfile in (self.postfile, self.terms._tindex.dbfile):
-            mapped = getattr(dbfile, "file", None)
-            if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-                mapped.madvise(mmap.MADV_DONTNEED)
+    def release_pages(self, *others) -> None:
+        """Unmap the pages read so far of the postings, the term table, the flat file
+        and ``others`` (files of this segment): a merge reads the segments once, and
+        pages it keeps mapped count in its process's RSS, up to the whole segment (they
+        stay in the page cache)."""
+        flat = reader_cache(self.reader).get("flat postings")
+        for dbfile in (self.postfile, self.terms._tindex.dbfile, getattr(flat, "_file", None), *others):
+            release_mapped(dbfile)
 
     def close(self):
         self.reader.close()
+
+
+# A merge unmaps the pages of the stored fields it copied every this many documents.
+_RELEASE_DOCS = 1 << 16
 
 
 def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, bytes]:
@@ -1185,6 +1190,8 @@ def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byte
         reader = columns.VarBytesColumn.Reader(colfile, offset, length, source.count)
         for docnum, value in zip(count(source.base), source.keep(iter(reader))):
             raw_writer(stored, docnum, value)
+            if not docnum % _RELEASE_DOCS:
+                release_mapped(colfile)
         colfile.close()
     # Sortable columns, value by value as whoosh's merge copies them.
     for name, field in sorted(schema.items()):
@@ -1216,6 +1223,14 @@ def write_per_document(perdoc, sources, schema, doccount: int) -> dict[str, byte
         totals[name] = sum(byte_to_length(b) * merged.count(b) for b in set(merged) if b)
     perdoc._fieldlengths = totals
     return lengths
+
+
+def release_mapped(dbfile) -> None:
+    """Drop the pages of a mapped file (a MappedFile) from this process's RSS; the next
+    read maps them again from the page cache. Anything else is left alone."""
+    mapped = getattr(dbfile, "file", None)
+    if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
 
 
 class _WrittenColumn:
@@ -1292,13 +1307,41 @@ def shift_term_info(terminfo: bytes, shift: int, flat_shift: int = 0) -> bytes:
 
 def postings_output(fieldwriter):
     """(postings file, add(term bytes, term info bytes)) of a segment's field writer, for
-    postings written outside it: ``add`` files a term info under the field started last."""
+    postings written outside it: ``add`` files a term info under the field started last.
+
+    The term table keeps its hash entries in arrays (``HashBucket``) rather than whoosh's
+    lists of tuples: those take about 120 bytes a term until the segment is closed, and a
+    merge's new segment has as many terms as its sources together (millions at 10M
+    passages). The file written is the same."""
     tindex = fieldwriter._tindex
+    if not any(tindex.buckets):
+        tindex.buckets = [HashBucket() for _ in tindex.buckets]
 
     def add(btext: bytes, terminfo: bytes) -> None:
         tindex.add(_FIELD_ID.pack(fieldwriter._fieldid) + btext, terminfo)
 
     return fieldwriter._postfile, add
+
+
+class HashBucket:
+    """One of whoosh's HashWriter buckets, its (hash, position) entries in two arrays
+    (16 bytes an entry): what HashWriter.add appends and HashWriter.close reads back."""
+
+    __slots__ = ("hashes", "positions")
+
+    def __init__(self):
+        self.hashes = array("Q")
+        self.positions = array("Q")
+
+    def append(self, entry: tuple[int, int]) -> None:
+        self.hashes.append(entry[0])
+        self.positions.append(entry[1])
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __iter__(self):
+        return zip(self.hashes, self.positions)
 
 
 def codec_compression(codec) -> int:
