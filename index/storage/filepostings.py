@@ -279,6 +279,7 @@ def save(index_dir, indexname: str) -> bool:
     indexing run, which holds the index's lock. Best effort: False if some could not be
     written (queries then walk the passage postings)."""
     from searcher.index.storage.rankstats import _file_column, leaves
+    from searcher.index.storage.store import replace_file
     from searcher.index.storage.whoosh_private import open_file_index, use_searcher_readers
 
     index_dir = os.fspath(index_dir)
@@ -290,28 +291,16 @@ def save(index_dir, indexname: str) -> bool:
         return False
     try:
         for sub_reader, _ in leaves(reader):
-            tmp = None
             try:
                 if file_postings(sub_reader) is not None:
                     continue
                 path = os.path.join(index_dir, file_name(sub_reader.segment()))
                 refs, _ = _file_column(sub_reader, sub_reader.doc_count_all())
                 data = encode(sub_reader, refs)
-                if data is None:
-                    continue
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-                tmp = None
+                if data is not None:
+                    replace_file(path, data)
             except Exception:  # noqa: BLE001 - as above
                 done = False
-            finally:
-                if tmp is not None:
-                    try:
-                        os.remove(tmp)
-                    except OSError:
-                        pass
     finally:
         reader.close()
     return done

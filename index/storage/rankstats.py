@@ -582,31 +582,22 @@ def save(index_dir, indexname: str) -> bool:
     lock. Best effort: False if they could not be written (queries then compute them)."""
     from searcher.index.storage.whoosh_private import open_file_index
 
+    from searcher.index.storage.store import replace_file
+
     index_dir = os.fspath(index_dir)
-    keep = tmp = None
+    keep = None
     try:
         reader = open_file_index(index_dir, indexname).reader()
         try:
             if leaves(reader):
                 keep = file_name(indexname, reader.generation())
                 if load(reader) is None:
-                    data = encode(compute(reader))
-                    path = os.path.join(index_dir, keep)
-                    tmp = f"{path}.{os.getpid()}.tmp"
-                    with open(tmp, "wb") as f:
-                        f.write(data)
-                    os.replace(tmp, path)
-                    tmp = None
+                    replace_file(os.path.join(index_dir, keep), encode(compute(reader)))
         finally:
             reader.close()
     except Exception:  # noqa: BLE001 - a speed-up only: never fail the run for it
         return False
     finally:
-        if tmp is not None:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
         _remove_others(index_dir, indexname, keep)
     return True
 

@@ -89,6 +89,22 @@ def read_meta(index_dir: str | os.PathLike) -> IndexMeta:
     return meta
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it (``path.PID.tmp``), so
+    that a reader sees the old file or the whole new one; the temporary file never stays."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_meta(index_dir: str | os.PathLike, meta: IndexMeta) -> None:
     """Replace the metadata file atomically, so a crash leaves the old or the new one."""
     path = Path(index_dir) / META_NAME

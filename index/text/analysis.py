@@ -287,6 +287,18 @@ def fast_tokens(analyzer, cachesize: int = 200_000):
     return tokens
 
 
+def kept_for(cache: dict, analyzer, make):
+    """``make(analyzer)``, made once per analyzer and kept in ``cache`` by its id (analyzers
+    unpickled from a schema do not hash by value). The analyzer is kept in the entry, so that
+    its id is not reused while the entry lives; a cache of many analyzers starts over."""
+    entry = cache.get(id(analyzer))
+    if entry is None or entry[0] is not analyzer:
+        if len(cache) > 16:
+            cache.clear()
+        entry = cache[id(analyzer)] = (analyzer, make(analyzer))
+    return entry[1]
+
+
 def make_text_analyzer(language: str = "english"):
     """The analyzer of the title and body fields."""
     return WordTokenizer(cjk=True) | SnowballStemFilter(language)

@@ -37,21 +37,21 @@ RESCORE_PASSAGES = 1500
 FEEDBACK_WEIGHTING = "exp"
 
 
-# Analyzers' fast term functions (index.analysis.fast_terms), by id; the analyzer is kept
-# in the value so that its id is not reused while the entry lives.
+# Analyzers' term-counting functions, by id (see index.text.analysis.kept_for).
 _fast_terms: dict[int, tuple] = {}
 
 
 def _term_counter(analyzer):
     """A function text -> Counter of the terms ``analyzer`` makes of it."""
-    entry = _fast_terms.get(id(analyzer))
-    if entry is None or entry[0] is not analyzer:
-        from searcher.index.text.analysis import fast_terms
+    from searcher.index.text.analysis import kept_for
 
-        if len(_fast_terms) > 16:
-            _fast_terms.clear()
-        entry = _fast_terms[id(analyzer)] = (analyzer, fast_terms(analyzer))
-    terms = entry[1]
+    return kept_for(_fast_terms, analyzer, _make_counter)
+
+
+def _make_counter(analyzer):
+    from searcher.index.text.analysis import fast_terms
+
+    terms = fast_terms(analyzer)
     if terms is None:
         return lambda text: Counter(token.text for token in analyzer(text))
     return lambda text: Counter(terms(text))

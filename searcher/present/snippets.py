@@ -59,26 +59,26 @@ def highlight_spans(text: str, fieldname: str, analyzer, terms: MatchTerms) -> l
     return _merge_adjacent(sorted(spans), text)
 
 
-# Analyzers' fast token functions (index.text.analysis.fast_tokens), by id; the analyzer is
-# kept in the value so that its id is not reused while the entry lives.
+# Analyzers' token functions, by id (see index.text.analysis.kept_for).
 _fast_tokens: dict[int, tuple] = {}
 
 
 def _tokens_of(analyzer):
     """A function text -> (position, term, start, end) of the tokens ``analyzer`` makes."""
-    entry = _fast_tokens.get(id(analyzer))
-    if entry is None or entry[0] is not analyzer:
-        from searcher.index.text.analysis import fast_tokens
+    from searcher.index.text.analysis import kept_for
 
-        if len(_fast_tokens) > 16:
-            _fast_tokens.clear()
-        tokens = fast_tokens(analyzer)
-        if tokens is None:  # another analyzer: its own tokens
-            def tokens(text, analyzer=analyzer):
-                return [(t.pos, t.text, t.startchar, t.endchar)
-                        for t in analyzer(text, positions=True, chars=True, mode="index")]
-        entry = _fast_tokens[id(analyzer)] = (analyzer, tokens)
-    return entry[1]
+    return kept_for(_fast_tokens, analyzer, _make_tokens)
+
+
+def _make_tokens(analyzer):
+    from searcher.index.text.analysis import fast_tokens
+
+    tokens = fast_tokens(analyzer)
+    if tokens is None:  # another analyzer: its own tokens
+        def tokens(text):
+            return [(t.pos, t.text, t.startchar, t.endchar)
+                    for t in analyzer(text, positions=True, chars=True, mode="index")]
+    return tokens
 
 
 # Proximity matching is combinatorial; a passage is a few sentences, but a
